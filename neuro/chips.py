@@ -1,0 +1,83 @@
+"""Chip profiles: per-core limits as named constants (tags: [P] primary source, [code] a tool's
+code, [S] secondary, [A] our assumption; see ``../shared/reference/chips-loihi-truenorth.md``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from neuro.errors import NeuroError
+
+# Loihi 1, per core (nengo-loihi block.py L8-11 [code])
+LOIHI_COMPARTMENTS_PER_CORE = 1024
+LOIHI_INPUT_AXONS_PER_CORE = 4096
+LOIHI_OUTPUT_AXONS_PER_CORE = 4096
+LOIHI_SYNAPSE_MEMORY_BITS = 16384 * 64  # 1 Mbit = 128 KiB [code]
+LOIHI_CORES_PER_CHIP = 128  # Davies 2018 [S]
+LOIHI_MESH = (8, 16)  # cores per chip as columns x rows of the 2-D mesh [A]
+LOIHI_MAX_DELAY_STEPS = 62  # brian2_loihi delay range [code]
+SYNAPSE_GROUP_HEADER_BITS = 10  # per group of <= 64 synapses (nengo-loihi) [code]
+SYNAPSE_GROUP_SIZE = 64
+
+
+@dataclass(frozen=True)
+class ChipProfile:
+    """Per-core resource limits of a chip and the layout of its core mesh.
+
+    A limit of ``None`` means unbounded. Cores of chip ``c`` sit at mesh coordinates
+    ``(c * mesh_cols + col, row)``: chips are tiled side by side along x.
+    """
+
+    name: str
+    compartments_per_core: int | None
+    input_axons_per_core: int | None
+    output_axons_per_core: int | None
+    synapse_memory_bits_per_core: int | None
+    cores_per_chip: int | None
+    mesh_cols: int
+    mesh_rows: int
+    max_delay_steps: int | None = None
+
+    def limits(self) -> dict:
+        return {
+            "compartments": self.compartments_per_core,
+            "input_axons": self.input_axons_per_core,
+            "output_axons": self.output_axons_per_core,
+            "synapse_memory_bits": self.synapse_memory_bits_per_core,
+        }
+
+    def core_xy(self, core: int) -> tuple[int, int, int]:
+        """(chip, x, y) of global core index ``core``."""
+        if self.cores_per_chip is None:
+            return 0, core, 0
+        chip, local = divmod(core, self.cores_per_chip)
+        return chip, chip * self.mesh_cols + local % self.mesh_cols, local // self.mesh_cols
+
+    def with_limits(self, **changes) -> ChipProfile:
+        return replace(self, **changes)
+
+
+LOIHI = ChipProfile(
+    "loihi",
+    compartments_per_core=LOIHI_COMPARTMENTS_PER_CORE,
+    input_axons_per_core=LOIHI_INPUT_AXONS_PER_CORE,
+    output_axons_per_core=LOIHI_OUTPUT_AXONS_PER_CORE,
+    synapse_memory_bits_per_core=LOIHI_SYNAPSE_MEMORY_BITS,
+    cores_per_chip=LOIHI_CORES_PER_CHIP,
+    mesh_cols=LOIHI_MESH[0],
+    mesh_rows=LOIHI_MESH[1],
+    max_delay_steps=LOIHI_MAX_DELAY_STEPS,
+)
+
+UNBOUNDED = ChipProfile("unbounded", None, None, None, None, None, mesh_cols=1, mesh_rows=1)
+
+PROFILES = {p.name: p for p in (LOIHI, UNBOUNDED)}
+
+
+def get_profile(name: str) -> ChipProfile:
+    """Look a chip profile up by name."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise NeuroError(
+            f"unknown chip profile {name!r} (known: {', '.join(PROFILES)})", field="chip"
+        ) from None

@@ -1,0 +1,151 @@
+"""Physical parameters (ms, mV) → Loihi compartment registers and integer weights.
+
+The rules (documented in ``docs/spec.md``, section *Loihi discretization*):
+
+* Voltages are measured from ``v_reset`` (the chip resets to 0): the threshold is
+  :math:`\\theta = v_{threshold} - v_{reset} > 0` and the resting offset
+  :math:`v_{rest} - v_{reset}` becomes part of the bias.
+* A voltage scale :math:`s` (register units per mV) puts the threshold at
+  ``vth_mant * 2**6`` with ``vth_mant = 4096`` (:data:`VTH_MANT_DEFAULT`), leaving 5 bits of
+  headroom below ``vmax = 2**23 - 1``.
+* ``decay_v = rint(4096 (1 - e^{-dt/τ_mem}))`` and ``decay_u = rint(4096 (1 - e^{-dt/τ_syn})) - 1``
+  (the chip adds 1 back, as in nengo-loihi), clipped to 0..4095.
+* Currents are scaled by :math:`g = 1 - e^{-dt/τ_{mem}}` so that a constant current ``I``
+  drives ``v`` to the same steady state as in float arithmetic: register weight
+  :math:`W = \\mathrm{rint}(w s g / 2^{6+e}) \\cdot 2^{6+e}` with the smallest weight exponent
+  ``e`` in -6..7 for which every ``|Wgt| <= 2**weight_bits - 1``; bias likewise as
+  ``bias_mant * 2**bias_exp`` with the smallest ``bias_exp`` for which ``|bias_mant| <= 4095``.
+* ``refract_delay = max(1, rint(refractory / dt))`` — the same number of held steps as Brian2's
+  refractory period in float arithmetic (R - 1 steps after the spike step).
+* Rounding is ``numpy.rint`` (half to even) throughout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from neuro.errors import NeuroError
+from neuro.spec import Population, Projection
+
+VTH_MANT_DEFAULT = 4096
+BIAS_MANT_MAX = 4095
+BIAS_EXP_MAX = 7
+
+
+@dataclass
+class LoihiPopulation:
+    """Integer registers of one population, one entry per neuron where they may vary."""
+
+    decay_u: int
+    decay_u_inh: int
+    decay_v: int
+    vth: int  # vth_mant << 6
+    bias: np.ndarray  # int64, bias_mant << bias_exp
+    refract_delay: int
+    vmin: int
+    vmax: int
+    v_init: np.ndarray  # int64
+    u_init: int
+    scale: float  # register units per mV of the input current (s * g); 0 for raw registers
+    v_scale: float  # register units per mV of voltage (s); 0 for raw registers
+
+
+def _split_bias(b: np.ndarray, where: str) -> np.ndarray:
+    """Integer bias values ``mant << exp`` with the smallest exp (0..7) giving |mant| <= 4095."""
+    out = np.zeros(b.size, dtype=np.int64)
+    todo = np.ones(b.size, dtype=bool)
+    for exp in range(BIAS_EXP_MAX + 1):
+        mant = np.rint(b / 2**exp)
+        ok = todo & (np.abs(mant) <= BIAS_MANT_MAX)
+        out[ok] = mant[ok].astype(np.int64) << exp
+        todo &= ~ok
+    if todo.any():
+        raise NeuroError(
+            f"bias needs more than {BIAS_MANT_MAX} << {BIAS_EXP_MAX} register units", field=where
+        )
+    return out
+
+
+def _decay(tau: float, dt: float, offset: int) -> int:
+    return int(np.clip(np.rint(4096.0 * (1.0 - np.exp(-dt / tau))) - offset, 0, 4095))
+
+
+def discretize_population(
+    pop: Population, dt: float, bias: np.ndarray, v_init: np.ndarray, where: str
+) -> LoihiPopulation:
+    """Registers of ``pop`` (``bias`` and ``v_init`` already sampled, in mV)."""
+    if pop.loihi is not None:
+        r = pop.loihi
+        n = pop.size
+        bm = (
+            r.bias_mant.sample(None, n)
+            if r.bias_mant.kind != "constant"
+            else np.full(n, r.bias_mant.constant)
+        )
+        vi = r.v_init.sample(None, n) if r.v_init.kind != "constant" else np.full(n, r.v_init.constant)
+        return LoihiPopulation(
+            decay_u=r.decay_u,
+            decay_u_inh=r.decay_u if r.decay_u_inh is None else r.decay_u_inh,
+            decay_v=r.decay_v,
+            vth=r.vth_mant << 6,
+            bias=(bm.astype(np.int64) << r.bias_exp),
+            refract_delay=r.refract_delay,
+            vmin=-(2**r.vmin_exp) + 1,
+            vmax=2 ** (9 + 2 * r.vmax_exp) - 1,
+            v_init=vi.astype(np.int64),
+            u_init=0,
+            scale=0.0,
+            v_scale=0.0,
+        )
+    theta = pop.v_threshold - pop.v_reset
+    if theta <= 0:
+        raise NeuroError(
+            f"Loihi arithmetic needs v_threshold > v_reset, got {pop.v_threshold} <= {pop.v_reset}",
+            field=f"{where}.v_threshold",
+        )
+    s = VTH_MANT_DEFAULT * 64 / theta
+    g = 1.0 - np.exp(-dt / pop.tau_mem)
+    tau_inh = pop.tau_syn if pop.tau_syn_inh is None else pop.tau_syn_inh
+    drive = (bias + (pop.v_rest - pop.v_reset)) * s * g
+    v0 = np.rint((v_init - pop.v_reset) * s)
+    if np.abs(v0).max(initial=0) > 2**23 - 1:
+        raise NeuroError(
+            "initial voltage out of the 24-bit register range after scaling", field=f"{where}.v_init"
+        )
+    return LoihiPopulation(
+        decay_u=_decay(pop.tau_syn, dt, 1),
+        decay_u_inh=_decay(tau_inh, dt, 1),
+        decay_v=_decay(pop.tau_mem, dt, 0),
+        vth=VTH_MANT_DEFAULT << 6,
+        bias=_split_bias(drive, f"{where}.bias"),
+        refract_delay=max(1, int(np.rint(pop.refractory / dt))),
+        vmin=-(2**23) + 1,
+        vmax=2**23 - 1,
+        v_init=v0.astype(np.int64),
+        u_init=int(np.rint(pop.i_init * s * g)),
+        scale=s * g,
+        v_scale=s,
+    )
+
+
+def discretize_weights(proj: Projection, weight: np.ndarray, post: LoihiPopulation, where: str) -> tuple:
+    """Integer register weights ``W = Wgt << (6 + weight_exp)`` for one projection.
+
+    Returns ``(W, weight_exp)``; ``W`` is int64.
+    """
+    if proj.weight_exp is not None:
+        e = proj.weight_exp
+        wgt = np.rint(weight).astype(np.int64)
+        return (wgt * 2 ** (6 + e)).astype(np.int64), e
+    wmax = 2**proj.weight_bits - 1
+    reg = weight * post.scale
+    peak = np.abs(reg).max(initial=0.0)
+    for e in range(-6, 8):
+        if peak / 2 ** (6 + e) <= wmax + 0.5:
+            wgt = np.clip(np.rint(reg / 2 ** (6 + e)), -wmax, wmax)
+            return (wgt * 2 ** (6 + e)).astype(np.int64), e
+    raise NeuroError(
+        f"weights too large for Loihi: {peak:.0f} register units exceed {wmax} << 13", field=f"{where}.weight"
+    )

@@ -1,0 +1,121 @@
+"""Float64 reference arithmetic: current-based LIF integrated exactly over each step.
+
+With :math:`x = v - v_{rest} - b` and currents :math:`I_c` decaying with :math:`\\tau_c`,
+
+.. math::
+
+    x[k+1] = x[k]\\,e^{-dt/\\tau_m} + \\sum_c I_c[k]\\, \\frac{\\tau_c}{\\tau_c - \\tau_m}
+             \\left(e^{-dt/\\tau_c} - e^{-dt/\\tau_m}\\right), \\qquad
+    I_c[k+1] = I_c[k]\\, e^{-dt/\\tau_c}
+
+(:math:`\\frac{dt}{\\tau_m} e^{-dt/\\tau_m}` replaces the fraction when :math:`\\tau_c = \\tau_m`),
+which is what Brian2's ``method='exact'`` computes. Per step, in Brian2's order: input that
+arrived is added to the currents, ``v`` is integrated unless refractory, a spike is emitted
+when ``v > v_threshold`` (not while refractory), ``v`` is reset, and the spike is routed.
+A spike at step ``k`` starts a refractory period of ``R = rint(refractory / dt)`` steps:
+``v`` is held at ``v_reset`` for steps ``k+1 .. k+R-1``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from neuro.dynamics.routing import deliver, deliver_inputs
+
+
+@njit(cache=True)
+def run_float(
+    k0,
+    n_steps,
+    buf,
+    v,
+    cur,
+    ref,
+    em,
+    ee,
+    ei,
+    ce,
+    ci,
+    v_rest,
+    bias,
+    v_th,
+    v_reset,
+    ref_steps,
+    indptr,
+    slot,
+    weight,
+    delay,
+    in_ptr,
+    in_src,
+    out_step,
+    out_b,
+    out_src,
+    probe_idx,
+    probe_v,
+    probe_i,
+    spike_count,
+):
+    """Advance ``n_steps`` steps from step ``k0``; return (steps done, spikes written).
+
+    Stops early (at a step boundary) when the spike output buffers could overflow.
+    ``buf`` is (D, B, 2N); ``v``/``ref`` are (B, N); ``cur`` is (B, 2, N).
+    """
+    n_rows, n_batch = buf.shape[0], buf.shape[1]
+    n = v.shape[1]
+    cap = out_step.shape[0]
+    n_out = 0
+    for j in range(n_steps):
+        k = k0 + j
+        if n_out + n_batch * n > cap:
+            return j, n_out
+        row = k % n_rows
+        first = n_out
+        for b in range(n_batch):
+            q = buf[row, b]
+            ie = cur[b, 0]
+            ii = cur[b, 1]
+            vb = v[b]
+            rb = ref[b]
+            for i in range(n):
+                ie[i] += q[i]
+                ii[i] += q[n + i]
+                q[i] = 0.0
+                q[n + i] = 0.0
+                if rb[i] == 0:
+                    x = vb[i] - v_rest[i] - bias[i]
+                    x = x * em[i] + ie[i] * ce[i] + ii[i] * ci[i]
+                    vi = x + v_rest[i] + bias[i]
+                    if vi > v_th[i]:
+                        vi = v_reset[i]
+                        rb[i] = ref_steps[i]
+                        out_step[n_out] = k
+                        out_b[n_out] = b
+                        out_src[n_out] = i
+                        n_out += 1
+                    vb[i] = vi
+                ie[i] *= ee[i]
+                ii[i] *= ei[i]
+                if rb[i] > 0:
+                    rb[i] -= 1
+            for p in range(probe_idx.shape[0]):
+                probe_v[j, b, p] = vb[probe_idx[p]]
+                probe_i[j, b, p] = ie[probe_idx[p]] + ii[probe_idx[p]]
+        # route this step's spikes (neurons, then external inputs)
+        for t in range(first, n_out):
+            spike_count[out_src[t]] += 1
+            deliver(out_src[t], out_b[t], k, n_rows, indptr, slot, weight, delay, buf)
+        deliver_inputs(k, j, n_batch, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count)
+    return n_steps, n_out
+
+
+def new_state(n_batch: int, n: int, n_rows: int, v_init: np.ndarray, i_init: np.ndarray) -> dict:
+    """Fresh float state: ring buffer, v, currents (exc, inh), refractory counters."""
+    cur = np.zeros((n_batch, 2, n))
+    cur[:, 0, :] = i_init
+    return {
+        "buf": np.zeros((n_rows, n_batch, 2 * n)),
+        "v": np.tile(np.asarray(v_init, dtype=np.float64), (n_batch, 1)),
+        "cur": cur,
+        "ref": np.zeros((n_batch, n), dtype=np.int32),
+    }

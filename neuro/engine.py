@@ -1,0 +1,217 @@
+"""The step loop: one vectorized state for all cores, advanced chunk by chunk.
+
+Each step (see :mod:`neuro.dynamics.floating` and :mod:`neuro.dynamics.loihi` for the
+arithmetic): consume the ring-buffer row of this step → update every neuron → threshold and
+reset → route the step's spikes (neurons, then external inputs) through the CSR into future
+rows. Spikes crossing cores are messages from a source core to each destination core: their
+numbers per source come from the :class:`~neuro.mapping.Placement`, and the engine counts
+spikes per source, so messages and mesh hops are exact (see :meth:`Simulator.counters`).
+
+The state carries a leading batch dimension ``B``: independent copies of the network that
+share weights (for batched evaluation). Work per step is ``O(B * N + spikes * fan-out)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from neuro.discretize import _split_bias
+from neuro.dynamics import floating, loihi
+from neuro.inputs import SpecInputs
+from neuro.network import CompiledNetwork
+
+CHUNK_STEPS = 1000
+MIN_SPIKE_CAPACITY = 1 << 20
+PROBE_BUDGET = 1 << 22  # values per probe variable per chunk
+INPUT_DRAW_BUDGET = 1 << 23  # Poisson draws per chunk
+
+
+class Simulator:
+    """Run a :class:`~neuro.network.CompiledNetwork` in its arithmetic.
+
+    Parameters
+    ----------
+    net : CompiledNetwork
+    batch : int
+        Number of independent copies of the network simulated together.
+    probe_neurons : array of int, optional
+        Global neuron indices whose ``v`` and current are recorded every step.
+    inputs : object, optional
+        Provider of external spikes with ``chunk(k0, n, B, rng) -> (in_ptr, in_src)``,
+        ``change_points()`` and ``bias_delta(k)``; defaults to the spec's inputs.
+    """
+
+    def __init__(self, net: CompiledNetwork, batch: int = 1, probe_neurons=None, inputs=None):
+        self.net = net
+        self.batch = int(batch)
+        self.step = 0
+        n = net.n_neurons
+        self.n_rows = net.max_delay + 1
+        mod = floating if net.arithmetic == "float" else loihi
+        self.state = mod.new_state(self.batch, n, self.n_rows, net.v_init, net.i_init)
+        self.inputs = inputs if inputs is not None else SpecInputs(net)
+        self.params = dict(net.params)
+        self._bias_base = self.params["bias"].copy()
+        self._bias_key = None
+        self.probe_idx = np.asarray(probe_neurons if probe_neurons is not None else [], dtype=np.int64)
+        self.spike_count = np.zeros(net.n_sources, dtype=np.int64)
+        self.overflow = np.zeros(3, dtype=np.int64)
+        cap = max(MIN_SPIKE_CAPACITY, 2 * self.batch * n)
+        self._out_step = np.empty(cap, dtype=np.int64)
+        self._out_b = np.empty(cap, dtype=np.int32)
+        self._out_src = np.empty(cap, dtype=np.int32)
+        per_step = max(1, self.batch * max(1, self.probe_idx.size))
+        n_in = max(1, self.batch * int(getattr(self.inputs, "p", np.zeros(0)).size))
+        self.chunk_steps = int(max(1, min(CHUNK_STEPS, PROBE_BUDGET // per_step, INPUT_DRAW_BUDGET // n_in)))
+
+    # ------------------------------------------------------------------ bias from current inputs
+    def _apply_currents(self, k: int) -> None:
+        active = self.inputs.bias_delta(k)
+        key = tuple(id(a) for _sl, a in active)
+        if key == self._bias_key:
+            return
+        self._bias_key = key
+        net = self.net
+        if net.arithmetic == "float":
+            bias = self._bias_base.copy()
+            for sl, amp in active:
+                bias[sl] += amp
+        else:
+            bias = self._bias_base.copy()
+            for sl, amp in active:
+                pidx = net.pop_names.index(next(p for p in net.pop_names if net.pop_slice(p) == sl))
+                lp = net.loihi_pops[pidx]
+                if lp.scale == 0.0:  # raw registers: amplitude in bias register units
+                    bias[sl] += np.rint(amp).astype(np.int64)
+                else:
+                    bias[sl] = _split_bias(bias[sl] + amp * lp.scale, "inputs.amplitude")
+        self.params["bias"] = bias
+
+    # ------------------------------------------------------------------ stepping
+    def _kernel(self, k0, n, in_ptr, in_src, pv, pi):
+        s, p, net = self.state, self.params, self.net
+        common_tail = (
+            net.indptr,
+            net.slot,
+            net.weight,
+            net.delay,
+            in_ptr,
+            in_src,
+            self._out_step,
+            self._out_b,
+            self._out_src,
+            self.probe_idx,
+            pv,
+            pi,
+            self.spike_count,
+        )
+        if net.arithmetic == "float":
+            return floating.run_float(
+                k0,
+                n,
+                s["buf"],
+                s["v"],
+                s["cur"],
+                s["ref"],
+                p["em"],
+                p["ee"],
+                p["ei"],
+                p["ce"],
+                p["ci"],
+                p["v_rest"],
+                p["bias"],
+                p["v_th"],
+                p["v_reset"],
+                p["ref_steps"],
+                *common_tail,
+            )
+        return loihi.run_loihi(
+            k0,
+            n,
+            s["buf"],
+            s["v"],
+            s["cur"],
+            s["ref"],
+            p["decay_u"],
+            p["decay_u_inh"],
+            p["decay_v"],
+            p["vth"],
+            p["bias"],
+            p["vmin"],
+            p["vmax"],
+            p["ref_steps"],
+            *common_tail,
+            self.overflow,
+        )
+
+    def run(
+        self,
+        steps: int,
+        on_spikes: Callable | None = None,
+        on_probe: Callable | None = None,
+        on_chunk: Callable | None = None,
+    ) -> None:
+        """Advance ``steps`` steps.
+
+        Parameters
+        ----------
+        on_spikes : callable(step, batch, neuron), optional
+            Called with int arrays of the spikes of each kernel call, in step order.
+        on_probe : callable(k0, v, i), optional
+            Called per chunk with arrays (steps, B, probes) of the probed neurons.
+        on_chunk : callable(step), optional
+            Called after each chunk with the number of steps completed so far.
+        """
+        end = self.step + int(steps)
+        changes = [c for c in self.inputs.change_points()]
+        dtype = np.float64 if self.net.arithmetic == "float" else np.int64
+        while self.step < end:
+            k = self.step
+            nxt = min([c for c in changes if c > k] + [end])
+            n = min(self.chunk_steps, nxt - k)
+            self._apply_currents(k)
+            in_ptr, in_src = self.inputs.chunk(k, n, self.batch, self.net.rng)
+            pv = np.zeros((n, self.batch, self.probe_idx.size), dtype=dtype)
+            pi = np.zeros_like(pv)
+            done = 0
+            while done < n:
+                d, n_out = self._kernel(
+                    k + done, n - done, in_ptr[done * self.batch :], in_src, pv[done:], pi[done:]
+                )
+                if on_spikes is not None and n_out:
+                    on_spikes(self._out_step[:n_out], self._out_b[:n_out], self._out_src[:n_out])
+                done += d
+            self.step = k + n
+            if on_probe is not None and self.probe_idx.size:
+                on_probe(k, pv, pi)
+            if on_chunk is not None:
+                on_chunk(self.step)
+
+    def counters(self, placement=None) -> dict:
+        """Exact operation counts so far (summed over the batch).
+
+        ``synaptic_events`` is spikes x fan-out; with a placement, ``messages`` (spikes x
+        destination cores) and mesh ``hops_x`` / ``hops_y`` are included.
+        """
+        net = self.net
+        n = net.n_neurons
+        c = {
+            "steps": self.step,
+            "neuron_updates": self.step * self.batch * n,
+            "spikes": int(self.spike_count[:n].sum()),
+            "input_spikes": int(self.spike_count[n:].sum()),
+            "synaptic_events": int(self.spike_count @ net.fanout()),
+        }
+        if net.arithmetic == "loihi":
+            c.update(
+                overflow_q=int(self.overflow[0]),
+                overflow_u=int(self.overflow[1]),
+                overflow_u2=int(self.overflow[2]),
+            )
+        if placement is not None:
+            c["messages"] = int(self.spike_count @ placement.src_dest_cores)
+            c["hops_x"] = int(self.spike_count @ placement.src_hops_x)
+            c["hops_y"] = int(self.spike_count @ placement.src_hops_y)
+        return c

@@ -1,0 +1,113 @@
+"""External inputs of a spec, produced chunk by chunk as engine-ready spike lists.
+
+Spike inputs come out as a CSR over rows ``j * B + b`` (step ``k0 + j``, batch element ``b``)
+of global source indices. Poisson draws are one ``rng.random((steps, B, channels))`` over all
+Poisson channels together, so the stream is the same whatever the chunk sizes: step by step,
+batch element by batch element, channels in spec order. Channel ``i`` spikes when its draw is
+below ``rate_i * dt / 1000`` and the step lies in ``[start, stop)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neuro.errors import NeuroError
+from neuro.network import CompiledNetwork
+
+
+def _cat(xs: list, dtype) -> np.ndarray:
+    return np.concatenate(xs).astype(dtype) if xs else np.zeros(0, dtype=dtype)
+
+
+def _steps(ms: float | None, dt: float, default: int) -> int:
+    return default if ms is None else int(np.rint(ms / dt))
+
+
+class SpecInputs:
+    """The spike inputs and current injections declared in a spec."""
+
+    def __init__(self, net: CompiledNetwork):
+        self.net = net
+        spec, dt = net.spec, net.dt
+        never = np.iinfo(np.int64).max
+        timed_steps, timed_src = [], []
+        poisson_p, poisson_start, poisson_stop, poisson_src = [], [], [], []
+        self.currents = []  # (neuron slice, amplitude mV array, start step, stop step)
+        for i, inp in enumerate(spec.inputs):
+            if inp.kind == "current":
+                sl = net.pop_slice(inp.target)
+                amp = inp.amplitude.sample(net.rng, sl.stop - sl.start)
+                self.currents.append((sl, amp, _steps(inp.start, dt, 0), _steps(inp.stop, dt, never)))
+                continue
+            off = net.source_offset(inp.name)
+            if inp.kind == "spike_times":
+                for ch, times in enumerate(inp.times):
+                    if times:
+                        timed_steps.append(np.rint(np.asarray(times) / dt).astype(np.int64))
+                        timed_src.append(np.full(len(times), off + ch, dtype=np.int64))
+            else:
+                p = inp.rate.sample(net.rng, inp.size) * dt / 1000.0
+                if p.max(initial=0) > 1:
+                    raise NeuroError(
+                        f"rate {p.max() * 1000 / dt:g} Hz exceeds one spike per step (1000/dt Hz)",
+                        spec.source,
+                        f"inputs[{i}].rate",
+                    )
+                poisson_p.append(p)
+                poisson_start.append(np.full(inp.size, _steps(inp.start, dt, 0)))
+                poisson_stop.append(np.full(inp.size, _steps(inp.stop, dt, never)))
+                poisson_src.append(np.arange(off, off + inp.size))
+        if timed_steps:
+            st, sr = np.concatenate(timed_steps), np.concatenate(timed_src)
+            order = np.lexsort((sr, st))
+            self.timed_steps, self.timed_src = st[order], sr[order]
+        else:
+            self.timed_steps = self.timed_src = np.zeros(0, dtype=np.int64)
+        self.p = _cat(poisson_p, np.float64)
+        self.p_start = _cat(poisson_start, np.int64)
+        self.p_stop = _cat(poisson_stop, np.int64)
+        self.p_src = _cat(poisson_src, np.int64)
+
+    def change_points(self) -> list[int]:
+        """Steps at which a current injection starts or stops."""
+        pts = set()
+        for _sl, _a, a, b in self.currents:
+            pts.update((a, b))
+        return sorted(pts)
+
+    def bias_delta(self, k: int) -> list:
+        """Active current injections at step ``k`` as (slice, amplitude mV)."""
+        return [(sl, amp) for sl, amp, a, b in self.currents if a <= k < b]
+
+    def chunk(self, k0: int, n: int, n_batch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Input spikes of steps ``k0 .. k0+n-1`` as (in_ptr, in_src) over rows ``j*B + b``."""
+        rows_parts, src_parts = [], []
+        lo, hi = np.searchsorted(self.timed_steps, [k0, k0 + n])
+        if hi > lo:
+            j = self.timed_steps[lo:hi] - k0
+            rows = (j[:, None] * n_batch + np.arange(n_batch)[None, :]).ravel()
+            rows_parts.append(rows)
+            src_parts.append(np.repeat(self.timed_src[lo:hi], n_batch))
+        if self.p.size:
+            draws = rng.random((n, n_batch, self.p.size))
+            steps = np.arange(k0, k0 + n)[:, None]
+            active = (steps >= self.p_start[None, :]) & (steps < self.p_stop[None, :])
+            fire = (draws < self.p[None, None, :]) & active[:, None, :]
+            j, b, c = np.nonzero(fire)
+            rows_parts.append(j * n_batch + b)
+            src_parts.append(self.p_src[c])
+        return to_csr(rows_parts, src_parts, n * n_batch)
+
+
+def to_csr(rows_parts: list, src_parts: list, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Merge (row, source) lists into a CSR (in_ptr, in_src) sorted by row then source."""
+    if not rows_parts:
+        return np.zeros(n_rows + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    rows = np.concatenate(rows_parts).astype(np.int64)
+    src = np.concatenate(src_parts).astype(np.int64)
+    if len(rows_parts) > 1:
+        order = np.lexsort((src, rows))
+        rows, src = rows[order], src[order]
+    ptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=ptr[1:])
+    return ptr, src

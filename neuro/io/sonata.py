@@ -1,0 +1,218 @@
+"""SONATA spike files (``spikes.h5``), written as a stream and read back.
+
+Layout (SONATA "Spike file", plus emulator extras that SONATA readers ignore)::
+
+    /                      attrs magic=uint32 0x0A7A, version=uint32[2]
+    /spikes/<population>/  attr sorting = enum{none:0, by_id:1, by_time:2} (by_time)
+        timestamps         float64 (N,), attr units="ms"  (= step * dt)
+        node_ids           uint64  (N,), index within the population
+    /emulator/             attrs dt_ms, steps, steps_completed, complete, seed, arithmetic, chip,
+                           chips, version, spec (JSON), t_start_ms, t_stop_ms
+        spike_steps/<pop>  int64 (N,) exact step of every spike, aligned with /spikes/<pop>
+        placement/<pop>    uint32 (n, 3): chip, core, compartment of every neuron
+        cores              int64 (n_cores, 3): chip, x, y of every core
+        probes/<pop>/v|i   (steps, n_probed) state traces, neurons = probed indices
+        counters           attrs: operation counts of the run
+
+Datasets are chunked and resizable and the file is flushed after every chunk of steps, so
+an interrupted run leaves a readable file with ``complete = False``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from neuro.errors import NeuroError
+
+SONATA_MAGIC = 0x0A7A
+SONATA_VERSION = (0, 1)
+SORTING = h5py.enum_dtype({"none": 0, "by_id": 1, "by_time": 2}, basetype="u1")
+CHUNK = 1 << 16
+
+
+def _appendable(group, name, dtype, shape_tail=()):
+    return group.create_dataset(
+        name,
+        shape=(0, *shape_tail),
+        maxshape=(None, *shape_tail),
+        dtype=dtype,
+        chunks=(CHUNK if not shape_tail else max(1, CHUNK // max(1, shape_tail[0])), *shape_tail),
+        compression="gzip",
+        compression_opts=1,
+        shuffle=True,
+    )
+
+
+def _append(ds, data):
+    n = ds.shape[0]
+    ds.resize(n + data.shape[0], axis=0)
+    ds[n:] = data
+
+
+class SpikeWriter:
+    """Stream spikes (and probe traces) of one run into a SONATA file.
+
+    Parameters
+    ----------
+    path : path-like
+    pop_names : list of str
+    pop_offsets : array of int
+        Start of each population in the global neuron index (last entry: total).
+    dt : float
+        Step in ms.
+    attrs : dict
+        Stored as attributes of ``/emulator`` (non-scalar values as JSON).
+    """
+
+    def __init__(self, path, pop_names, pop_offsets, dt, attrs: dict):
+        self.path = Path(path)
+        self.pop_names = list(pop_names)
+        self.pop_offsets = np.asarray(pop_offsets, dtype=np.int64)
+        self.dt = float(dt)
+        self.f = h5py.File(self.path, "w")
+        self.f.attrs["magic"] = np.uint32(SONATA_MAGIC)
+        self.f.attrs["version"] = np.array(SONATA_VERSION, dtype=np.uint32)
+        spikes = self.f.create_group("spikes")
+        emu = self.f.create_group("emulator")
+        steps_grp = emu.create_group("spike_steps")
+        self._ts, self._ids, self._steps = [], [], []
+        for name in self.pop_names:
+            g = spikes.create_group(name)
+            g.attrs.create("sorting", 2, dtype=SORTING)
+            ts = _appendable(g, "timestamps", np.float64)
+            ts.attrs["units"] = "ms"
+            self._ts.append(ts)
+            self._ids.append(_appendable(g, "node_ids", np.uint64))
+            self._steps.append(_appendable(steps_grp, name, np.int64))
+        for key, val in attrs.items():
+            emu.attrs[key] = val if isinstance(val, int | float | str | np.generic) else json.dumps(val)
+        emu.attrs["dt_ms"] = self.dt
+        emu.attrs["complete"] = False
+        emu.attrs["steps_completed"] = 0
+        emu.attrs["t_start_ms"] = 0.0
+        self._probes = {}
+        self.f.flush()
+
+    def write_placement(self, placement) -> None:
+        emu = self.f["emulator"]
+        g = emu.create_group("placement")
+        coords = placement.core_coords()
+        emu.create_dataset("cores", data=coords)
+        for name, start, stop in zip(
+            self.pop_names, self.pop_offsets[:-1], self.pop_offsets[1:], strict=True
+        ):
+            core = placement.core_of[start:stop]
+            g.create_dataset(
+                name,
+                data=np.stack([coords[core, 0], core, placement.compartment_of[start:stop]], axis=1).astype(
+                    np.uint32
+                ),
+                compression="gzip",
+            )
+
+    def write_spikes(self, step: np.ndarray, neuron: np.ndarray) -> None:
+        """Append spikes given as global step and neuron index arrays (in step order)."""
+        if step.size == 0:
+            return
+        pop = np.searchsorted(self.pop_offsets, neuron, side="right") - 1
+        if np.all(pop == pop[0]):
+            groups = [(int(pop[0]), slice(None))]
+        else:
+            groups = [(p, pop == p) for p in np.unique(pop)]
+        for p, sel in groups:
+            s = step[sel]
+            _append(self._ts[p], s * self.dt)
+            _append(self._ids[p], (neuron[sel] - self.pop_offsets[p]).astype(np.uint64))
+            _append(self._steps[p], s.astype(np.int64))
+
+    def write_probe(self, pop: str, var: str, neurons: np.ndarray, data: np.ndarray) -> None:
+        key = (pop, var)
+        if key not in self._probes:
+            g = self.f.require_group(f"emulator/probes/{pop}")
+            if "neurons" not in g:
+                g.create_dataset("neurons", data=np.asarray(neurons, dtype=np.int64))
+            self._probes[key] = _appendable(g, var, data.dtype, (data.shape[1],))
+        _append(self._probes[key], data)
+
+    def flush(self, steps_completed: int) -> None:
+        emu = self.f["emulator"]
+        emu.attrs["steps_completed"] = int(steps_completed)
+        emu.attrs["t_stop_ms"] = steps_completed * self.dt
+        self.f.flush()
+
+    def close(self, complete: bool, counters: dict | None = None) -> None:
+        if not self.f:
+            return
+        emu = self.f["emulator"]
+        emu.attrs["complete"] = bool(complete)
+        if counters:
+            g = emu.require_group("counters")
+            for k, v in counters.items():
+                g.attrs[k] = v
+        self.f.close()
+
+
+# ---------------------------------------------------------------------- reading
+class SpikeFile:
+    """Read a SONATA spike file (ours, or any tool's; the legacy flat layout too).
+
+    ``populations`` maps name → (node_ids, timestamps ms); ``meta`` holds ``/emulator``
+    attributes when present (empty for other tools' files).
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        try:
+            f = h5py.File(self.path, "r")
+        except FileNotFoundError:
+            raise NeuroError("file not found", str(path)) from None
+        except OSError:
+            raise NeuroError("not an HDF5 file", str(path)) from None
+        with f:
+            if "spikes" not in f:
+                raise NeuroError("no /spikes group: not a SONATA spike file", str(path))
+            sp = f["spikes"]
+            self.populations = {}
+            if isinstance(sp.get("timestamps"), h5py.Dataset):  # legacy flat layout
+                ids = sp["gids"] if "gids" in sp else sp["node_ids"]
+                self.populations["default"] = (
+                    ids[()].astype(np.int64),
+                    sp["timestamps"][()].astype(np.float64),
+                )
+            for name, g in sp.items():
+                if isinstance(g, h5py.Group) and "timestamps" in g:
+                    self.populations[name] = (
+                        g["node_ids"][()].astype(np.int64),
+                        g["timestamps"][()].astype(np.float64),
+                    )
+            self.meta = {}
+            self.steps = {}
+            self.placement = {}
+            if "emulator" in f:
+                emu = f["emulator"]
+                for k, v in emu.attrs.items():
+                    self.meta[k] = v.item() if isinstance(v, np.generic) else v
+                if "spike_steps" in emu:
+                    self.steps = {k: d[()] for k, d in emu["spike_steps"].items()}
+                if "placement" in emu:
+                    self.placement = {k: d[()] for k, d in emu["placement"].items()}
+                if "counters" in emu:
+                    self.counters = {
+                        k: (v.item() if isinstance(v, np.generic) else v)
+                        for k, v in emu["counters"].attrs.items()
+                    }
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.meta.get("complete", True))
+
+    def spike_steps(self, population: str) -> np.ndarray:
+        """Exact step of each spike (from ``/emulator``, or ``rint(t / dt)``)."""
+        if population in self.steps:
+            return self.steps[population]
+        dt = float(self.meta.get("dt_ms", 1.0))
+        return np.rint(self.populations[population][1] / dt).astype(np.int64)

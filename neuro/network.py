@@ -1,0 +1,290 @@
+"""Compile a spec into flat, engine-ready arrays (one index space for all cores).
+
+Neurons of all populations are numbered ``0..N-1`` in spec order; spike sources are the
+neurons followed by the channels of every spike input (``N..N+N_in-1``). Synapses of all
+projections are merged into one CSR table keyed by source (the order the chip stores them:
+each neuron's outgoing synapses together), with a *slot* per synapse,
+``slot = channel * N + target`` (channel 0: ``exc`` current, 1: the separate ``inh`` current
+of a dual-current population).
+
+The seeded generator is consumed in this order: per population ``v_init`` then ``bias``;
+per projection connectivity, weights, delays (see :mod:`neuro.connectivity`); then, while
+running, Poisson inputs step by step.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neuro.connectivity import build_projection
+from neuro.discretize import LoihiPopulation, discretize_population, discretize_weights
+from neuro.errors import NeuroError
+from neuro.spec import Network
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CompiledNetwork:
+    """Flat arrays for the engine, built by :func:`compile_network`.
+
+    Attributes
+    ----------
+    pop_offsets, input_offsets : numpy.ndarray
+        Start of each population in the neuron index space and of each spike input in
+        the source index space (the last entry is the end).
+    indptr, slot, weight, delay : numpy.ndarray
+        CSR by source: synapses of source ``s`` are ``indptr[s]:indptr[s+1]``; ``weight`` is
+        float64 mV (float arithmetic) or int32 register units ``Wgt << (6 + weight_exp)``
+        (loihi arithmetic); ``delay`` in steps (uint8).
+    params : dict of numpy.ndarray
+        Per-neuron constants of the chosen arithmetic (see :mod:`neuro.dynamics`).
+    proj_ranges : list of (source_start, source_stop, post_start, post_stop, n_synapses)
+    proj_counts : list of numpy.ndarray
+        Per projection, synapses per pre neuron. Within a source's CSR row, projections
+        follow each other in spec order (see :meth:`projection_positions`).
+    weight_exps : list of int or None
+        Per projection, the weight exponent chosen in loihi arithmetic.
+    """
+
+    spec: Network
+    arithmetic: str
+    seed: int
+    dt: float
+    pop_names: list
+    pop_offsets: np.ndarray
+    input_names: list
+    input_offsets: np.ndarray
+    indptr: np.ndarray
+    slot: np.ndarray
+    weight: np.ndarray
+    delay: np.ndarray
+    max_delay: int
+    params: dict
+    v_init: np.ndarray
+    i_init: np.ndarray
+    loihi_pops: list | None
+    proj_ranges: list
+    weight_exps: list
+    dual: np.ndarray
+    proj_counts: list = field(repr=False)
+    rng: np.random.Generator = field(repr=False)
+
+    @property
+    def n_neurons(self) -> int:
+        return int(self.pop_offsets[-1])
+
+    @property
+    def n_sources(self) -> int:
+        return int(self.input_offsets[-1])
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.indptr[-1])
+
+    def source_offset(self, name: str) -> int:
+        if name in self.pop_names:
+            return int(self.pop_offsets[self.pop_names.index(name)])
+        return int(self.input_offsets[self.input_names.index(name)])
+
+    def pop_slice(self, name: str) -> slice:
+        i = self.pop_names.index(name)
+        return slice(int(self.pop_offsets[i]), int(self.pop_offsets[i + 1]))
+
+    def projection_positions(self) -> list[np.ndarray]:
+        """For every projection, the CSR positions of its synapses (sorted by pre, post)."""
+        prefix = np.zeros(self.n_sources, dtype=np.int64)
+        out = []
+        for (s0, s1, *_), cnt in zip(self.proj_ranges, self.proj_counts, strict=True):
+            seg = self.indptr[s0:s1] + prefix[s0:s1]
+            within = np.arange(int(cnt.sum()), dtype=np.int64) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+            out.append(np.repeat(seg, cnt) + within)
+            prefix[s0:s1] += cnt
+        return out
+
+    def fanout(self) -> np.ndarray:
+        """Number of synapses of every source."""
+        return np.diff(self.indptr)
+
+
+def resolve_seed(seed: int | None) -> int:
+    """Return ``seed``, or draw one from the OS (and log it) when it is None."""
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**63))
+        log.info("no seed given; drew seed %d", seed)
+    return int(seed)
+
+
+def _coef(dt: float, tm: float, ts: float, es: float, em: float) -> float:
+    """Response of x over one step to a unit current decaying with ``ts`` (exact integration)."""
+    return (dt / tm) * em if ts == tm else ts / (ts - tm) * (es - em)
+
+
+def _float_params(net: Network, pops_bias: list) -> dict:
+    dt = net.simulation.dt
+    cols = {k: [] for k in ("em", "ee", "ei", "ce", "ci", "v_rest", "bias", "v_th", "v_reset", "ref_steps")}
+    for pop, bias in zip(net.populations, pops_bias, strict=True):
+        n = pop.size
+        tm, te = pop.tau_mem, pop.tau_syn
+        ti = te if pop.tau_syn_inh is None else pop.tau_syn_inh
+        em, ee, ei = np.exp(-dt / tm), np.exp(-dt / te), np.exp(-dt / ti)
+
+        for key, val in (
+            ("em", em),
+            ("ee", ee),
+            ("ei", ei),
+            ("ce", _coef(dt, tm, te, ee, em)),
+            ("ci", _coef(dt, tm, ti, ei, em)),
+            ("v_rest", pop.v_rest),
+            ("v_th", pop.v_threshold),
+            ("v_reset", pop.v_reset),
+        ):
+            cols[key].append(np.full(n, val, dtype=np.float64))
+        cols["bias"].append(bias)
+        cols["ref_steps"].append(np.full(n, int(np.rint(pop.refractory / dt)), dtype=np.int32))
+    return {k: np.concatenate(v) for k, v in cols.items()}
+
+
+def _loihi_params(lps: list[LoihiPopulation], sizes: list[int]) -> dict:
+    out = {}
+    for key in ("decay_u", "decay_u_inh", "decay_v", "vth", "refract_delay", "vmin", "vmax"):
+        out[key] = np.concatenate(
+            [np.full(n, getattr(lp, key), dtype=np.int64) for lp, n in zip(lps, sizes, strict=True)]
+        )
+    out["bias"] = np.concatenate([lp.bias for lp in lps]).astype(np.int64)
+    out["ref_steps"] = out.pop("refract_delay").astype(np.int32)
+    return out
+
+
+def compile_network(net: Network, arithmetic: str | None = None, seed: int | None = None) -> CompiledNetwork:
+    """Draw every random quantity of ``net`` and lay it out as flat arrays.
+
+    Parameters
+    ----------
+    net : Network
+    arithmetic : {'float', 'loihi'}, optional
+        Defaults to ``net.simulation.arithmetic``.
+    seed : int, optional
+        Defaults to ``net.simulation.seed``; if both are None a seed is drawn and logged.
+    """
+    arithmetic = arithmetic or net.simulation.arithmetic
+    net.check_arithmetic(arithmetic)
+    seed = resolve_seed(seed if seed is not None else net.simulation.seed)
+    rng = np.random.default_rng(seed)
+    dt = net.simulation.dt
+    sizes = [p.size for p in net.populations]
+    pop_offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    n = int(pop_offsets[-1])
+    spike_inputs = [s for s in net.inputs if s.is_spike_source]
+    input_offsets = np.concatenate([[n], n + np.cumsum([s.size for s in spike_inputs])]).astype(np.int64)
+    n_src = int(input_offsets[-1])
+
+    v_init, biases, lps = [], [], []
+    for i, pop in enumerate(net.populations):
+        where = f"populations[{i}]"
+        v0 = pop.v_init.sample(rng, pop.size) if pop.v_init is not None else np.full(pop.size, pop.v_rest)
+        b = pop.bias.sample(rng, pop.size)
+        v_init.append(v0)
+        biases.append(b)
+        if arithmetic == "loihi":
+            try:
+                lps.append(discretize_population(pop, dt, b, v0, where))
+            except NeuroError as exc:
+                raise exc.at(net.source) from None
+    dual = np.concatenate([np.full(p.size, p.dual_current) for p in net.populations])
+
+    # ---- synapses, projection by projection, kept compressed until the CSR is assembled
+    names = [p.name for p in net.populations] + [s.name for s in spike_inputs]
+    offsets = dict(zip(names, list(pop_offsets[:-1]) + list(input_offsets[:-1]), strict=True))
+    counts = np.zeros(n_src, dtype=np.int64)
+    parts, proj_ranges, weight_exps, proj_counts = [], [], [], []
+    wdtype = np.float64 if arithmetic == "float" else np.int32
+    for i, proj in enumerate(net.projections):
+        syn = build_projection(net, i, rng)
+        post_pop = net.population(proj.post)
+        channel = 1 if (proj.receptor == "inh" and post_pop.dual_current) else 0
+        if arithmetic == "loihi":
+            pidx = net.populations.index(post_pop)
+            try:
+                w, e = discretize_weights(proj, syn.weight, lps[pidx], f"projections[{i}]")
+            except NeuroError as exc:
+                raise exc.at(net.source) from None
+            weight_exps.append(e)
+        else:
+            w = syn.weight
+            weight_exps.append(None)
+        n_pre = net.source_size(proj.pre)
+        src0, post0 = offsets[proj.pre], offsets[proj.post]
+        cnt = np.bincount(syn.pre, minlength=n_pre)
+        counts[src0 : src0 + n_pre] += cnt
+        if syn.delay.size and syn.delay.max() > 255:
+            raise NeuroError(
+                "delays above 255 steps are not supported", net.source, f"projections[{i}].delay"
+            )
+        parts.append(
+            (
+                src0,
+                n_pre,
+                cnt,
+                (syn.post + post0 + channel * n).astype(np.int32),
+                w.astype(wdtype),
+                syn.delay.astype(np.uint8),
+            )
+        )
+        proj_ranges.append((src0, src0 + n_pre, post0, post0 + post_pop.size, syn.size))
+        proj_counts.append(cnt)
+        del syn
+
+    indptr = np.zeros(n_src + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    nnz = int(indptr[-1])
+    slot = np.empty(nnz, dtype=np.int32)
+    weight = np.empty(nnz, dtype=wdtype)
+    delay = np.empty(nnz, dtype=np.uint8)
+    fill = indptr[:-1].copy()
+    while parts:
+        src0, n_pre, cnt, sl, w, d = parts.pop(0)
+        starts = np.cumsum(cnt) - cnt
+        pre = np.repeat(np.arange(n_pre, dtype=np.int64), cnt)
+        pos = fill[src0 + pre] + (np.arange(pre.size, dtype=np.int64) - starts[pre])
+        slot[pos], weight[pos], delay[pos] = sl, w, d
+        fill[src0 : src0 + n_pre] += cnt
+        del pre, pos, sl, w, d
+
+    if arithmetic == "float":
+        params = _float_params(net, biases)
+        i_init = np.concatenate([np.full(p.size, p.i_init) for p in net.populations])
+        v0 = np.concatenate(v_init)
+    else:
+        params = _loihi_params(lps, sizes)
+        i_init = np.concatenate(
+            [np.full(p.size, lp.u_init, dtype=np.int64) for p, lp in zip(net.populations, lps, strict=True)]
+        )
+        v0 = np.concatenate([lp.v_init for lp in lps]).astype(np.int64)
+    return CompiledNetwork(
+        spec=net,
+        arithmetic=arithmetic,
+        seed=seed,
+        dt=dt,
+        pop_names=[p.name for p in net.populations],
+        pop_offsets=pop_offsets,
+        input_names=[s.name for s in spike_inputs],
+        input_offsets=input_offsets,
+        indptr=indptr,
+        slot=slot,
+        weight=weight,
+        delay=delay,
+        max_delay=int(delay.max()) if nnz else 0,
+        params=params,
+        v_init=v0,
+        i_init=i_init,
+        loihi_pops=lps if arithmetic == "loihi" else None,
+        proj_ranges=proj_ranges,
+        weight_exps=weight_exps,
+        dual=dual,
+        proj_counts=proj_counts,
+        rng=rng,
+    )

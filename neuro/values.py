@@ -1,0 +1,158 @@
+"""Parameter values in a spec: a constant, a per-element list, a ``.npy`` file or a distribution.
+
+A value is written in TOML as one of::
+
+    weight = 0.5                                   # the same for every element
+    weight = [0.1, 0.2, 0.3]                       # one per element
+    weight = "w.npy"                               # a 1-D array file, path relative to the spec
+    weight = {dist = "uniform", low = 0, high = 1}
+    weight = {dist = "normal", mean = 0, std = 1}  # optional low/high clip the draws
+
+Random values are drawn from the run's single seeded generator, in spec order.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neuro.errors import NeuroError
+
+DISTRIBUTIONS = {"uniform": ("low", "high"), "normal": ("mean", "std")}
+
+
+@dataclass(frozen=True)
+class Value:
+    """A parameter that can vary across the elements it applies to.
+
+    Attributes
+    ----------
+    kind : {'constant', 'array', 'uniform', 'normal'}
+    constant : float
+        The value when ``kind == 'constant'``.
+    array : numpy.ndarray or None
+        The per-element values when ``kind == 'array'``.
+    params : dict
+        Distribution parameters (``low``/``high`` or ``mean``/``std``, optional clip bounds).
+    path : str or None
+        The ``.npy`` file an array came from, kept for ``to_dict``.
+    """
+
+    kind: str
+    constant: float = 0.0
+    array: np.ndarray | None = None
+    params: tuple = ()
+    path: str | None = None
+
+    @property
+    def is_random(self) -> bool:
+        return self.kind in DISTRIBUTIONS
+
+    def sample(self, rng: np.random.Generator | None, n: int) -> np.ndarray:
+        """Return ``n`` float64 values (drawing from ``rng`` for a distribution)."""
+        if self.kind == "constant":
+            return np.full(n, self.constant, dtype=np.float64)
+        if self.kind == "array":
+            if self.array.size != n:
+                raise NeuroError(f"has {self.array.size} values but {n} are needed")
+            return self.array.astype(np.float64).reshape(n)
+        p = dict(self.params)
+        if self.kind == "uniform":
+            out = rng.uniform(p["low"], p["high"], n)
+        else:
+            out = rng.normal(p["mean"], p["std"], n)
+            if "low" in p or "high" in p:
+                out = np.clip(out, p.get("low", -np.inf), p.get("high", np.inf))
+        return out
+
+    def bounds(self) -> tuple[float, float]:
+        """Smallest and largest value this can take (inf for an unclipped normal)."""
+        if self.kind == "constant":
+            return self.constant, self.constant
+        if self.kind == "array":
+            if self.array.size == 0:
+                return 0.0, 0.0
+            return float(self.array.min()), float(self.array.max())
+        p = dict(self.params)
+        if self.kind == "uniform":
+            return p["low"], p["high"]
+        return p.get("low", -math.inf), p.get("high", math.inf)
+
+    def to_dict(self) -> Any:
+        if self.kind == "constant":
+            return self.constant
+        if self.kind == "array":
+            return self.path if self.path else self.array.tolist()
+        return {"dist": self.kind, **dict(self.params)}
+
+
+def _number(x: Any, field: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        raise NeuroError(f"must be a number, got {x!r}", field=field)
+    if not math.isfinite(x):
+        raise NeuroError(f"must be finite, got {x!r}", field=field)
+    return float(x)
+
+
+def parse_value(raw: Any, field: str, base_dir: Path | None = None) -> Value:
+    """Parse a spec value; raise :class:`NeuroError` naming ``field`` when it is malformed."""
+    if isinstance(raw, Value):
+        return raw
+    if isinstance(raw, bool):
+        raise NeuroError(f"must be a number, list, .npy path or distribution, got {raw!r}", field=field)
+    if isinstance(raw, int | float):
+        return Value("constant", constant=_number(raw, field))
+    if isinstance(raw, np.ndarray):
+        arr = np.asarray(raw, dtype=np.float64).ravel()
+        if not np.all(np.isfinite(arr)):
+            raise NeuroError("must hold finite numbers", field=field)
+        return Value("array", array=arr)
+    if isinstance(raw, list):
+        arr = np.array([_number(x, f"{field}[{i}]") for i, x in enumerate(raw)], dtype=np.float64)
+        return Value("array", array=arr)
+    if isinstance(raw, str):
+        if not raw.endswith(".npy"):
+            raise NeuroError(f"a string value must be a path to a .npy file, got {raw!r}", field=field)
+        path = Path(raw)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise NeuroError(f"cannot read {raw!r}: {exc}", field=field) from None
+        arr = np.asarray(arr, dtype=np.float64).ravel()
+        if not np.all(np.isfinite(arr)):
+            raise NeuroError(f"{raw!r} holds non-finite numbers", field=field)
+        return Value("array", array=arr, path=str(path))
+    if isinstance(raw, dict):
+        dist = raw.get("dist")
+        if dist not in DISTRIBUTIONS:
+            raise NeuroError(
+                f"distribution 'dist' must be one of {sorted(DISTRIBUTIONS)}, got {dist!r}",
+                field=f"{field}.dist",
+            )
+        need = DISTRIBUTIONS[dist]
+        allowed = set(need) | {"dist"} | ({"low", "high"} if dist == "normal" else set())
+        for key in raw:
+            if key not in allowed:
+                raise NeuroError(
+                    f"unknown key for a {dist} distribution (allowed: {sorted(allowed)})",
+                    field=f"{field}.{key}",
+                )
+        params = {}
+        for key in need:
+            if key not in raw:
+                raise NeuroError(f"missing for a {dist} distribution", field=f"{field}.{key}")
+        for key in raw:
+            if key != "dist":
+                params[key] = _number(raw[key], f"{field}.{key}")
+        if dist == "uniform" and params["low"] > params["high"]:
+            raise NeuroError("low must be <= high", field=field)
+        if dist == "normal" and params["std"] < 0:
+            raise NeuroError("std must be >= 0", field=f"{field}.std")
+        return Value(dist, params=tuple(sorted(params.items())))
+    raise NeuroError(f"must be a number, list, .npy path or distribution, got {raw!r}", field=field)
