@@ -139,8 +139,9 @@ def build_projection(net: Network, index: int, rng: np.random.Generator) -> Syna
             raise NeuroError(
                 "raw Loihi weights must be integers in [-255, 255]", net.source, f"{where}.weight"
             )
-    order = np.lexsort((post, pre))
-    if np.any(np.diff(order) < 0):
+    key = pre * n_post + post
+    if key.size and np.any(key[1:] < key[:-1]):  # only list/matrix files can come unsorted
+        order = np.argsort(key, kind="stable")
         pre, post, weight, delay = pre[order], post[order], weight[order], delay[order]
     return Synapses(pre, post, np.ascontiguousarray(weight, dtype=np.float64), delay)
 

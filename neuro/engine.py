@@ -50,7 +50,8 @@ class Simulator:
         n = net.n_neurons
         self.n_rows = net.max_delay + 1
         mod = floating if net.arithmetic == "float" else loihi
-        self.state = mod.new_state(self.batch, n, self.n_rows, net.v_init, net.i_init)
+        self.n_channels = 2 if net.dual.any() else 1
+        self.state = mod.new_state(self.batch, n, self.n_rows, self.n_channels, net.v_init, net.i_init)
         self.inputs = inputs if inputs is not None else SpecInputs(net)
         self.params = dict(net.params)
         self._bias_base = self.params["bias"].copy()

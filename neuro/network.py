@@ -94,16 +94,15 @@ class CompiledNetwork:
         i = self.pop_names.index(name)
         return slice(int(self.pop_offsets[i]), int(self.pop_offsets[i + 1]))
 
-    def projection_positions(self) -> list[np.ndarray]:
-        """For every projection, the CSR positions of its synapses (sorted by pre, post)."""
+    def projection_positions(self):
+        """Yield, for every projection in spec order, the CSR positions of its synapses
+        (sorted by pre, then post)."""
         prefix = np.zeros(self.n_sources, dtype=np.int64)
-        out = []
         for (s0, s1, *_), cnt in zip(self.proj_ranges, self.proj_counts, strict=True):
             seg = self.indptr[s0:s1] + prefix[s0:s1]
             within = np.arange(int(cnt.sum()), dtype=np.int64) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-            out.append(np.repeat(seg, cnt) + within)
+            yield np.repeat(seg, cnt) + within
             prefix[s0:s1] += cnt
-        return out
 
     def fanout(self) -> np.ndarray:
         """Number of synapses of every source."""

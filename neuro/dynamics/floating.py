@@ -63,8 +63,10 @@ def run_float(
     """
     n_rows, n_batch = buf.shape[0], buf.shape[1]
     n = v.shape[1]
+    two = buf.shape[2] == 2 * n  # a second current channel exists (dual-current populations)
     cap = out_step.shape[0]
     n_out = 0
+    fired = np.zeros(n, dtype=np.bool_)
     for j in range(n_steps):
         k = k0 + j
         if n_out + n_batch * n > cap:
@@ -77,27 +79,34 @@ def run_float(
             ii = cur[b, 1]
             vb = v[b]
             rb = ref[b]
+            # pass 1, branch-free so that it vectorizes: integrate, threshold, reset
             for i in range(n):
-                ie[i] += q[i]
-                ii[i] += q[n + i]
+                a = ie[i] + q[i]
                 q[i] = 0.0
-                q[n + i] = 0.0
-                if rb[i] == 0:
-                    x = vb[i] - v_rest[i] - bias[i]
-                    x = x * em[i] + ie[i] * ce[i] + ii[i] * ci[i]
-                    vi = x + v_rest[i] + bias[i]
-                    if vi > v_th[i]:
-                        vi = v_reset[i]
-                        rb[i] = ref_steps[i]
-                        out_step[n_out] = k
-                        out_b[n_out] = b
-                        out_src[n_out] = i
-                        n_out += 1
-                    vb[i] = vi
-                ie[i] *= ee[i]
-                ii[i] *= ei[i]
-                if rb[i] > 0:
-                    rb[i] -= 1
+                c = ii[i]
+                if two:
+                    c += q[n + i]
+                    q[n + i] = 0.0
+                r = rb[i]
+                x = vb[i] - v_rest[i] - bias[i]
+                x = x * em[i] + a * ce[i] + c * ci[i]
+                vi = x + v_rest[i] + bias[i]
+                spk = (r == 0) and (vi > v_th[i])
+                if r == 0:
+                    vb[i] = v_reset[i] if spk else vi
+                if spk:
+                    r = ref_steps[i]
+                rb[i] = r - 1 if r > 0 else 0
+                fired[i] = spk
+                ie[i] = a * ee[i]
+                ii[i] = c * ei[i]
+            # pass 2: record the spikes of this step
+            for i in range(n):
+                if fired[i]:
+                    out_step[n_out] = k
+                    out_b[n_out] = b
+                    out_src[n_out] = i
+                    n_out += 1
             for p in range(probe_idx.shape[0]):
                 probe_v[j, b, p] = vb[probe_idx[p]]
                 probe_i[j, b, p] = ie[probe_idx[p]] + ii[probe_idx[p]]
@@ -109,12 +118,14 @@ def run_float(
     return n_steps, n_out
 
 
-def new_state(n_batch: int, n: int, n_rows: int, v_init: np.ndarray, i_init: np.ndarray) -> dict:
+def new_state(
+    n_batch: int, n: int, n_rows: int, n_channels: int, v_init: np.ndarray, i_init: np.ndarray
+) -> dict:
     """Fresh float state: ring buffer, v, currents (exc, inh), refractory counters."""
     cur = np.zeros((n_batch, 2, n))
     cur[:, 0, :] = i_init
     return {
-        "buf": np.zeros((n_rows, n_batch, 2 * n)),
+        "buf": np.zeros((n_rows, n_batch, n_channels * n)),
         "v": np.tile(np.asarray(v_init, dtype=np.float64), (n_batch, 1)),
         "cur": cur,
         "ref": np.zeros((n_batch, n), dtype=np.int32),

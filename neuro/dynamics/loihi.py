@@ -82,11 +82,19 @@ def run_loihi(
     """
     n_rows, n_batch = buf.shape[0], buf.shape[1]
     n = v.shape[1]
+    two = buf.shape[2] == 2 * n  # a second current channel exists (dual-current populations)
     cap = out_step.shape[0]
     n_out = 0
+    fired = np.zeros(n, dtype=np.bool_)
+    ov_q = 0
+    ov_u = 0
+    ov_u2 = 0
     for j in range(n_steps):
         k = k0 + j
         if n_out + n_batch * n > cap:
+            overflow[0] += ov_q
+            overflow[1] += ov_u
+            overflow[2] += ov_u2
             return j, n_out
         row = k % n_rows
         first = n_out
@@ -96,44 +104,43 @@ def run_loihi(
             u1 = cur[b, 1]
             vb = v[b]
             rb = ref[b]
+            # pass 1, branch-free so that it vectorizes: the compartment update
             for i in range(n):
-                q0 = q[i]
-                q1 = q[n + i]
+                q0 = np.int64(q[i])
                 q[i] = 0
-                q[n + i] = 0
+                q1 = np.int64(0)
+                if two:
+                    q1 = np.int64(q[n + i])
+                    q[n + i] = 0
                 w0 = wrap(q0, Q_BITS)
                 w1 = wrap(q1, Q_BITS)
-                if w0 != q0 or w1 != q1:
-                    overflow[0] += 1
+                ov_q += (w0 != q0) | (w1 != q1)
                 a0 = decay(u0[i], decay_u[i], 1) + w0
                 a1 = decay(u1[i], decay_u_inh[i], 1) + w1
                 x0 = wrap(a0, U_BITS)
                 x1 = wrap(a1, U_BITS)
-                if x0 != a0 or x1 != a1:
-                    overflow[1] += 1
+                ov_u += (x0 != a0) | (x1 != a1)
                 u0[i] = x0
                 u1[i] = x1
                 s = x0 + x1 + bias[i]
                 u2 = wrap(s, U_BITS)
-                if u2 != s:
-                    overflow[2] += 1
+                ov_u2 += u2 != s
                 vi = decay(vb[i], decay_v[i], 0) + u2
-                if vi < vmin[i]:
-                    vi = vmin[i]
-                elif vi > vmax[i]:
-                    vi = vmax[i]
-                if rb[i] > 0:
-                    vi = 0
-                elif vi > vth[i]:
-                    vi = 0
-                    rb[i] = ref_steps[i]
+                vi = min(max(vi, vmin[i]), vmax[i])
+                r = rb[i]
+                spk = (r == 0) and (vi > vth[i])
+                vb[i] = 0 if (r > 0 or spk) else vi
+                if spk:
+                    r = ref_steps[i]
+                rb[i] = r - 1 if r > 0 else 0
+                fired[i] = spk
+            # pass 2: record the spikes of this step
+            for i in range(n):
+                if fired[i]:
                     out_step[n_out] = k
                     out_b[n_out] = b
                     out_src[n_out] = i
                     n_out += 1
-                vb[i] = vi
-                if rb[i] > 0:
-                    rb[i] -= 1
             for p in range(probe_idx.shape[0]):
                 probe_v[j, b, p] = vb[probe_idx[p]]
                 probe_i[j, b, p] = u0[probe_idx[p]] + u1[probe_idx[p]]
@@ -141,15 +148,24 @@ def run_loihi(
             spike_count[out_src[t]] += 1
             deliver(out_src[t], out_b[t], k, n_rows, indptr, slot, weight, delay, buf)
         deliver_inputs(k, j, n_batch, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count)
+    overflow[0] += ov_q
+    overflow[1] += ov_u
+    overflow[2] += ov_u2
     return n_steps, n_out
 
 
-def new_state(n_batch: int, n: int, n_rows: int, v_init: np.ndarray, i_init: np.ndarray) -> dict:
-    """Fresh integer state (int64): ring buffer, v, currents u (exc, inh), refractory counters."""
+def new_state(
+    n_batch: int, n: int, n_rows: int, n_channels: int, v_init: np.ndarray, i_init: np.ndarray
+) -> dict:
+    """Fresh integer state: ring buffer, v, currents u (exc, inh), refractory counters.
+
+    The ring buffer is int32: sums wrap modulo 2**32 there, which leaves their 21-bit wrap
+    (the chip's q) unchanged, since 2**22 divides 2**32. State registers are int64.
+    """
     cur = np.zeros((n_batch, 2, n), dtype=np.int64)
     cur[:, 0, :] = i_init
     return {
-        "buf": np.zeros((n_rows, n_batch, 2 * n), dtype=np.int64),
+        "buf": np.zeros((n_rows, n_batch, n_channels * n), dtype=np.int32),
         "v": np.tile(np.asarray(v_init, dtype=np.int64), (n_batch, 1)),
         "cur": cur,
         "ref": np.zeros((n_batch, n), dtype=np.int32),

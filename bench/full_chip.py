@@ -1,0 +1,179 @@
+"""One full Loihi chip in Loihi arithmetic (neuro) and the same network in Brian2 (float).
+
+Network: 128 populations ("cores") of 1024 current-based LIF neurons (tau_mem 20 ms,
+tau_syn 5 ms, dt 1 ms). Neurons of population c receive from populations c..c+3 (mod 128)
+with p = 1000/4096 each, so 1000 synapses per neuron on average and 4096 input axons per
+core (the Loihi limit). Weights ~ N(0, 0.02 theta); a bias uniform in [1.0, 1.02] theta makes
+every neuron fire on its own at ~10 Hz. The per-core synapse memory limit (1 Mbit) cannot hold
+~1M synapses per core, so the mapper's memory limit is lifted for this throughput benchmark
+(reported below); every other limit is checked.
+
+neuro and Brian2 run in separate processes of this script, one after the other; each reports
+construction time, simulation-loop steps/s, synaptic events/s, and peak RSS. Brian2 uses
+cpp_standalone (or --brian2-target cython) with synapses created source-sorted.
+
+    python bench/full_chip.py                  # full chip, 1000 steps
+    python bench/full_chip.py --cores 32       # 32,768 neurons (peer figure: Brian2 ~830 steps/s)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def build_spec(cores: int, per_core: int, fan_in: int, steps: int, seed: int, arithmetic: str):
+    from neuro.spec import Network
+
+    window = 4
+    pops, projs = [], []
+    for c in range(cores):
+        pops.append({"name": f"c{c}", "size": per_core, "tau_mem": 20.0, "tau_syn": 5.0,
+                     "v_threshold": 1.0, "v_reset": 0.0, "bias": {"dist": "uniform", "low": 1.0, "high": 1.02},
+                     "v_init": {"dist": "uniform", "low": 0.0, "high": 1.0}})
+    p = fan_in / (window * per_core)
+    for c in range(cores):
+        for d in range(window):
+            projs.append({"pre": f"c{(c + d) % cores}", "post": f"c{c}",
+                          "connector": {"type": "fixed_probability", "p": min(1.0, p), "allow_self": True},
+                          "weight": {"dist": "normal", "mean": 0.0, "std": 0.02}})
+    return Network.from_dict({"name": "full_chip", "populations": pops, "projections": projs,
+                              "simulation": {"dt": 1.0, "steps": steps, "seed": seed, "arithmetic": arithmetic}})
+
+
+def peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def run_neuro(args) -> dict:
+    t0 = time.perf_counter()
+    from neuro.chips import LOIHI
+    from neuro.engine import Simulator
+    from neuro.mapping import place
+    from neuro.network import compile_network
+
+    net = build_spec(args.cores, args.per_core, args.fan_in, args.steps, args.seed, "loihi")
+    compiled = compile_network(net)
+    profile = LOIHI.with_limits(synapse_memory_bits_per_core=None)
+    placement = place(compiled, profile, 1)
+    sim = Simulator(compiled)
+    sim.run(1)  # compile/load the kernel outside the timed loop
+    t1 = time.perf_counter()
+    sim.run(args.steps)
+    t2 = time.perf_counter()
+    c = sim.counters(placement)
+    loop = t2 - t1
+    return {"tool": "neuro (loihi arithmetic)", "construction_s": t1 - t0, "loop_s": loop,
+            "steps_per_s": args.steps / loop, "synaptic_events_per_s": c["synaptic_events"] / loop,
+            "mean_rate_hz": c["spikes"] / (compiled.n_neurons * sim.step * compiled.dt / 1000),
+            "synapses": compiled.n_synapses, "peak_rss_gib": peak_rss_gib(),
+            "cores_used": placement.n_cores,
+            "peak_input_axons": int(placement.usage["input_axons"].max()),
+            "peak_synapse_memory_bits": int(placement.usage["synapse_memory_bits"].max())}
+
+
+def run_brian2(args) -> dict:
+    t0 = time.perf_counter()
+    import numpy as np
+
+    from neuro.network import compile_network
+
+    net = build_spec(args.cores, args.per_core, args.fan_in, args.steps, args.seed, "float")
+    compiled = compile_network(net)
+    n = compiled.n_neurons
+    src = np.repeat(np.arange(compiled.n_sources), compiled.fanout()).astype(np.int32)
+    tgt = (compiled.slot % n).astype(np.int32)
+    w = compiled.weight.copy()
+    n_syn = int(w.size)
+    bias, v0 = compiled.params["bias"].copy(), compiled.v_init.copy()
+    del compiled
+    import brian2 as b2
+
+    target = args.brian2_target
+    if target == "cpp_standalone":
+        b2.set_device("cpp_standalone", directory=os.path.join(tempfile.gettempdir(), "neuro_bench_fullchip"),
+                      build_on_run=False)
+    else:
+        b2.prefs.codegen.target = target
+    b2.defaultclock.dt = 1 * b2.ms
+    eqs = """dv/dt = (-v + b + I)/(20*ms) : 1
+             dI/dt = -I/(5*ms) : 1
+             b : 1"""
+    g = b2.NeuronGroup(n, eqs, threshold="v > 1", reset="v = 0", method="exact")
+    g.v, g.b = v0, bias
+    s = b2.Synapses(g, g, "w : 1", on_pre="I_post += w")
+    s.connect(i=src, j=tgt)
+    s.w = w
+    mon = b2.SpikeMonitor(g, record=False)
+    del src, tgt, w
+    if target == "cpp_standalone":
+        b2.run(args.steps * b2.ms, profile=False)
+        tb = time.perf_counter()
+        b2.device.build(run=True, compile=True)
+        loop = b2.device._last_run_time
+        t1 = time.perf_counter() - loop  # construction = everything but the loop
+        n_spikes = int(mon.num_spikes)
+        construction = t1 - t0
+        build_s = time.perf_counter() - tb - loop
+    else:
+        b2.run(1 * b2.ms)
+        t1 = time.perf_counter()
+        b2.run(args.steps * b2.ms)
+        loop = time.perf_counter() - t1
+        n_spikes = int(mon.num_spikes)
+        construction, build_s = t1 - t0, None
+    fan = n_syn / n  # mean fan-out (every neuron is a source and a target)
+    return {"tool": f"Brian2 {b2.__version__} ({target}, float)", "construction_s": construction,
+            "build_s": build_s, "loop_s": loop, "steps_per_s": args.steps / loop,
+            "synaptic_events_per_s": n_spikes * fan / loop,
+            "mean_rate_hz": n_spikes / (n * args.steps / 1000), "peak_rss_gib": peak_rss_gib()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--cores", type=int, default=128)
+    ap.add_argument("--per-core", type=int, default=1024)
+    ap.add_argument("--fan-in", type=int, default=1000)
+    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--brian2-target", default="cpp_standalone", choices=["cpp_standalone", "cython", "numpy"])
+    ap.add_argument("--only", choices=["neuro", "brian2"])
+    args = ap.parse_args()
+    if args.only:
+        res = run_neuro(args) if args.only == "neuro" else run_brian2(args)
+        print(json.dumps(res))
+        return
+    results = []
+    for tool in ("neuro", "brian2"):
+        t0 = time.perf_counter()
+        out = subprocess.run([sys.executable, __file__, "--only", tool, *sys.argv[1:]], capture_output=True, text=True)
+        if out.returncode != 0:
+            sys.exit(f"{tool} failed:\n{out.stderr[-3000:]}")
+        res = json.loads(out.stdout.strip().splitlines()[-1])
+        res["whole_process_s"] = time.perf_counter() - t0
+        results.append(res)
+    n = args.cores * args.per_core
+    print(f"{args.cores} cores x {args.per_core} neurons = {n:,} neurons, ~{args.fan_in} synapses each, "
+          f"{args.steps} steps of 1 ms")
+    keys = [("whole process (s)", "whole_process_s", "{:.1f}"), ("construction (s)", "construction_s", "{:.1f}"),
+            ("loop (s)", "loop_s", "{:.2f}"), ("steps/s", "steps_per_s", "{:,.0f}"),
+            ("synaptic events/s", "synaptic_events_per_s", "{:,.0f}"), ("mean rate (Hz)", "mean_rate_hz", "{:.1f}"),
+            ("peak RSS (GiB)", "peak_rss_gib", "{:.2f}")]
+    print(f"{'':24}" + "".join(f"{r['tool']:>36}" for r in results))
+    for label, key, fmt in keys:
+        print(f"{label:24}" + "".join(f"{fmt.format(r[key]) if r.get(key) is not None else '-':>36}" for r in results))
+    a, b = results
+    print(f"ratio neuro/Brian2: loop steps/s {a['steps_per_s'] / b['steps_per_s']:.2f}x, "
+          f"whole process time {a['whole_process_s'] / b['whole_process_s']:.2f}x")
+    print(f"neuro mapping: {a['cores_used']} cores, peak input axons {a['peak_input_axons']} (limit 4096), "
+          f"peak synapse memory {a['peak_synapse_memory_bits'] / 2**20:.1f} Mbit (limit 1 Mbit, lifted)")
+
+
+if __name__ == "__main__":
+    main()
