@@ -15,6 +15,8 @@ The rules (documented in ``docs/spec.md``, section *Loihi discretization*):
   :math:`W = \\mathrm{rint}(w s g / 2^{6+e}) \\cdot 2^{6+e}` with the smallest weight exponent
   ``e`` in -6..7 for which every ``|Wgt| <= 2**weight_bits - 1``; bias likewise as
   ``bias_mant * 2**bias_exp`` with the smallest ``bias_exp`` for which ``|bias_mant| <= 4095``.
+* adaptive threshold: ``theta_plus`` and ``theta_init`` scaled by :math:`s`;
+  ``decay_theta = rint(4096 (1 - e^{-dt/τ_θ}))`` (0 without ``tau_theta``);
 * ``refract_delay = max(1, rint(refractory / dt))`` — the same number of held steps as Brian2's
   refractory period in float arithmetic (R - 1 steps after the spike step).
 * Rounding is ``numpy.rint`` (half to even) throughout.
@@ -50,6 +52,9 @@ class LoihiPopulation:
     u_init: int
     scale: float  # register units per mV of the input current (s * g); 0 for raw registers
     v_scale: float  # register units per mV of voltage (s); 0 for raw registers
+    theta_plus: int = 0  # adaptive-threshold step, voltage register units
+    theta_init: int = 0
+    decay_theta: int = 0  # theta keeps (4096 - decay_theta)/4096 per step
 
 
 def _split_bias(b: np.ndarray, where: str) -> np.ndarray:
@@ -142,6 +147,8 @@ def discretize_weights(proj: Projection, weight: np.ndarray, post: LoihiPopulati
     wmax = 2**proj.weight_bits - 1
     reg = weight * post.scale
     peak = np.abs(reg).max(initial=0.0)
+    if proj.plasticity is not None:  # learned weights must fit too
+        peak = max(peak, abs(proj.plasticity.w_min) * post.scale, abs(proj.plasticity.w_max) * post.scale)
     for e in range(-6, 8):
         if peak / 2 ** (6 + e) <= wmax + 0.5:
             wgt = np.clip(np.rint(reg / 2 ** (6 + e)), -wmax, wmax)

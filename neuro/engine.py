@@ -19,8 +19,39 @@ import numpy as np
 
 from neuro.discretize import _split_bias
 from neuro.dynamics import floating, loihi
+from neuro.errors import NeuroError
 from neuro.inputs import SpecInputs
+from neuro.learning.floating import FLOAT_TABLE_NAMES
+from neuro.learning.loihi import LOIHI_TABLE_NAMES
+from neuro.learning.tables import build_float_tables, build_loihi_tables
 from neuro.network import CompiledNetwork
+
+FLOAT_PARAMS = (
+    "em",
+    "ee",
+    "ei",
+    "ce",
+    "ci",
+    "v_rest",
+    "bias",
+    "v_th",
+    "v_reset",
+    "ref_steps",
+    "theta_plus",
+    "theta_decay",
+)
+LOIHI_PARAMS = (
+    "decay_u",
+    "decay_u_inh",
+    "decay_v",
+    "vth",
+    "bias",
+    "vmin",
+    "vmax",
+    "ref_steps",
+    "theta_plus",
+    "decay_theta",
+)
 
 CHUNK_STEPS = 1000
 MIN_SPIKE_CAPACITY = 1 << 20
@@ -41,9 +72,23 @@ class Simulator:
     inputs : object, optional
         Provider of external spikes with ``chunk(k0, n, B, rng) -> (in_ptr, in_src)``,
         ``change_points()`` and ``bias_delta(k)``; defaults to the spec's inputs.
+    learning : bool
+        Apply the plastic projections' rules (needs ``batch == 1``). When False, weights
+        are frozen.
+    adapt : bool, optional
+        Let adaptive thresholds move (default: the value of ``learning``; evaluation keeps
+        thresholds fixed).
     """
 
-    def __init__(self, net: CompiledNetwork, batch: int = 1, probe_neurons=None, inputs=None):
+    def __init__(
+        self,
+        net: CompiledNetwork,
+        batch: int = 1,
+        probe_neurons=None,
+        inputs=None,
+        learning: bool = True,
+        adapt: bool | None = None,
+    ):
         self.net = net
         self.batch = int(batch)
         self.step = 0
@@ -51,7 +96,15 @@ class Simulator:
         self.n_rows = net.max_delay + 1
         mod = floating if net.arithmetic == "float" else loihi
         self.n_channels = 2 if net.dual.any() else 1
-        self.state = mod.new_state(self.batch, n, self.n_rows, self.n_channels, net.v_init, net.i_init)
+        self.state = mod.new_state(
+            self.batch, n, self.n_rows, self.n_channels, net.v_init, net.i_init, net.params["theta_init"]
+        )
+        build = build_float_tables if net.arithmetic == "float" else build_loihi_tables
+        self.tables = build(net, enabled=learning)
+        self.learning = self.tables.n_rules > 0
+        if self.learning and self.batch != 1:
+            raise NeuroError("learning needs batch 1 (copies in a batch would share and fight over weights)")
+        self.adapt = learning if adapt is None else bool(adapt)
         self.inputs = inputs if inputs is not None else SpecInputs(net)
         self.params = dict(net.params)
         self._bias_base = self.params["bias"].copy()
@@ -93,11 +146,9 @@ class Simulator:
     # ------------------------------------------------------------------ stepping
     def _kernel(self, k0, n, in_ptr, in_src, pv, pi):
         s, p, net = self.state, self.params, self.net
-        common_tail = (
-            net.indptr,
-            net.slot,
-            net.weight,
-            net.delay,
+        state = (s["buf"], s["v"], s["cur"], s["ref"], s["theta"])
+        csr = (net.indptr, net.slot, net.weight, net.delay)
+        io = (
             in_ptr,
             in_src,
             self._out_step,
@@ -109,43 +160,12 @@ class Simulator:
             self.spike_count,
         )
         if net.arithmetic == "float":
-            return floating.run_float(
-                k0,
-                n,
-                s["buf"],
-                s["v"],
-                s["cur"],
-                s["ref"],
-                p["em"],
-                p["ee"],
-                p["ei"],
-                p["ce"],
-                p["ci"],
-                p["v_rest"],
-                p["bias"],
-                p["v_th"],
-                p["v_reset"],
-                p["ref_steps"],
-                *common_tail,
-            )
-        return loihi.run_loihi(
-            k0,
-            n,
-            s["buf"],
-            s["v"],
-            s["cur"],
-            s["ref"],
-            p["decay_u"],
-            p["decay_u_inh"],
-            p["decay_v"],
-            p["vth"],
-            p["bias"],
-            p["vmin"],
-            p["vmax"],
-            p["ref_steps"],
-            *common_tail,
-            self.overflow,
-        )
+            params = tuple(p[k] for k in FLOAT_PARAMS) + (self.adapt,)
+            lrn = self.tables.as_tuple(FLOAT_TABLE_NAMES)
+            return floating.run_float(k0, n, state, params, csr, io, self.learning, lrn)
+        params = tuple(p[k] for k in LOIHI_PARAMS) + (self.adapt,)
+        lrn = self.tables.as_tuple(LOIHI_TABLE_NAMES)
+        return loihi.run_loihi(k0, n, state, params, csr, io, self.learning, lrn, self.overflow)
 
     def run(
         self,
@@ -211,6 +231,9 @@ class Simulator:
                 overflow_u=int(self.overflow[1]),
                 overflow_u2=int(self.overflow[2]),
             )
+        if self.learning:
+            c["learning_weight_updates"] = int(self.tables.arrays["counts"][0])
+            c["learning_trace_updates"] = int(self.tables.arrays["counts"][1])
         if placement is not None:
             c["messages"] = int(self.spike_count @ placement.src_dest_cores)
             c["hops_x"] = int(self.spike_count @ placement.src_hops_x)

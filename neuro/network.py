@@ -71,6 +71,7 @@ class CompiledNetwork:
     weight_exps: list
     dual: np.ndarray
     proj_counts: list = field(repr=False)
+    learning_key: int
     rng: np.random.Generator = field(repr=False)
 
     @property
@@ -124,7 +125,24 @@ def _coef(dt: float, tm: float, ts: float, es: float, em: float) -> float:
 
 def _float_params(net: Network, pops_bias: list) -> dict:
     dt = net.simulation.dt
-    cols = {k: [] for k in ("em", "ee", "ei", "ce", "ci", "v_rest", "bias", "v_th", "v_reset", "ref_steps")}
+    cols = {
+        k: []
+        for k in (
+            "em",
+            "ee",
+            "ei",
+            "ce",
+            "ci",
+            "v_rest",
+            "bias",
+            "v_th",
+            "v_reset",
+            "ref_steps",
+            "theta_plus",
+            "theta_decay",
+            "theta_init",
+        )
+    }
     for pop, bias in zip(net.populations, pops_bias, strict=True):
         n = pop.size
         tm, te = pop.tau_mem, pop.tau_syn
@@ -143,13 +161,27 @@ def _float_params(net: Network, pops_bias: list) -> dict:
         ):
             cols[key].append(np.full(n, val, dtype=np.float64))
         cols["bias"].append(bias)
+        cols["theta_plus"].append(np.full(n, pop.theta_plus))
+        cols["theta_decay"].append(np.full(n, 1.0 if pop.tau_theta is None else np.exp(-dt / pop.tau_theta)))
+        cols["theta_init"].append(np.full(n, pop.theta_init))
         cols["ref_steps"].append(np.full(n, int(np.rint(pop.refractory / dt)), dtype=np.int32))
     return {k: np.concatenate(v) for k, v in cols.items()}
 
 
 def _loihi_params(lps: list[LoihiPopulation], sizes: list[int]) -> dict:
     out = {}
-    for key in ("decay_u", "decay_u_inh", "decay_v", "vth", "refract_delay", "vmin", "vmax"):
+    for key in (
+        "decay_u",
+        "decay_u_inh",
+        "decay_v",
+        "vth",
+        "refract_delay",
+        "vmin",
+        "vmax",
+        "theta_plus",
+        "theta_init",
+        "decay_theta",
+    ):
         out[key] = np.concatenate(
             [np.full(n, getattr(lp, key), dtype=np.int64) for lp, n in zip(lps, sizes, strict=True)]
         )
@@ -253,6 +285,7 @@ def compile_network(net: Network, arithmetic: str | None = None, seed: int | Non
         fill[src0 : src0 + n_pre] += cnt
         del pre, pos, sl, w, d
 
+    learning_key = int(rng.integers(0, 2**63))  # seeds the learning engine's counter-based PRNG
     if arithmetic == "float":
         params = _float_params(net, biases)
         i_init = np.concatenate([np.full(p.size, p.i_init) for p in net.populations])
@@ -285,5 +318,6 @@ def compile_network(net: Network, arithmetic: str | None = None, seed: int | Non
         weight_exps=weight_exps,
         dual=dual,
         proj_counts=proj_counts,
+        learning_key=learning_key,
         rng=rng,
     )

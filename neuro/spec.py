@@ -16,7 +16,11 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from neuro.chips import PROFILES
 from neuro.errors import NeuroError
+from neuro.plasticity import Plasticity
 from neuro.values import Value, parse_value
 
 ARITHMETICS = ("float", "loihi")
@@ -189,9 +193,11 @@ class Population:
         \\tau_{syn} \\frac{dI_{exc}}{dt} = -I_{exc}, \\qquad
         \\tau_{syn,inh} \\frac{dI_{inh}}{dt} = -I_{inh}
 
-    A spike is emitted when :math:`v > v_{threshold}`; then :math:`v \\leftarrow v_{reset}` and
+    A spike is emitted when :math:`v > v_{threshold} + \\theta`; then :math:`v \\leftarrow v_{reset}` and
     :math:`v` is held there for the refractory period. Voltages in mV, times in ms; a synaptic
-    weight ``w`` (mV) jumps the current: :math:`I \\leftarrow I + w`.
+    weight ``w`` (mV) jumps the current: :math:`I \\leftarrow I + w`. The adaptive threshold
+    :math:`\\theta` (0 unless ``theta_plus``/``theta_init`` are set) decays with ``tau_theta``
+    (none if unset) and jumps by ``theta_plus`` at every spike while learning is on.
     """
 
     name: str
@@ -206,7 +212,15 @@ class Population:
     refractory: float = 0.0
     v_init: Value | None = None
     i_init: float = 0.0
+    theta_plus: float = 0.0
+    tau_theta: float | None = None
+    theta_init: float = 0.0
     loihi: LoihiRegisters | None = None
+
+    @property
+    def adaptive(self) -> bool:
+        """True when the threshold adapts (Diehl & Cook's theta)."""
+        return self.theta_plus != 0.0 or self.theta_init != 0.0
 
     @property
     def dual_current(self) -> bool:
@@ -234,6 +248,11 @@ class Population:
         for key in ("v_rest", "v_threshold", "v_reset", "i_init"):
             if key in d:
                 kw[key] = _num(d[key], f"{where}.{key}")
+        for key in ("theta_plus", "theta_init"):
+            if key in d:
+                kw[key] = _num(d[key], f"{where}.{key}", 0)
+        if d.get("tau_theta") is not None:
+            kw["tau_theta"] = _num(d["tau_theta"], f"{where}.tau_theta", 0, None, lo_open=True)
         if "refractory" in d:
             kw["refractory"] = _num(d["refractory"], f"{where}.refractory", 0)
         if "bias" in d:
@@ -460,6 +479,7 @@ class Projection:
     name: str | None = None
     weight_exp: int | None = None
     weight_bits: int = 8
+    plasticity: Plasticity | None = None
 
     @classmethod
     def from_dict(cls, d: dict, where: str, base_dir: Path | None = None) -> Projection:
@@ -495,6 +515,11 @@ class Projection:
                 )
         if "weight_bits" in d:
             kw["weight_bits"] = _num(d["weight_bits"], f"{where}.weight_bits", 1, 8, integer=True)
+        if d.get("plasticity") is not None:
+            pl = d["plasticity"]
+            kw["plasticity"] = (
+                pl if isinstance(pl, Plasticity) else Plasticity.from_dict(pl, f"{where}.plasticity")
+            )
         return cls(**kw)
 
     @property
@@ -579,8 +604,11 @@ class Simulation:
         if "arithmetic" in d:
             kw["arithmetic"] = _choice(d["arithmetic"], f"{where}.arithmetic", ARITHMETICS)
         if "chip" in d:
-            if not isinstance(d["chip"], str):
-                raise NeuroError("must be a chip profile name", field=f"{where}.chip")
+            if not isinstance(d["chip"], str) or d["chip"] not in PROFILES:
+                raise NeuroError(
+                    f"must be a chip profile name (known: {', '.join(PROFILES)}), got {d['chip']!r}",
+                    field=f"{where}.chip",
+                )
             kw["chip"] = d["chip"]
         if "chips" in d:
             kw["chips"] = _num(d["chips"], f"{where}.chips", 1, 16384, integer=True)
@@ -588,6 +616,27 @@ class Simulation:
 
     def to_dict(self) -> dict:
         return _dataclass_to_dict(self)
+
+
+def _max_delay_ms(pr: Projection) -> tuple[float, str]:
+    """Largest delay (ms) a projection can have and the field it comes from: its ``delay`` value,
+    or the delay column (the 4th) of a list connector, which replaces it."""
+    c = pr.connector
+    if c.type == "list":
+        if c.pairs is not None:
+            rows = [r for r in c.pairs if len(r) == 4]
+            if rows:
+                return max(float(r[3]) for r in rows), "connector.pairs"
+        elif c.file is not None:
+            try:
+                arr = np.load(c.file, mmap_mode="r", allow_pickle=False)
+            except (OSError, ValueError):
+                arr = None  # reported when the synapses are built
+            if arr is not None and arr.ndim == 2 and arr.shape[1] == 4:
+                hi = float(arr[:, 3].max()) if arr.shape[0] else 0.0
+                if not math.isnan(hi):  # NaN rows are refused when the synapses are built
+                    return hi, "connector.file"
+    return pr.delay.bounds()[1], "delay"
 
 
 @dataclass(frozen=True)
@@ -688,11 +737,17 @@ class Network:
                 )
         if arithmetic == "loihi":
             for i, pr in enumerate(self.projections):
-                lo, hi = pr.delay.bounds()
+                hi, where = _max_delay_ms(pr)
+                if not math.isfinite(hi):
+                    raise self._err(
+                        f"delay distribution is unbounded; Loihi allows 0..{MAX_DELAY_STEPS_LOIHI} steps "
+                        "(clip it with 'high')",
+                        f"projections[{i}].{where}",
+                    )
                 if round(hi / dt) > MAX_DELAY_STEPS_LOIHI:
                     raise self._err(
                         f"delay {hi} ms is {round(hi / dt)} steps; Loihi allows 0..{MAX_DELAY_STEPS_LOIHI}",
-                        f"projections[{i}].delay",
+                        f"projections[{i}].{where}",
                     )
             for i, p in enumerate(self.populations):
                 if p.loihi is None and round(p.refractory / dt) > LOIHI_REGISTER_RANGES["refract_delay"][1]:

@@ -22,45 +22,24 @@ import numpy as np
 from numba import njit
 
 from neuro.dynamics.routing import deliver, deliver_inputs
+from neuro.learning.floating import learn_float
 
 
 @njit(cache=True)
-def run_float(
-    k0,
-    n_steps,
-    buf,
-    v,
-    cur,
-    ref,
-    em,
-    ee,
-    ei,
-    ce,
-    ci,
-    v_rest,
-    bias,
-    v_th,
-    v_reset,
-    ref_steps,
-    indptr,
-    slot,
-    weight,
-    delay,
-    in_ptr,
-    in_src,
-    out_step,
-    out_b,
-    out_src,
-    probe_idx,
-    probe_v,
-    probe_i,
-    spike_count,
-):
+def run_float(k0, n_steps, state, params, csr, io, learn, lrn):
     """Advance ``n_steps`` steps from step ``k0``; return (steps done, spikes written).
 
-    Stops early (at a step boundary) when the spike output buffers could overflow.
-    ``buf`` is (D, B, 2N); ``v``/``ref`` are (B, N); ``cur`` is (B, 2, N).
+    ``state`` = (buf (D, B, C*N), v (B, N), cur (B, 2, N), ref (B, N), theta (B, N));
+    ``params`` = per-neuron constants (see :func:`neuro.network._float_params`) and
+    ``adapt`` (1: thresholds adapt); ``csr`` = (indptr, slot, weight, delay); ``io`` = input
+    spikes, output buffers, probes and spike counts; ``learn`` (1: apply ``lrn``, the
+    :mod:`neuro.learning.floating` tables). Stops early (at a step boundary) when the spike
+    output buffers could overflow.
     """
+    buf, v, cur, ref, theta = state
+    em, ee, ei, ce, ci, v_rest, bias, v_th, v_reset, ref_steps, theta_plus, theta_decay, adapt = params
+    indptr, slot, weight, delay = csr
+    in_ptr, in_src, out_step, out_b, out_src, probe_idx, probe_v, probe_i, spike_count = io
     n_rows, n_batch = buf.shape[0], buf.shape[1]
     n = v.shape[1]
     two = buf.shape[2] == 2 * n  # a second current channel exists (dual-current populations)
@@ -79,6 +58,7 @@ def run_float(
             ii = cur[b, 1]
             vb = v[b]
             rb = ref[b]
+            th = theta[b]
             # pass 1, branch-free so that it vectorizes: integrate, threshold, reset
             for i in range(n):
                 a = ie[i] + q[i]
@@ -91,11 +71,15 @@ def run_float(
                 x = vb[i] - v_rest[i] - bias[i]
                 x = x * em[i] + a * ce[i] + c * ci[i]
                 vi = x + v_rest[i] + bias[i]
-                spk = (r == 0) and (vi > v_th[i])
+                t_i = th[i] * theta_decay[i] if adapt else th[i]
+                spk = (r == 0) and (vi > v_th[i] + t_i)
                 if r == 0:
                     vb[i] = v_reset[i] if spk else vi
                 if spk:
                     r = ref_steps[i]
+                    if adapt:
+                        t_i += theta_plus[i]
+                th[i] = t_i
                 rb[i] = r - 1 if r > 0 else 0
                 fired[i] = spk
                 ie[i] = a * ee[i]
@@ -115,16 +99,25 @@ def run_float(
             spike_count[out_src[t]] += 1
             deliver(out_src[t], out_b[t], k, n_rows, indptr, slot, weight, delay, buf)
         deliver_inputs(k, j, n_batch, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count)
+        if learn:
+            learn_float(k, n, out_src, first, n_out, in_src, in_ptr[j], in_ptr[j + 1], slot, weight, lrn)
     return n_steps, n_out
 
 
 def new_state(
-    n_batch: int, n: int, n_rows: int, n_channels: int, v_init: np.ndarray, i_init: np.ndarray
+    n_batch: int,
+    n: int,
+    n_rows: int,
+    n_channels: int,
+    v_init: np.ndarray,
+    i_init: np.ndarray,
+    theta_init: np.ndarray,
 ) -> dict:
-    """Fresh float state: ring buffer, v, currents (exc, inh), refractory counters."""
+    """Fresh float state: ring buffer, v, currents (exc, inh), refractory counters, thresholds."""
     cur = np.zeros((n_batch, 2, n))
     cur[:, 0, :] = i_init
     return {
+        "theta": np.tile(np.asarray(theta_init, dtype=np.float64), (n_batch, 1)),
         "buf": np.zeros((n_rows, n_batch, n_channels * n)),
         "v": np.tile(np.asarray(v_init, dtype=np.float64), (n_batch, 1)),
         "cur": cur,

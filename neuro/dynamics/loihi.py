@@ -26,6 +26,7 @@ import numpy as np
 from numba import njit
 
 from neuro.dynamics.routing import deliver, deliver_inputs
+from neuro.learning.loihi import learn_loihi
 
 Q_BITS = 21
 U_BITS = 23
@@ -46,40 +47,18 @@ def wrap(x, bits):
 
 
 @njit(cache=True)
-def run_loihi(
-    k0,
-    n_steps,
-    buf,
-    v,
-    cur,
-    ref,
-    decay_u,
-    decay_u_inh,
-    decay_v,
-    vth,
-    bias,
-    vmin,
-    vmax,
-    ref_steps,
-    indptr,
-    slot,
-    weight,
-    delay,
-    in_ptr,
-    in_src,
-    out_step,
-    out_b,
-    out_src,
-    probe_idx,
-    probe_v,
-    probe_i,
-    spike_count,
-    overflow,
-):
+def run_loihi(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
     """Advance ``n_steps`` steps from ``k0``; return (steps done, spikes written).
 
-    ``overflow`` counts wrap events of q, u and u2 (the chip wraps silently; nengo-loihi warns).
+    Arguments are grouped as in :func:`neuro.dynamics.floating.run_float`; ``params`` holds
+    the registers. ``overflow`` counts wrap events of q, u and u2 (the chip wraps silently;
+    nengo-loihi warns). The adaptive threshold (an extension) is ``vth + theta`` with
+    ``theta = decay(theta, decay_theta, 0)`` each step and ``theta += theta_plus`` per spike.
     """
+    buf, v, cur, ref, theta = state
+    (decay_u, decay_u_inh, decay_v, vth, bias, vmin, vmax, ref_steps, theta_plus, decay_theta, adapt) = params
+    indptr, slot, weight, delay = csr
+    in_ptr, in_src, out_step, out_b, out_src, probe_idx, probe_v, probe_i, spike_count = io
     n_rows, n_batch = buf.shape[0], buf.shape[1]
     n = v.shape[1]
     two = buf.shape[2] == 2 * n  # a second current channel exists (dual-current populations)
@@ -104,6 +83,7 @@ def run_loihi(
             u1 = cur[b, 1]
             vb = v[b]
             rb = ref[b]
+            th = theta[b]
             # pass 1, branch-free so that it vectorizes: the compartment update
             for i in range(n):
                 q0 = np.int64(q[i])
@@ -128,10 +108,14 @@ def run_loihi(
                 vi = decay(vb[i], decay_v[i], 0) + u2
                 vi = min(max(vi, vmin[i]), vmax[i])
                 r = rb[i]
-                spk = (r == 0) and (vi > vth[i])
+                t_i = decay(th[i], decay_theta[i], 0) if adapt else th[i]
+                spk = (r == 0) and (vi > vth[i] + t_i)
                 vb[i] = 0 if (r > 0 or spk) else vi
                 if spk:
                     r = ref_steps[i]
+                    if adapt:
+                        t_i += theta_plus[i]
+                th[i] = t_i
                 rb[i] = r - 1 if r > 0 else 0
                 fired[i] = spk
             # pass 2: record the spikes of this step
@@ -148,6 +132,8 @@ def run_loihi(
             spike_count[out_src[t]] += 1
             deliver(out_src[t], out_b[t], k, n_rows, indptr, slot, weight, delay, buf)
         deliver_inputs(k, j, n_batch, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count)
+        if learn:
+            learn_loihi(k, n, out_src, first, n_out, in_src, in_ptr[j], in_ptr[j + 1], slot, weight, lrn)
     overflow[0] += ov_q
     overflow[1] += ov_u
     overflow[2] += ov_u2
@@ -155,7 +141,13 @@ def run_loihi(
 
 
 def new_state(
-    n_batch: int, n: int, n_rows: int, n_channels: int, v_init: np.ndarray, i_init: np.ndarray
+    n_batch: int,
+    n: int,
+    n_rows: int,
+    n_channels: int,
+    v_init: np.ndarray,
+    i_init: np.ndarray,
+    theta_init: np.ndarray,
 ) -> dict:
     """Fresh integer state: ring buffer, v, currents u (exc, inh), refractory counters.
 
@@ -165,6 +157,7 @@ def new_state(
     cur = np.zeros((n_batch, 2, n), dtype=np.int64)
     cur[:, 0, :] = i_init
     return {
+        "theta": np.tile(np.asarray(theta_init, dtype=np.int64), (n_batch, 1)),
         "buf": np.zeros((n_rows, n_batch, n_channels * n), dtype=np.int32),
         "v": np.tile(np.asarray(v_init, dtype=np.int64), (n_batch, 1)),
         "cur": cur,

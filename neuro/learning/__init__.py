@@ -1,0 +1,1 @@
+"""On-chip learning: trace-based sum-of-products rules in float and Loihi arithmetic."""

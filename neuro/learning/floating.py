@@ -1,0 +1,192 @@
+"""Float learning: event-driven sum-of-products STDP with exactly decayed traces.
+
+A trace ``z`` stores its value at its last update step ``k_z``; read at step ``k`` it is
+:math:`z\\,e^{-(k - k_z)\\,dt/\\tau}` (a table for the first 4096 steps, ``exp`` beyond), the
+same value Brian2's ``(event-driven)`` variables hold. At step ``k``, after the neurons
+spiked, for each rule: every pre spike (neuron or input source ``i``) applies the ``x0``
+terms to its row of synapses, then updates ``i``'s traces; then every post spike ``j``
+applies the ``y0`` terms to its column (reading pre traces already updated at this step, as
+Brian2's ``on_pre`` runs before ``on_post``), then updates ``j``'s traces — so post-spike
+terms read post traces *before* their own update (Diehl & Cook's ``post2before``). A trace
+update is ``z = impulse`` (mode set) or ``z += impulse`` (add). Weights are clipped to
+[w_min, w_max] after every update.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+FLOAT_TABLE_NAMES = (
+    "r_src",
+    "r_post",
+    "seg_start",
+    "seg_len",
+    "col_ptr",
+    "col_pos",
+    "col_src",
+    "t_coef",
+    "t_dep",
+    "t_pow",
+    "n_terms",
+    "tr_impulse",
+    "tr_set",
+    "tr_tau_steps",
+    "decay_tab",
+    "w_min",
+    "w_max",
+    "x",
+    "x_last",
+    "y",
+    "y_last",
+    "reward",
+    "counts",
+)
+
+
+@njit(cache=True, inline="always")
+def _decayed(val, decay_tab, tau_steps, r, tr, dsteps):
+    if val == 0.0:
+        return 0.0
+    if dsteps < decay_tab.shape[2]:
+        return val * decay_tab[r, tr, dsteps]
+    return val * np.exp(-dsteps / tau_steps[r, tr])
+
+
+@njit(cache=True, inline="always")
+def _dw(r, dep, t_coef, t_dep, t_pow, n_terms, x1, x2, y1, y2, y3, w, rew):
+    total = 0.0
+    for t in range(n_terms[r]):
+        if t_dep[r, t] != dep:
+            continue
+        v = t_coef[r, t]
+        for _ in range(t_pow[r, t, 0]):
+            v *= x1
+        for _ in range(t_pow[r, t, 1]):
+            v *= x2
+        for _ in range(t_pow[r, t, 2]):
+            v *= y1
+        for _ in range(t_pow[r, t, 3]):
+            v *= y2
+        for _ in range(t_pow[r, t, 4]):
+            v *= y3
+        for _ in range(t_pow[r, t, 5]):
+            v *= w
+        for _ in range(t_pow[r, t, 6]):
+            v *= rew
+        total += v
+    return total
+
+
+@njit(cache=True)
+def _pre(r, i, k, n, slot, weight, L):
+    (
+        r_src,
+        r_post,
+        seg_start,
+        seg_len,
+        col_ptr,
+        col_pos,
+        col_src,
+        t_coef,
+        t_dep,
+        t_pow,
+        n_terms,
+        tr_impulse,
+        tr_set,
+        tr_tau_steps,
+        decay_tab,
+        w_min,
+        w_max,
+        x,
+        x_last,
+        y,
+        y_last,
+        reward,
+        counts,
+    ) = L
+    dx = k - x_last[r, i]
+    x1 = _decayed(x[r, 0, i], decay_tab, tr_tau_steps, r, 0, dx)
+    x2 = _decayed(x[r, 1, i], decay_tab, tr_tau_steps, r, 1, dx)
+    a = seg_start[r, i]
+    for s in range(a, a + seg_len[r, i]):
+        j = slot[s] % n
+        dy = k - y_last[r, j]
+        y1 = _decayed(y[r, 0, j], decay_tab, tr_tau_steps, r, 2, dy)
+        y2 = _decayed(y[r, 1, j], decay_tab, tr_tau_steps, r, 3, dy)
+        y3 = _decayed(y[r, 2, j], decay_tab, tr_tau_steps, r, 4, dy)
+        w = weight[s] + _dw(r, 0, t_coef, t_dep, t_pow, n_terms, x1, x2, y1, y2, y3, weight[s], reward[0])
+        weight[s] = min(max(w, w_min[r]), w_max[r])
+    counts[0] += seg_len[r, i]
+    x[r, 0, i] = tr_impulse[r, 0] if tr_set[r, 0] else x1 + tr_impulse[r, 0]
+    x[r, 1, i] = tr_impulse[r, 1] if tr_set[r, 1] else x2 + tr_impulse[r, 1]
+    x_last[r, i] = k
+    counts[1] += 1
+
+
+@njit(cache=True)
+def _post(r, j, k, weight, L):
+    (
+        r_src,
+        r_post,
+        seg_start,
+        seg_len,
+        col_ptr,
+        col_pos,
+        col_src,
+        t_coef,
+        t_dep,
+        t_pow,
+        n_terms,
+        tr_impulse,
+        tr_set,
+        tr_tau_steps,
+        decay_tab,
+        w_min,
+        w_max,
+        x,
+        x_last,
+        y,
+        y_last,
+        reward,
+        counts,
+    ) = L
+    dy = k - y_last[r, j]
+    y1 = _decayed(y[r, 0, j], decay_tab, tr_tau_steps, r, 2, dy)
+    y2 = _decayed(y[r, 1, j], decay_tab, tr_tau_steps, r, 3, dy)
+    y3 = _decayed(y[r, 2, j], decay_tab, tr_tau_steps, r, 4, dy)
+    for c in range(col_ptr[r, j], col_ptr[r, j + 1]):
+        s = col_pos[c]
+        i = col_src[c]
+        dx = k - x_last[r, i]
+        x1 = _decayed(x[r, 0, i], decay_tab, tr_tau_steps, r, 0, dx)
+        x2 = _decayed(x[r, 1, i], decay_tab, tr_tau_steps, r, 1, dx)
+        w = weight[s] + _dw(r, 1, t_coef, t_dep, t_pow, n_terms, x1, x2, y1, y2, y3, weight[s], reward[0])
+        weight[s] = min(max(w, w_min[r]), w_max[r])
+    counts[0] += col_ptr[r, j + 1] - col_ptr[r, j]
+    y[r, 0, j] = tr_impulse[r, 2] if tr_set[r, 2] else y1 + tr_impulse[r, 2]
+    y[r, 1, j] = tr_impulse[r, 3] if tr_set[r, 3] else y2 + tr_impulse[r, 3]
+    y[r, 2, j] = tr_impulse[r, 4] if tr_set[r, 4] else y3 + tr_impulse[r, 4]
+    y_last[r, j] = k
+    counts[1] += 1
+
+
+@njit(cache=True)
+def learn_float(k, n, out_src, first, n_out, in_src, i0, i1, slot, weight, L):
+    """Apply every rule to the spikes of step ``k``: neurons ``out_src[first:n_out]`` and
+    input sources ``in_src[i0:i1]``."""
+    r_src, r_post = L[0], L[1]
+    for r in range(r_src.shape[0]):
+        s0, s1, p0, p1 = r_src[r, 0], r_src[r, 1], r_post[r, 0], r_post[r, 1]
+        for t in range(first, n_out):
+            i = out_src[t]
+            if s0 <= i < s1:
+                _pre(r, i, k, n, slot, weight, L)
+        for t in range(i0, i1):
+            i = in_src[t]
+            if s0 <= i < s1:
+                _pre(r, i, k, n, slot, weight, L)
+        for t in range(first, n_out):
+            j = out_src[t]
+            if p0 <= j < p1:
+                _post(r, j, k, weight, L)

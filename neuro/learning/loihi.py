@@ -1,0 +1,265 @@
+"""Loihi-arithmetic learning: 7-bit traces, 4-bit scale mantissas, a 15-bit accumulator and
+stochastic rounding, applied once per learning epoch (our documented model of Loihi's
+learning engine; widths from Lava's constants and nengo-loihi's emulator, see
+``../shared/reference/chips-loihi-truenorth.md``).
+
+During an epoch a spike only raises its neuron's flag (``x0`` or ``y0``). At the end of the
+epoch (step ``k`` with ``(k + 1) % epoch == 0``, epoch index ``e``), for each rule:
+
+1. for every flagged source, its row; then for every flagged post neuron, its column::
+
+       term = m * prod(factors) >> or << (e_t + 7 - 7 * n_traces - weight_bits * n_w - 7 * n_r)
+       acc  = sat16(sum of the terms of that dependency)          # 15 bits + sign
+       Wgt  = clip(Wgt + (acc >> 7) + [rand7 < (acc & 127)], w_min, w_max)
+
+   where traces are integers 0..127 read as ``int / 128``, ``w`` is ``Wgt / 2**weight_bits``,
+   ``r`` (reward) is a signed register read as ``r_int / 128``, a term's shift truncates
+   toward minus infinity, and ``rand7`` are 7 bits of :mod:`neuro.learning.prng` for
+   (synapse, epoch) — so rounding is unbiased: E[dWgt] = acc / 128;
+2. impulses: each flagged trace becomes ``SR(impulse)`` (mode set) or
+   ``min(trace + SR(impulse), 127)`` (add), ``SR`` = stochastic rounding;
+3. every trace of the rule decays: ``trace = SR(trace * exp(-epoch * dt / tau))``.
+
+Traces are read in step 1 before this epoch's impulses (so Diehl & Cook's post-spike term
+reads post2 before its update). The register weight stays ``Wgt << (6 + weight_exp)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from neuro.learning.prng import DECAY_STREAM, IMPULSE_STREAM, random_bits, stochastic_round, trace_stream
+
+LOIHI_TABLE_NAMES = (
+    "r_src",
+    "r_post",
+    "seg_start",
+    "seg_len",
+    "col_ptr",
+    "col_pos",
+    "col_src",
+    "t_mant",
+    "t_exp",
+    "t_dep",
+    "t_pow",
+    "n_terms",
+    "tr_impulse",
+    "tr_decay",
+    "tr_set",
+    "w_shift",
+    "w_bits",
+    "w_min",
+    "w_max",
+    "epoch",
+    "x",
+    "y",
+    "x_flag",
+    "y_flag",
+    "x_list",
+    "y_list",
+    "n_list",
+    "key",
+    "reward",
+    "counts",
+)
+ACC_MIN = -(1 << 15)
+ACC_MAX = (1 << 15) - 1
+
+
+@njit(cache=True, inline="always")
+def _acc(r, dep, t_mant, t_exp, t_dep, t_pow, n_terms, wbits, x1, x2, y1, y2, y3, wgt, rew):
+    acc = 0
+    for t in range(n_terms[r]):
+        if t_dep[r, t] != dep:
+            continue
+        v = t_mant[r, t]
+        sh = t_exp[r, t] + 7
+        for _ in range(t_pow[r, t, 0]):
+            v *= x1
+            sh -= 7
+        for _ in range(t_pow[r, t, 1]):
+            v *= x2
+            sh -= 7
+        for _ in range(t_pow[r, t, 2]):
+            v *= y1
+            sh -= 7
+        for _ in range(t_pow[r, t, 3]):
+            v *= y2
+            sh -= 7
+        for _ in range(t_pow[r, t, 4]):
+            v *= y3
+            sh -= 7
+        for _ in range(t_pow[r, t, 5]):
+            v *= wgt
+            sh -= wbits
+        for _ in range(t_pow[r, t, 6]):
+            v *= rew
+            sh -= 7
+        acc += (v << sh) if sh >= 0 else (v >> (-sh))
+    return min(max(acc, ACC_MIN), ACC_MAX)
+
+
+@njit(cache=True, inline="always")
+def _apply(s, acc, shift, wmin, wmax, weight, key, epoch_index):
+    wgt = np.int64(weight[s]) >> shift
+    frac = acc & 127
+    up = 1 if np.int64(random_bits(key, s, epoch_index) & np.uint64(127)) < frac else 0
+    new = min(max(wgt + (acc >> 7) + up, wmin), wmax)
+    weight[s] = new << shift
+
+
+@njit(cache=True)
+def _epoch_end(r, e, n, slot, weight, L):
+    (
+        r_src,
+        r_post,
+        seg_start,
+        seg_len,
+        col_ptr,
+        col_pos,
+        col_src,
+        t_mant,
+        t_exp,
+        t_dep,
+        t_pow,
+        n_terms,
+        tr_impulse,
+        tr_decay,
+        tr_set,
+        w_shift,
+        w_bits,
+        w_min,
+        w_max,
+        epoch,
+        x,
+        y,
+        x_flag,
+        y_flag,
+        x_list,
+        y_list,
+        n_list,
+        key,
+        reward,
+        counts,
+    ) = L
+    k0 = key[0]
+    sh, wb, lo, hi, rew = w_shift[r], w_bits[r], w_min[r], w_max[r], reward[0]
+    # 1. weight updates: rows of flagged sources, then columns of flagged post neurons
+    for a in range(n_list[r, 0]):
+        i = x_list[r, a]
+        st = seg_start[r, i]
+        for s in range(st, st + seg_len[r, i]):
+            j = slot[s] % n
+            acc = _acc(
+                r,
+                0,
+                t_mant,
+                t_exp,
+                t_dep,
+                t_pow,
+                n_terms,
+                wb,
+                x[r, 0, i],
+                x[r, 1, i],
+                y[r, 0, j],
+                y[r, 1, j],
+                y[r, 2, j],
+                np.int64(weight[s]) >> sh,
+                rew,
+            )
+            _apply(s, acc, sh, lo, hi, weight, k0, e)
+        counts[0] += seg_len[r, i]
+    for a in range(n_list[r, 1]):
+        j = y_list[r, a]
+        for c in range(col_ptr[r, j], col_ptr[r, j + 1]):
+            s = col_pos[c]
+            i = col_src[c]
+            acc = _acc(
+                r,
+                1,
+                t_mant,
+                t_exp,
+                t_dep,
+                t_pow,
+                n_terms,
+                wb,
+                x[r, 0, i],
+                x[r, 1, i],
+                y[r, 0, j],
+                y[r, 1, j],
+                y[r, 2, j],
+                np.int64(weight[s]) >> sh,
+                rew,
+            )
+            _apply(s, acc, sh, lo, hi, weight, k0, e)
+        counts[0] += col_ptr[r, j + 1] - col_ptr[r, j]
+    # 2. impulses of this epoch's spikes
+    for a in range(n_list[r, 0]):
+        i = x_list[r, a]
+        x_flag[r, i] = 0
+        for tr in range(2):
+            if tr_impulse[r, tr] > 0:
+                imp = stochastic_round(tr_impulse[r, tr], k0, trace_stream(IMPULSE_STREAM, r, tr, i), e)
+                x[r, tr, i] = imp if tr_set[r, tr] else min(x[r, tr, i] + imp, 127)
+        counts[1] += 1
+    for a in range(n_list[r, 1]):
+        j = y_list[r, a]
+        y_flag[r, j] = 0
+        for tr in range(3):
+            if tr_impulse[r, 2 + tr] > 0:
+                imp = stochastic_round(
+                    tr_impulse[r, 2 + tr], k0, trace_stream(IMPULSE_STREAM, r, 2 + tr, j), e
+                )
+                y[r, tr, j] = imp if tr_set[r, 2 + tr] else min(y[r, tr, j] + imp, 127)
+        counts[1] += 1
+    n_list[r, 0] = 0
+    n_list[r, 1] = 0
+    # 3. decay of every trace of this rule
+    for tr in range(2):
+        d = tr_decay[r, tr]
+        if d < 1.0:
+            for i in range(r_src[r, 0], r_src[r, 1]):
+                if x[r, tr, i] != 0:
+                    x[r, tr, i] = stochastic_round(
+                        x[r, tr, i] * d, k0, trace_stream(DECAY_STREAM, r, tr, i), e
+                    )
+    for tr in range(3):
+        d = tr_decay[r, 2 + tr]
+        if d < 1.0:
+            for j in range(r_post[r, 0], r_post[r, 1]):
+                if y[r, tr, j] != 0:
+                    y[r, tr, j] = stochastic_round(
+                        y[r, tr, j] * d, k0, trace_stream(DECAY_STREAM, r, 2 + tr, j), e
+                    )
+
+
+@njit(cache=True, inline="always")
+def _flag_pre(r, i, x_flag, x_list, n_list):
+    if x_flag[r, i] == 0:
+        x_flag[r, i] = 1
+        x_list[r, n_list[r, 0]] = i
+        n_list[r, 0] += 1
+
+
+@njit(cache=True)
+def learn_loihi(k, n, out_src, first, n_out, in_src, i0, i1, slot, weight, L):
+    """Flag the spikes of step ``k``; at the end of a rule's epoch, learn (see module docstring)."""
+    r_src, r_post, epoch = L[0], L[1], L[19]
+    x_flag, y_flag, x_list, y_list, n_list = L[22], L[23], L[24], L[25], L[26]
+    for r in range(r_src.shape[0]):
+        s0, s1, p0, p1 = r_src[r, 0], r_src[r, 1], r_post[r, 0], r_post[r, 1]
+        for t in range(first, n_out):
+            i = out_src[t]
+            if s0 <= i < s1:
+                _flag_pre(r, i, x_flag, x_list, n_list)
+            if p0 <= i < p1 and y_flag[r, i] == 0:
+                y_flag[r, i] = 1
+                y_list[r, n_list[r, 1]] = i
+                n_list[r, 1] += 1
+        for t in range(i0, i1):
+            i = in_src[t]
+            if s0 <= i < s1:
+                _flag_pre(r, i, x_flag, x_list, n_list)
+        if (k + 1) % epoch[r] == 0:
+            _epoch_end(r, (k + 1) // epoch[r] - 1, n, slot, weight, L)

@@ -1,0 +1,52 @@
+"""The learning engine's documented, seedable pseudo-random source.
+
+Stochastic rounding in Loihi arithmetic needs random bits for every (synapse or trace,
+epoch). They come from a counter-based generator: SplitMix64's finalizer applied to
+``key + stream * 0x9E3779B97F4A7C15 + mix64(counter)``, where ``key`` is one 64-bit draw from
+the run's seeded generator, ``stream`` identifies the synapse (its CSR position) or trace,
+and ``counter`` is the learning epoch. The bits therefore do not depend on the order in
+which events are processed or on how a run is chunked, and a run resumed from a checkpoint
+draws exactly the bits the uninterrupted run would.
+
+Streams: synapse ``s`` uses ``s``; trace ``t`` of source/neuron ``i`` of rule ``r`` uses
+``2**62 + (r * 8 + t) * 2**36 + i`` for its decay and ``2**61 + ...`` for its impulse.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+M1 = np.uint64(0xBF58476D1CE4E5B9)
+M2 = np.uint64(0x94D049BB133111EB)
+DECAY_STREAM = np.uint64(1 << 62)
+IMPULSE_STREAM = np.uint64(1 << 61)
+
+
+@njit(cache=True, inline="always")
+def mix64(z):
+    """SplitMix64 finalizer (a bijection on 64-bit words)."""
+    z = np.uint64(z)
+    z = (z ^ (z >> np.uint64(30))) * M1
+    z = (z ^ (z >> np.uint64(27))) * M2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True, inline="always")
+def random_bits(key, stream, counter):
+    """64 random bits for (stream, counter) under ``key``."""
+    return mix64(np.uint64(key) + np.uint64(stream) * GOLDEN + mix64(np.uint64(counter)))
+
+
+@njit(cache=True, inline="always")
+def trace_stream(base, rule, trace, index):
+    return base + np.uint64((rule * 8 + trace) << 36) + np.uint64(index)
+
+
+@njit(cache=True, inline="always")
+def stochastic_round(value, key, stream, counter):
+    """``floor(value) + 1`` with probability ``value - floor(value)`` (value >= 0 or < 0)."""
+    f = np.floor(value)
+    u = np.float64(random_bits(key, stream, counter) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+    return np.int64(f) + (1 if u < value - f else 0)
