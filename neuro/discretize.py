@@ -50,8 +50,10 @@ class LoihiPopulation:
     vmax: int
     v_init: np.ndarray  # int64
     u_init: int
-    scale: float  # register units per mV of the input current (s * g); 0 for raw registers
+    scale: float  # register units of u per mV of exc current (s * c_exc); 0 for raw registers
     v_scale: float  # register units per mV of voltage (s); 0 for raw registers
+    scale_inh: float = 0.0  # same for the inh current (s * c_inh)
+    bias_scale: float = 0.0  # bias register units per mV of bias (s * decay_v / 4096)
     theta_plus: int = 0  # adaptive-threshold step, voltage register units
     theta_init: int = 0
     decay_theta: int = 0  # theta keeps (4096 - decay_theta)/4096 per step
@@ -71,6 +73,15 @@ def _split_bias(b: np.ndarray, where: str) -> np.ndarray:
             f"bias needs more than {BIAS_MANT_MAX} << {BIAS_EXP_MAX} register units", field=where
         )
     return out
+
+
+def current_gain(dt: float, tau_mem: float, tau_syn: float) -> float:
+    """Voltage gained over one step from a unit current decaying with ``tau_syn``:
+    :math:`c = \\frac{\\tau_s}{\\tau_s - \\tau_m}(e^{-dt/\\tau_s} - e^{-dt/\\tau_m})`
+    (:math:`\\frac{dt}{\\tau_m} e^{-dt/\\tau_m}` when equal) — the float arithmetic's exact
+    coefficient, so the chip's recursion ``v = ρ_v v + u`` reproduces the float PSP."""
+    em, es = np.exp(-dt / tau_mem), np.exp(-dt / tau_syn)
+    return float((dt / tau_mem) * em if tau_syn == tau_mem else tau_syn / (tau_syn - tau_mem) * (es - em))
 
 
 def _decay(tau: float, dt: float, offset: int) -> int:
@@ -103,6 +114,10 @@ def discretize_population(
             u_init=0,
             scale=0.0,
             v_scale=0.0,
+            scale_inh=0.0,
+            theta_plus=int(pop.theta_plus),
+            theta_init=int(pop.theta_init),
+            decay_theta=0 if pop.tau_theta is None else _decay(pop.tau_theta, dt, 0),
         )
     theta = pop.v_threshold - pop.v_reset
     if theta <= 0:
@@ -111,8 +126,9 @@ def discretize_population(
             field=f"{where}.v_threshold",
         )
     s = VTH_MANT_DEFAULT * 64 / theta
-    g = 1.0 - np.exp(-dt / pop.tau_mem)
     tau_inh = pop.tau_syn if pop.tau_syn_inh is None else pop.tau_syn_inh
+    decay_v = _decay(pop.tau_mem, dt, 0)
+    g = decay_v / 4096 if decay_v else 1.0 - np.exp(-dt / pop.tau_mem)
     drive = (bias + (pop.v_rest - pop.v_reset)) * s * g
     v0 = np.rint((v_init - pop.v_reset) * s)
     if np.abs(v0).max(initial=0) > 2**23 - 1:
@@ -122,16 +138,21 @@ def discretize_population(
     return LoihiPopulation(
         decay_u=_decay(pop.tau_syn, dt, 1),
         decay_u_inh=_decay(tau_inh, dt, 1),
-        decay_v=_decay(pop.tau_mem, dt, 0),
+        decay_v=decay_v,
         vth=VTH_MANT_DEFAULT << 6,
         bias=_split_bias(drive, f"{where}.bias"),
         refract_delay=max(1, int(np.rint(pop.refractory / dt))),
         vmin=-(2**23) + 1,
         vmax=2**23 - 1,
         v_init=v0.astype(np.int64),
-        u_init=int(np.rint(pop.i_init * s * g)),
-        scale=s * g,
+        u_init=int(np.rint(pop.i_init * s * current_gain(dt, pop.tau_mem, pop.tau_syn))),
+        scale=s * current_gain(dt, pop.tau_mem, pop.tau_syn),
         v_scale=s,
+        scale_inh=s * current_gain(dt, pop.tau_mem, tau_inh),
+        bias_scale=s * g,
+        theta_plus=int(np.rint(pop.theta_plus * s)),
+        theta_init=int(np.rint(pop.theta_init * s)),
+        decay_theta=0 if pop.tau_theta is None else _decay(pop.tau_theta, dt, 0),
     )
 
 
@@ -145,10 +166,11 @@ def discretize_weights(proj: Projection, weight: np.ndarray, post: LoihiPopulati
         wgt = np.rint(weight).astype(np.int64)
         return (wgt * 2 ** (6 + e)).astype(np.int64), e
     wmax = 2**proj.weight_bits - 1
-    reg = weight * post.scale
+    scale = post.scale_inh if proj.receptor == "inh" else post.scale
+    reg = weight * scale
     peak = np.abs(reg).max(initial=0.0)
     if proj.plasticity is not None:  # learned weights must fit too
-        peak = max(peak, abs(proj.plasticity.w_min) * post.scale, abs(proj.plasticity.w_max) * post.scale)
+        peak = max(peak, abs(proj.plasticity.w_min) * scale, abs(proj.plasticity.w_max) * scale)
     for e in range(-6, 8):
         if peak / 2 ** (6 + e) <= wmax + 0.5:
             wgt = np.clip(np.rint(reg / 2 ** (6 + e)), -wmax, wmax)

@@ -105,6 +105,7 @@ class Simulator:
         if self.learning and self.batch != 1:
             raise NeuroError("learning needs batch 1 (copies in a batch would share and fight over weights)")
         self.adapt = learning if adapt is None else bool(adapt)
+        self.host_ops: dict[str, int] = {}
         self.inputs = inputs if inputs is not None else SpecInputs(net)
         self.params = dict(net.params)
         self._bias_base = self.params["bias"].copy()
@@ -140,7 +141,7 @@ class Simulator:
                 if lp.scale == 0.0:  # raw registers: amplitude in bias register units
                     bias[sl] += np.rint(amp).astype(np.int64)
                 else:
-                    bias[sl] = _split_bias(bias[sl] + amp * lp.scale, "inputs.amplitude")
+                    bias[sl] = _split_bias(bias[sl] + amp * lp.bias_scale, "inputs.amplitude")
         self.params["bias"] = bias
 
     # ------------------------------------------------------------------ stepping
@@ -231,6 +232,8 @@ class Simulator:
                 overflow_u=int(self.overflow[1]),
                 overflow_u2=int(self.overflow[2]),
             )
+        for key, val in self.host_ops.items():
+            c[f"host_{key}"] = val
         if self.learning:
             c["learning_weight_updates"] = int(self.tables.arrays["counts"][0])
             c["learning_trace_updates"] = int(self.tables.arrays["counts"][1])

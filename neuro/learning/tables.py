@@ -223,7 +223,8 @@ def build_loihi_tables(net: CompiledNetwork, enabled: bool = True) -> LearningTa
                 # w = Wgt/2^bits (float w = Wgt/lsb), r = r_int/128 (float r).
                 c = c * lsb
                 for name in ("x1", "x2", "y1", "y2", "y3"):
-                    c *= (128.0 / kappa[name]) ** term.power(name)
+                    if term.power(name):
+                        c *= (128.0 / kappa[name]) ** term.power(name)
                 c *= (2.0**proj.weight_bits / lsb) ** term.power("w")
             t_mant[r, t], t_exp[r, t] = to_mant_exp(c, f"{where}.terms[{t}]")
             if raw and t_mant[r, t] * 2.0 ** t_exp[r, t] != term.coef:
