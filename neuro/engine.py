@@ -121,6 +121,23 @@ class Simulator:
         n_in = max(1, self.batch * int(getattr(self.inputs, "p", np.zeros(0)).size))
         self.chunk_steps = int(max(1, min(CHUNK_STEPS, PROBE_BUDGET // per_step, INPUT_DRAW_BUDGET // n_in)))
 
+    def reset_state(self, keep: tuple = ("theta",)) -> None:
+        """Return every neuron to its initial state (ring buffer cleared), keeping ``keep``."""
+        net = self.net
+        mod = floating if net.arithmetic == "float" else loihi
+        fresh = mod.new_state(
+            self.batch,
+            net.n_neurons,
+            self.n_rows,
+            self.n_channels,
+            net.v_init,
+            net.i_init,
+            net.params["theta_init"],
+        )
+        for key, arr in self.state.items():
+            if key not in keep:
+                arr[...] = fresh[key]
+
     # ------------------------------------------------------------------ bias from current inputs
     def _apply_currents(self, k: int) -> None:
         active = self.inputs.bias_delta(k)

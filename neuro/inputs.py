@@ -45,7 +45,7 @@ class SpecInputs:
                     if times:
                         timed_steps.append(np.rint(np.asarray(times) / dt).astype(np.int64))
                         timed_src.append(np.full(len(times), off + ch, dtype=np.int64))
-            else:
+            elif inp.kind == "poisson":
                 p = inp.rate.sample(net.rng, inp.size) * dt / 1000.0
                 if p.max(initial=0) > 1:
                     raise NeuroError(
@@ -111,3 +111,32 @@ def to_csr(rows_parts: list, src_parts: list, n_rows: int) -> tuple[np.ndarray, 
     ptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n_rows), out=ptr[1:])
     return ptr, src
+
+
+class ScheduledInputs:
+    """Input spikes supplied by the host as a schedule (e.g. encoded images), per batch element.
+
+    :meth:`set_schedule` replaces the schedule with spikes at absolute steps; :meth:`chunk`
+    serves them to the engine. Current injections are not supported here.
+    """
+
+    def __init__(self):
+        self.steps = np.zeros(0, dtype=np.int64)
+        self.rows_b = np.zeros(0, dtype=np.int64)
+        self.src = np.zeros(0, dtype=np.int64)
+
+    def set_schedule(self, steps: np.ndarray, batch: np.ndarray, src: np.ndarray) -> None:
+        """Spikes of global sources ``src`` in batch elements ``batch`` at absolute ``steps``."""
+        order = np.lexsort((src, batch, steps))
+        self.steps, self.rows_b, self.src = steps[order], batch[order], src[order]
+
+    def change_points(self) -> list[int]:
+        return []
+
+    def bias_delta(self, k: int) -> list:
+        return []
+
+    def chunk(self, k0: int, n: int, n_batch: int, rng) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = np.searchsorted(self.steps, [k0, k0 + n])
+        rows = (self.steps[lo:hi] - k0) * n_batch + self.rows_b[lo:hi]
+        return to_csr([rows], [self.src[lo:hi]], n * n_batch)

@@ -44,7 +44,7 @@ def prepare(net: Network, steps=None, seed=None, arithmetic=None, chip=None, chi
     try:
         return net.with_simulation(steps=steps, seed=seed, arithmetic=arithmetic, chip=chip, chips=chips)
     except NeuroError as exc:
-        raise exc.at(net.source, "simulation") from None
+        raise exc.at(net.source) from None
 
 
 def check_outdir(outdir: Path, overwrite: bool) -> None:

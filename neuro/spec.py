@@ -25,7 +25,7 @@ from neuro.values import Value, parse_value
 
 ARITHMETICS = ("float", "loihi")
 RECEPTORS = ("exc", "inh")
-INPUT_KINDS = ("spike_times", "poisson", "current")
+INPUT_KINDS = ("spike_times", "poisson", "current", "external")
 CONNECTORS = ("all_to_all", "one_to_one", "fixed_probability", "list", "matrix")
 PROBE_VARIABLES = ("v", "i")
 _REQUIRED = object()
@@ -290,6 +290,8 @@ class Input:
     between ``start`` and ``stop`` (ms).
     ``current``: adds ``amplitude`` (mV, per neuron of ``target``) to the bias of population
     ``target`` from ``start`` to ``stop`` (ms). It is not a spike source.
+    ``external``: ``size`` channels whose spikes the host supplies while running (e.g. a data
+    set encoder, see ``neuro.train``); a plain ``neuro run`` gives them no spikes.
     """
 
     name: str
@@ -321,6 +323,7 @@ class Input:
             "spike_times": {"name", "kind", "size", "times"},
             "poisson": {"name", "kind", "size", "rate", "start", "stop"},
             "current": {"name", "kind", "target", "amplitude", "start", "stop"},
+            "external": {"name", "kind", "size"},
         }[kind]
         for key in d:
             if key not in allowed:
@@ -376,9 +379,11 @@ class Input:
             d.update(size=self.size, times=[list(t) for t in self.times])
         elif self.kind == "poisson":
             d.update(size=self.size, rate=self.rate.to_dict(), start=self.start)
+        elif self.kind == "external":
+            d.update(size=self.size)
         else:
             d.update(target=self.target, amplitude=self.amplitude.to_dict(), start=self.start)
-        if self.stop is not None and self.kind != "spike_times":
+        if self.stop is not None and self.kind in ("poisson", "current"):
             d["stop"] = self.stop
         return d
 
@@ -713,12 +718,20 @@ class Network:
                     "projections need raw integer weights with weight_exp",
                     f"{where}.weight_exp",
                 )
+        probed: dict[str, int] = {}
         for i, pb in enumerate(self.probes):
             if pb.population not in pops:
                 raise self._err(
                     f"unknown population {pb.population!r} (known: {', '.join(pops)})",
                     f"probes[{i}].population",
                 )
+            if pb.population in probed:  # the spike file keeps one probe group per population
+                raise self._err(
+                    f"population {pb.population!r} is already probed by probes[{probed[pb.population]}]; "
+                    "list all its variables and neurons in one probe",
+                    f"probes[{i}].population",
+                )
+            probed[pb.population] = i
             if pb.neurons is not None and max(pb.neurons) >= pops[pb.population].size:
                 raise self._err(
                     f"neuron index {max(pb.neurons)} out of range [0, {pops[pb.population].size - 1}]",

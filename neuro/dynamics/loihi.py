@@ -149,16 +149,14 @@ def new_state(
     i_init: np.ndarray,
     theta_init: np.ndarray,
 ) -> dict:
-    """Fresh integer state: ring buffer, v, currents u (exc, inh), refractory counters.
-
-    The ring buffer is int32: sums wrap modulo 2**32 there, which leaves their 21-bit wrap
-    (the chip's q) unchanged, since 2**22 divides 2**32. State registers are int64.
-    """
+    """Fresh integer state (int64): ring buffer, v, currents u (exc, inh), refractory
+    counters, adaptive thresholds. The ring buffer holds the exact sums, so every q overflow
+    is counted even when a sum passes 32 bits."""
     cur = np.zeros((n_batch, 2, n), dtype=np.int64)
     cur[:, 0, :] = i_init
     return {
         "theta": np.tile(np.asarray(theta_init, dtype=np.int64), (n_batch, 1)),
-        "buf": np.zeros((n_rows, n_batch, n_channels * n), dtype=np.int32),
+        "buf": np.zeros((n_rows, n_batch, n_channels * n), dtype=np.int64),
         "v": np.tile(np.asarray(v_init, dtype=np.int64), (n_batch, 1)),
         "cur": cur,
         "ref": np.zeros((n_batch, n), dtype=np.int32),

@@ -190,6 +190,7 @@ class SpikeFile:
                         g["timestamps"][()].astype(np.float64),
                     )
             self.meta = {}
+            self.counters = {}
             self.steps = {}
             self.placement = {}
             if "emulator" in f:
@@ -216,3 +217,124 @@ class SpikeFile:
             return self.steps[population]
         dt = float(self.meta.get("dt_ms", 1.0))
         return np.rint(self.populations[population][1] / dt).astype(np.int64)
+
+
+# ------------------------------------------------------------- chunked reading
+WINDOW_CHUNK = 1 << 18  # spikes read per chunk by :func:`iter_spike_window` (4 MiB of ids + times)
+_SORTING_NAMES = {0: "none", 1: "by_id", 2: "by_time"}
+
+
+def open_spike_h5(path) -> h5py.File:
+    """Open a SONATA spike file for reading, with the one-line errors of :class:`SpikeFile`.
+
+    Unlike :class:`SpikeFile`, nothing is read: spikes stay on disk for
+    :func:`iter_spike_window`. The caller closes the returned file.
+    """
+    try:
+        f = h5py.File(Path(path), "r")
+    except FileNotFoundError:
+        raise NeuroError("file not found", str(path)) from None
+    except PermissionError:
+        raise NeuroError("permission denied", str(path)) from None
+    except OSError:
+        raise NeuroError("not an HDF5 file", str(path)) from None
+    if "spikes" not in f or not isinstance(f["spikes"], h5py.Group):
+        f.close()
+        raise NeuroError("no /spikes group: not a SONATA spike file", str(path))
+    return f
+
+
+def spike_datasets(f: h5py.File) -> dict:
+    """Populations of an open spike file: name → ``(node_ids, timestamps, sorting)``.
+
+    ``node_ids`` and ``timestamps`` are the h5py datasets (not read); ``sorting`` is
+    ``"none"``, ``"by_id"`` or ``"by_time"``. The legacy flat layout (``/spikes/timestamps``
+    with ``gids`` or ``node_ids``) is population ``"default"``.
+    """
+    sp = f["spikes"]
+    out = {}
+    if isinstance(sp.get("timestamps"), h5py.Dataset):
+        ids = sp.get("gids", sp.get("node_ids"))
+        if isinstance(ids, h5py.Dataset):
+            out["default"] = (ids, sp["timestamps"], sorting_of(sp))
+    for name, g in sp.items():
+        if isinstance(g, h5py.Group) and "timestamps" in g:
+            if "node_ids" not in g:
+                raise NeuroError(f"population {name!r} has timestamps but no node_ids", f.filename)
+            if g["node_ids"].shape != g["timestamps"].shape:
+                raise NeuroError(f"population {name!r}: node_ids and timestamps differ in length", f.filename)
+            out[name] = (g["node_ids"], g["timestamps"], sorting_of(g))
+    return out
+
+
+def sorting_of(group) -> str:
+    """The SONATA ``sorting`` attribute of ``group`` as a name (enum or string; ``"none"`` if absent)."""
+    val = group.attrs.get("sorting")
+    if val is None:
+        return "none"
+    if isinstance(val, bytes):
+        val = val.decode("utf-8", "replace")
+    if isinstance(val, str):
+        return val if val in ("by_id", "by_time") else "none"
+    try:
+        return _SORTING_NAMES.get(int(val), "none")
+    except (TypeError, ValueError):
+        return "none"
+
+
+def time_index(timestamps, t: float, block: int = 4096) -> int:
+    """First index ``i`` with ``timestamps[i] >= t`` in a dataset sorted by time.
+
+    A binary search that reads single elements until the bracket is ``block`` long, then
+    reads that block: about ``log2(N / block)`` chunk reads, never the whole dataset.
+    """
+    lo, hi = 0, int(timestamps.shape[0])
+    while hi - lo > block:
+        mid = (lo + hi) // 2
+        if timestamps[mid] < t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo + int(np.searchsorted(timestamps[lo:hi], t, side="left"))
+
+
+def iter_spike_window(
+    node_ids,
+    timestamps,
+    t_start: float | None = None,
+    t_stop: float | None = None,
+    sorted_by_time: bool = False,
+    chunk: int = WINDOW_CHUNK,
+):
+    """Yield ``(node_ids int64, timestamps float64)`` of the spikes with ``t_start <= t < t_stop``.
+
+    Reads ``chunk`` spikes at a time, so memory stays bounded whatever the file size. When
+    the dataset is sorted by time, the window is located by :func:`time_index` and only
+    its spikes are read; otherwise every chunk is read and masked. A dataset that claims
+    ``by_time`` but is not sorted raises :class:`NeuroError`.
+    """
+    n = int(timestamps.shape[0])
+    lo_t = -np.inf if t_start is None else float(t_start)
+    hi_t = np.inf if t_stop is None else float(t_stop)
+    i0, i1 = 0, n
+    if sorted_by_time and n:
+        i0 = 0 if t_start is None else time_index(timestamps, lo_t)
+        i1 = n if t_stop is None else time_index(timestamps, hi_t)
+    prev = -np.inf
+    chunk = max(1, int(chunk))
+    for a in range(i0, i1, chunk):
+        b = min(a + chunk, i1)
+        ts = timestamps[a:b].astype(np.float64, copy=False)
+        ids = node_ids[a:b].astype(np.int64, copy=False)
+        if sorted_by_time:
+            if ts.size and (ts[0] < prev or np.any(ts[1:] < ts[:-1])):
+                raise NeuroError(
+                    "timestamps are marked sorting=by_time but are not sorted", timestamps.file.filename
+                )
+            prev = ts[-1] if ts.size else prev
+        else:
+            keep = (ts >= lo_t) & (ts < hi_t)
+            if not keep.all():
+                ts, ids = ts[keep], ids[keep]
+        if ts.size:
+            yield ids, ts

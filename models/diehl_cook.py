@@ -1,0 +1,168 @@
+"""Diehl & Cook (2015): unsupervised STDP learning of MNIST, as a network spec plus parameters.
+
+784 input channels (Poisson-coded pixels, supplied by the host: an ``external`` input) →
+``N`` excitatory neurons (adaptive threshold, plastic input weights, Diehl & Cook's trace
+rule) ↔ ``N`` inhibitory neurons (one-to-one excitation, all-but-self inhibition).
+Parameters follow the original code (``../shared/reference/stdp-training.md``): dt 0.5 ms;
+350 ms presentation + 150 ms rest; rate = pixel / 8 * intensity Hz with intensity 2, raised
+by 1 and the image shown again while the excitatory layer fires fewer than 5 spikes;
+input weights normalized to sum 78 per neuron before every image; pre trace tau 20 ms,
+post1 20 ms, post2 40 ms, traces set to 1, ``nu_pre = 1e-4``, ``nu_post = 1e-2``, w in
+[0, 1]; theta += 0.05 mV per spike, tau_theta 1e7 ms; exc refractory 5 ms, inh 2 ms.
+
+**Current-based** (the chip-faithful variant; Loihi has no conductance synapses): each
+conductance ``g (E - v)`` is replaced by a current with the driving force frozen at a
+typical voltage, so a spike moves ``v`` as much as in the original at that voltage:
+input weights x 60 mV (E_exc 0 mV, v about -60 mV), inhibition onto excitatory neurons
+x -40 mV (E_inh -100 mV), excitation of inhibitory neurons x 50 mV (v about -50 mV). The
+learned weights are therefore in mV: ``w_max = 60``, normalization target ``78 * 60``,
+``nu_pre = 60e-4`` and ``nu_post = 60e-2`` mV — the same rule in scaled units.
+
+Neurons start at rest (the original starts 40 mV below; that only affects the first
+image, and frozen evaluation restarts every image from rest).
+
+The original's ``timer`` gate (the 50 ms spike block of the Brian2 ports) is ambiguous: the
+Brian 1 line reads as inactive. We leave it out (``spike_block_ms = 0``): on a chip it
+would need an extra compartment; it is not modelled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from neuro.spec import Network
+
+N_INPUT = 784
+
+
+@dataclass(frozen=True)
+class DiehlCookConfig:
+    """All parameters of the model and its training procedure (units: ms, mV, Hz)."""
+
+    n_neurons: int = 100
+    dt: float = 0.5
+    present_ms: float = 350.0
+    rest_ms: float = 150.0
+    intensity: float = 2.0
+    min_spikes: int = 5
+    max_intensity: float = 32.0
+    norm_target: float = 78.0  # in units of w (x input_gain mV)
+    input_gain: float = 60.0  # mV per unit of w (current-based variant)
+    w_max: float = 1.0  # units of w
+    w_init_low: float = 0.003
+    w_init_high: float = 0.303
+    delay_max: float = 10.0
+    nu_pre: float = 1e-4
+    nu_post: float = 1e-2
+    tau_pre: float = 20.0
+    tau_post1: float = 20.0
+    tau_post2: float = 40.0
+    exc_tau_mem: float = 100.0
+    exc_tau_syn: float = 1.0
+    exc_tau_syn_inh: float = 2.0
+    exc_v_rest: float = -65.0
+    exc_v_reset: float = -65.0
+    exc_v_threshold: float = -52.0
+    exc_refractory: float = 5.0
+    theta_plus: float = 0.05
+    tau_theta: float = 1e7
+    inh_tau_mem: float = 10.0
+    inh_tau_syn: float = 1.0
+    inh_v_rest: float = -60.0
+    inh_v_reset: float = -45.0
+    inh_v_threshold: float = -40.0
+    inh_refractory: float = 2.0
+    w_exc_inh: float = 10.4 * 50.0  # mV
+    w_inh_exc: float = -17.0 * 40.0  # mV
+    spike_block_ms: float = 0.0
+
+    @property
+    def present_steps(self) -> int:
+        return int(round(self.present_ms / self.dt))
+
+    @property
+    def rest_steps(self) -> int:
+        return int(round(self.rest_ms / self.dt))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def build_network(cfg: DiehlCookConfig, arithmetic: str = "float", seed: int | None = None) -> Network:
+    """The spec of the Diehl & Cook network for ``cfg``."""
+    g = cfg.input_gain
+    n = cfg.n_neurons
+    return Network.from_dict(
+        {
+            "name": f"diehl_cook_{n}",
+            "simulation": {
+                "dt": cfg.dt,
+                "steps": cfg.present_steps + cfg.rest_steps,
+                "seed": seed,
+                "arithmetic": arithmetic,
+            },
+            "inputs": [{"name": "pixels", "kind": "external", "size": N_INPUT}],
+            "populations": [
+                {
+                    "name": "exc",
+                    "size": n,
+                    "tau_mem": cfg.exc_tau_mem,
+                    "tau_syn": cfg.exc_tau_syn,
+                    "tau_syn_inh": cfg.exc_tau_syn_inh,
+                    "v_rest": cfg.exc_v_rest,
+                    "v_reset": cfg.exc_v_reset,
+                    "v_threshold": cfg.exc_v_threshold,
+                    "refractory": cfg.exc_refractory,
+                    "v_init": cfg.exc_v_rest,
+                    "theta_plus": cfg.theta_plus,
+                    "tau_theta": cfg.tau_theta,
+                },
+                {
+                    "name": "inh",
+                    "size": n,
+                    "tau_mem": cfg.inh_tau_mem,
+                    "tau_syn": cfg.inh_tau_syn,
+                    "v_rest": cfg.inh_v_rest,
+                    "v_reset": cfg.inh_v_reset,
+                    "v_threshold": cfg.inh_v_threshold,
+                    "refractory": cfg.inh_refractory,
+                    "v_init": cfg.inh_v_rest,
+                },
+            ],
+            "projections": [
+                {
+                    "name": "input",
+                    "pre": "pixels",
+                    "post": "exc",
+                    "connector": "all_to_all",
+                    "weight": {"dist": "uniform", "low": cfg.w_init_low * g, "high": cfg.w_init_high * g},
+                    "delay": {"dist": "uniform", "low": 0.0, "high": cfg.delay_max},
+                    "plasticity": {
+                        "kind": "diehl_cook",
+                        "nu_pre": cfg.nu_pre * g,
+                        "nu_post": cfg.nu_post * g,
+                        "tau_pre": cfg.tau_pre,
+                        "tau_post1": cfg.tau_post1,
+                        "tau_post2": cfg.tau_post2,
+                        "w_min": 0.0,
+                        "w_max": cfg.w_max * g,
+                    },
+                },
+                {
+                    "name": "exc_inh",
+                    "pre": "exc",
+                    "post": "inh",
+                    "connector": "one_to_one",
+                    "weight": cfg.w_exc_inh,
+                },
+                {
+                    "name": "inh_exc",
+                    "pre": "inh",
+                    "post": "exc",
+                    "connector": "all_to_all",
+                    "weight": cfg.w_inh_exc,
+                    "receptor": "inh",
+                },
+            ],
+        }
+    )

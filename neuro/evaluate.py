@@ -1,0 +1,171 @@
+"""``neuro evaluate``: run a trained Diehl & Cook network, frozen, on a data set.
+
+Learning is off and thresholds are fixed. Evaluation is batched: ``B`` images are simulated
+at once as independent copies of the network in one vectorized state (shared weights),
+each copy starting from rest; each image is presented for 350 ms, and images whose copy
+fired fewer than 5 excitatory spikes are shown again with intensity + 1 (as in training).
+The prediction is the class whose assigned neurons fired most on average.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from neuro.datasets import load_dataset
+from neuro.engine import Simulator
+from neuro.errors import NeuroError
+from neuro.inputs import ScheduledInputs
+from neuro.io.checkpoint import load_checkpoint, read_checkpoint_meta
+
+CHECKPOINT = "checkpoint.h5"
+
+
+def frozen_simulator(ckpt: Path, batch: int) -> tuple[Simulator, dict]:
+    """A batched, non-learning simulator with the checkpoint's weights and thresholds."""
+    sim1, meta = load_checkpoint(ckpt, learning=False, adapt=False)
+    theta = sim1.state["theta"][0].copy()
+    sim = Simulator(sim1.net, batch=batch, inputs=ScheduledInputs(), learning=False, adapt=False)
+    sim.state["theta"][:] = theta
+    return sim, meta
+
+
+def responses(
+    ckpt,
+    images: np.ndarray,
+    batch: int = 100,
+    progress: bool = False,
+    what: str = "evaluating",
+    stats: dict | None = None,
+) -> np.ndarray:
+    """Excitatory spike counts (n_images, N) of the frozen network for ``images``."""
+    from neuro.train import Presenter, _config_from
+
+    ckpt = Path(ckpt)
+    batch = max(1, min(batch, len(images)))
+    sim, meta = frozen_simulator(ckpt, batch)
+    cfg = _config_from(meta["extra"]["config"])
+    pres = Presenter(sim, cfg)
+    n = len(images)
+    out = np.zeros((n, cfg.n_neurons), dtype=np.int64)
+    t0 = time.perf_counter()
+    reruns = 0
+    for start in range(0, n, batch):
+        idx = np.arange(start, min(start + batch, n))
+        imgs = np.zeros((batch, images.shape[1]), dtype=images.dtype)
+        imgs[: idx.size] = images[idx]
+        intensity = np.full(batch, cfg.intensity)
+        todo = np.zeros(batch, dtype=bool)
+        todo[: idx.size] = True
+        while True:
+            sim.reset_state()
+            shown = np.where(todo[:, None], imgs, 0)
+            counts = pres.counts(shown, intensity, cfg.present_steps)
+            out[idx[todo[: idx.size]]] = counts[: idx.size][todo[: idx.size]]
+            low = todo & (counts.sum(axis=1) < cfg.min_spikes) & (intensity + 1 <= cfg.max_intensity)
+            if not low.any():
+                break
+            reruns += int(low.sum())
+            todo = low
+            intensity = intensity + low
+        if progress:
+            done = idx[-1] + 1
+            rate = done / (time.perf_counter() - t0)
+            sys.stderr.write(f"\r{what}: {done}/{n} images, {rate:.0f} images/s ")
+            sys.stderr.flush()
+    if progress:
+        sys.stderr.write("\n")
+    if stats is not None:
+        stats.update(seconds=time.perf_counter() - t0, reruns=reruns, batch=batch)
+    return out
+
+
+def evaluate(
+    rundir,
+    data: str = "embedded",
+    split: str = "test",
+    batch: int = 100,
+    images: int | None = None,
+    progress: bool = True,
+    write: bool = True,
+) -> dict:
+    """Accuracy and confusion matrix of the trained network in ``rundir`` on ``data``/``split``."""
+    from neuro.train import predict
+
+    rundir = Path(rundir)
+    ckpt = rundir / CHECKPOINT
+    if not ckpt.is_file():
+        raise NeuroError("no checkpoint.h5: not a training run directory", str(rundir))
+    meta = read_checkpoint_meta(ckpt)
+    extra = meta["extra"]
+    if extra.get("model") != "diehl-cook":
+        raise NeuroError(f"holds a {extra.get('model')!r} run, not a diehl-cook one", str(rundir))
+    if "assignments" not in extra:
+        raise NeuroError(
+            "training has not finished (no neuron labels yet); resume it with --resume", str(rundir)
+        )
+    if batch < 1:
+        raise NeuroError("must be >= 1", field="batch")
+    ds = load_dataset(data, split)
+    n = len(ds) if images is None else min(images, len(ds))
+    stats: dict = {}
+    counts = responses(ckpt, ds.images[:n], batch=batch, progress=progress, stats=stats)
+    assignments = np.asarray(extra["assignments"])
+    pred = predict(counts, assignments)
+    truth = ds.labels[:n]
+    confusion = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(confusion, (truth, pred), 1)
+    result = {
+        "data": ds.name,
+        "split": split,
+        "images": int(n),
+        "accuracy": float((pred == truth).mean()),
+        "confusion": confusion.tolist(),
+        "images_per_second": round(n / stats["seconds"], 1),
+        "batch": stats["batch"],
+        "reruns": stats["reruns"],
+        "neurons": len(assignments),
+        "arithmetic": meta["arithmetic"],
+    }
+    if write:
+        stem = rundir / f"eval-{split}"
+        stem.with_suffix(".json").write_text(json.dumps(result, indent=1))
+        confusion_figure(confusion, f"{ds.name} {split}: accuracy {100 * result['accuracy']:.1f}%").savefig(
+            stem.with_suffix(".png"), dpi=100
+        )
+        result["files"] = [str(stem.with_suffix(".json")), str(stem.with_suffix(".png"))]
+    return result
+
+
+def confusion_figure(confusion: np.ndarray, title: str):
+    """The confusion matrix as a matplotlib figure (rows: true class, columns: predicted)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.imshow(confusion, cmap="Blues")
+    for i in range(confusion.shape[0]):
+        for j in range(confusion.shape[1]):
+            v = confusion[i, j]
+            ax.text(
+                j,
+                i,
+                str(v),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if v > confusion.max() / 2 else "black",
+            )
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_xticks(range(10))
+    ax.set_yticks(range(10))
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
