@@ -126,11 +126,17 @@ def build_projection(net: Network, index: int, rng: np.random.Generator) -> Syna
     n_pre, n_post = net.source_size(proj.pre), net.source_size(proj.post)
     try:
         pre, post, w, d = _pairs(proj, n_pre, n_post, proj.pre == proj.post, rng)
-        n = pre.size
-        weight = w if w is not None else proj.weight.sample(rng, n)
-        delay_ms = d if d is not None else proj.delay.sample(rng, n)
     except NeuroError as exc:
         raise exc.at(net.source, where) from None
+    n = pre.size
+    try:
+        weight = w if w is not None else proj.weight.sample(rng, n)
+    except NeuroError as exc:
+        raise exc.at(net.source, f"{where}.weight") from None
+    try:
+        delay_ms = d if d is not None else proj.delay.sample(rng, n)
+    except NeuroError as exc:
+        raise exc.at(net.source, f"{where}.delay") from None
     if delay_ms.size and delay_ms.min() < 0:
         raise NeuroError("delays must be >= 0 ms", net.source, f"{where}.delay")
     delay = np.rint(delay_ms / net.simulation.dt).astype(np.int64)

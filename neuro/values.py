@@ -25,7 +25,7 @@ from neuro.errors import NeuroError
 DISTRIBUTIONS = {"uniform": ("low", "high"), "normal": ("mean", "std")}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Value:
     """A parameter that can vary across the elements it applies to.
 
@@ -47,6 +47,20 @@ class Value:
     array: np.ndarray | None = None
     params: tuple = ()
     path: str | None = None
+
+    def __eq__(self, other: object) -> bool:
+        # Element-wise for arrays (the generated __eq__ would call bool() on an array comparison and
+        # raise); ``path`` only records where an array came from and does not take part.
+        if not isinstance(other, Value):
+            return NotImplemented
+        if (self.kind, self.constant, self.params) != (other.kind, other.constant, other.params):
+            return False
+        if self.array is None or other.array is None:
+            return self.array is None and other.array is None
+        return bool(np.array_equal(self.array, other.array))
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.constant, self.params, None if self.array is None else self.array.size))
 
     @property
     def is_random(self) -> bool:
