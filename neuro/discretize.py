@@ -10,11 +10,13 @@ The rules (documented in ``docs/spec.md``, section *Loihi discretization*):
   headroom below ``vmax = 2**23 - 1``.
 * ``decay_v = rint(4096 (1 - e^{-dt/τ_mem}))`` and ``decay_u = rint(4096 (1 - e^{-dt/τ_syn})) - 1``
   (the chip adds 1 back, as in nengo-loihi), clipped to 0..4095.
-* Currents are scaled by :math:`g = 1 - e^{-dt/τ_{mem}}` so that a constant current ``I``
-  drives ``v`` to the same steady state as in float arithmetic: register weight
-  :math:`W = \\mathrm{rint}(w s g / 2^{6+e}) \\cdot 2^{6+e}` with the smallest weight exponent
-  ``e`` in -6..7 for which every ``|Wgt| <= 2**weight_bits - 1``; bias likewise as
-  ``bias_mant * 2**bias_exp`` with the smallest ``bias_exp`` for which ``|bias_mant| <= 4095``.
+* A weight ``w`` becomes :math:`W = \\mathrm{rint}(w s c / 2^{6+e}) \\cdot 2^{6+e}` with
+  :math:`c` = :func:`current_gain` of its current (the voltage a unit current adds in one step
+  in float arithmetic, so the chip's ``u``/``v`` recursion reproduces the float PSP) and the
+  smallest weight exponent ``e`` in -6..7 for which every ``|Wgt| <= 2**weight_bits - 1``.
+* The bias is scaled by ``decay_v / 4096`` (the register's own leak), so the steady state
+  ``bias / (decay_v / 4096)`` is the float one, and stored as ``bias_mant * 2**bias_exp`` with
+  the smallest ``bias_exp`` for which ``|bias_mant| <= 4095``.
 * adaptive threshold: ``theta_plus`` and ``theta_init`` scaled by :math:`s`;
   ``decay_theta = rint(4096 (1 - e^{-dt/τ_θ}))`` (0 without ``tau_theta``);
 * ``refract_delay = max(1, rint(refractory / dt))`` — the same number of held steps as Brian2's

@@ -3,6 +3,10 @@
 A spike of source ``s`` at step ``k`` adds each of its synapses' weights into the delay ring
 buffer at row ``(k + 1 + delay) % D``; the row of step ``k`` is consumed (and cleared) at the
 start of step ``k``. ``D = max_delay + 1`` rows suffice.
+
+Note for developers: numba's on-disk cache keys a kernel on its own file only, so after
+editing these inlined functions clear ``__pycache__`` (the kernels in ``floating.py`` and
+``loihi.py`` otherwise keep the old code). CI starts from a fresh clone, without a cache.
 """
 
 from __future__ import annotations
