@@ -185,12 +185,40 @@ class Simulator:
         lrn = self.tables.as_tuple(LOIHI_TABLE_NAMES)
         return loihi.run_loihi(k0, n, state, params, csr, io, self.learning, lrn, self.overflow)
 
+    def _kernel_counts(self, k0, n, in_ptr, in_src, counts):
+        if self.learning or self.probe_idx.size:
+            raise ValueError("counting runs need learning off and no probes")
+        s, p, net = self.state, self.params, self.net
+        state = (s["buf"], s["v"], s["cur"], s["ref"], s["theta"])
+        csr = (net.indptr, net.slot, net.weight, net.delay)
+        before = counts.sum(axis=0)
+        if net.arithmetic == "float":
+            floating.run_float_counts(
+                k0, n, state, tuple(p[k] for k in FLOAT_PARAMS) + (self.adapt,), csr, in_ptr, in_src, counts
+            )
+        else:
+            ov = np.zeros((self.batch, 3), dtype=np.int64)
+            loihi.run_loihi_counts(
+                k0,
+                n,
+                state,
+                tuple(p[k] for k in LOIHI_PARAMS) + (self.adapt,),
+                csr,
+                in_ptr,
+                in_src,
+                counts,
+                ov,
+            )
+            self.overflow += ov.sum(axis=0)
+        self.spike_count += counts.sum(axis=0) - before
+
     def run(
         self,
         steps: int,
         on_spikes: Callable | None = None,
         on_probe: Callable | None = None,
         on_chunk: Callable | None = None,
+        counts: np.ndarray | None = None,
     ) -> None:
         """Advance ``steps`` steps.
 
@@ -198,6 +226,10 @@ class Simulator:
         ----------
         on_spikes : callable(step, batch, neuron), optional
             Called with int arrays of the spikes of each kernel call, in step order.
+        counts : numpy.ndarray (B, n_sources) of int64, optional
+            Instead of spike lists, accumulate spike counts per batch element and source.
+            This path runs the batch elements in parallel threads; it needs learning off,
+            no probes and no ``on_spikes``.
         on_probe : callable(k0, v, i), optional
             Called per chunk with arrays (steps, B, probes) of the probed neurons.
         on_chunk : callable(step), optional
@@ -215,6 +247,9 @@ class Simulator:
             pv = np.zeros((n, self.batch, self.probe_idx.size), dtype=dtype)
             pi = np.zeros_like(pv)
             done = 0
+            if counts is not None:
+                self._kernel_counts(k, n, in_ptr, in_src, counts)
+                done = n
             while done < n:
                 d, n_out = self._kernel(
                     k + done, n - done, in_ptr[done * self.batch :], in_src, pv[done:], pi[done:]

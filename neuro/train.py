@@ -87,6 +87,10 @@ class Presenter:
         st, b, c = poisson_spikes(images, 1.0 / 8.0, cfg.dt, cfg.present_steps, sim.net.rng, intensity)
         self.inputs.set_schedule(st + k0, b, c + self.pixels0)
         n_exc = self.exc.stop - self.exc.start
+        if not sim.learning:  # frozen: count spikes with the parallel batched kernel
+            counts = np.zeros((sim.batch, sim.net.n_sources), dtype=np.int64)
+            sim.run(steps, counts=counts)
+            return counts[:, self.exc.start : self.exc.stop]
         out = np.zeros(sim.batch * n_exc, dtype=np.int64)
         lo = self.exc.start
 

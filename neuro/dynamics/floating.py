@@ -19,10 +19,43 @@ A spike at step ``k`` starts a refractory period of ``R = rint(refractory / dt)`
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from neuro.dynamics.routing import deliver, deliver_inputs
 from neuro.learning.floating import learn_float
+
+
+@njit(cache=True, inline="always")
+def update(q, ie, ii, vb, rb, th, fired, params, two):
+    """One step of every neuron of one batch element (branch-free, so it vectorizes):
+    add the arrived input ``q`` to the currents, integrate, threshold, reset.
+    Sets ``fired[i]``; the caller records and routes the spikes."""
+    em, ee, ei, ce, ci, v_rest, bias, v_th, v_reset, ref_steps, theta_plus, theta_decay, adapt = params
+    n = vb.shape[0]
+    for i in range(n):
+        a = ie[i] + q[i]
+        q[i] = 0.0
+        c = ii[i]
+        if two:
+            c += q[n + i]
+            q[n + i] = 0.0
+        r = rb[i]
+        x = vb[i] - v_rest[i] - bias[i]
+        x = x * em[i] + a * ce[i] + c * ci[i]
+        vi = x + v_rest[i] + bias[i]
+        t_i = th[i] * theta_decay[i] if adapt else th[i]
+        spk = (r == 0) and (vi > v_th[i] + t_i)
+        if r == 0:
+            vb[i] = v_reset[i] if spk else vi
+        if spk:
+            r = ref_steps[i]
+            if adapt:
+                t_i += theta_plus[i]
+        th[i] = t_i
+        rb[i] = r - 1 if r > 0 else 0
+        fired[i] = spk
+        ie[i] = a * ee[i]
+        ii[i] = c * ei[i]
 
 
 @njit(cache=True)
@@ -37,7 +70,6 @@ def run_float(k0, n_steps, state, params, csr, io, learn, lrn):
     output buffers could overflow.
     """
     buf, v, cur, ref, theta = state
-    em, ee, ei, ce, ci, v_rest, bias, v_th, v_reset, ref_steps, theta_plus, theta_decay, adapt = params
     indptr, slot, weight, delay = csr
     in_ptr, in_src, out_step, out_b, out_src, probe_idx, probe_v, probe_i, spike_count = io
     n_rows, n_batch = buf.shape[0], buf.shape[1]
@@ -53,47 +85,16 @@ def run_float(k0, n_steps, state, params, csr, io, learn, lrn):
         row = k % n_rows
         first = n_out
         for b in range(n_batch):
-            q = buf[row, b]
-            ie = cur[b, 0]
-            ii = cur[b, 1]
-            vb = v[b]
-            rb = ref[b]
-            th = theta[b]
-            # pass 1, branch-free so that it vectorizes: integrate, threshold, reset
-            for i in range(n):
-                a = ie[i] + q[i]
-                q[i] = 0.0
-                c = ii[i]
-                if two:
-                    c += q[n + i]
-                    q[n + i] = 0.0
-                r = rb[i]
-                x = vb[i] - v_rest[i] - bias[i]
-                x = x * em[i] + a * ce[i] + c * ci[i]
-                vi = x + v_rest[i] + bias[i]
-                t_i = th[i] * theta_decay[i] if adapt else th[i]
-                spk = (r == 0) and (vi > v_th[i] + t_i)
-                if r == 0:
-                    vb[i] = v_reset[i] if spk else vi
-                if spk:
-                    r = ref_steps[i]
-                    if adapt:
-                        t_i += theta_plus[i]
-                th[i] = t_i
-                rb[i] = r - 1 if r > 0 else 0
-                fired[i] = spk
-                ie[i] = a * ee[i]
-                ii[i] = c * ei[i]
-            # pass 2: record the spikes of this step
-            for i in range(n):
+            update(buf[row, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two)
+            for i in range(n):  # record the spikes of this step
                 if fired[i]:
                     out_step[n_out] = k
                     out_b[n_out] = b
                     out_src[n_out] = i
                     n_out += 1
             for p in range(probe_idx.shape[0]):
-                probe_v[j, b, p] = vb[probe_idx[p]]
-                probe_i[j, b, p] = ie[probe_idx[p]] + ii[probe_idx[p]]
+                probe_v[j, b, p] = v[b, probe_idx[p]]
+                probe_i[j, b, p] = cur[b, 0, probe_idx[p]] + cur[b, 1, probe_idx[p]]
         # route this step's spikes (neurons, then external inputs)
         for t in range(first, n_out):
             spike_count[out_src[t]] += 1
@@ -102,6 +103,31 @@ def run_float(k0, n_steps, state, params, csr, io, learn, lrn):
         if learn:
             learn_float(k, n, out_src, first, n_out, in_src, in_ptr[j], in_ptr[j + 1], slot, weight, lrn)
     return n_steps, n_out
+
+
+@njit(cache=True, parallel=True)
+def run_float_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts):
+    """Batched run without learning or spike lists: batch elements advance in parallel
+    threads (they share only the read-only weights); ``counts[b, s]`` accumulates the spikes
+    of every source ``s`` (neurons, then inputs) of element ``b``."""
+    buf, v, cur, ref, theta = state
+    indptr, slot, weight, delay = csr
+    n_rows, n_batch = buf.shape[0], buf.shape[1]
+    n = v.shape[1]
+    two = buf.shape[2] == 2 * n
+    for b in prange(n_batch):
+        fired = np.zeros(n, dtype=np.bool_)
+        for j in range(n_steps):
+            k = k0 + j
+            update(buf[k % n_rows, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two)
+            for i in range(n):
+                if fired[i]:
+                    counts[b, i] += 1
+                    deliver(i, b, k, n_rows, indptr, slot, weight, delay, buf)
+            r = j * n_batch + b
+            for t in range(in_ptr[r], in_ptr[r + 1]):
+                counts[b, in_src[t]] += 1
+                deliver(in_src[t], b, k, n_rows, indptr, slot, weight, delay, buf)
 
 
 def new_state(

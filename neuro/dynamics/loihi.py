@@ -23,7 +23,7 @@ single current this is exactly nengo-loihi's update).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from neuro.dynamics.routing import deliver, deliver_inputs
 from neuro.learning.loihi import learn_loihi
@@ -46,6 +46,51 @@ def wrap(x, bits):
     return ((x + (1 << bits)) & ((1 << (bits + 1)) - 1)) - (1 << bits)
 
 
+@njit(cache=True, inline="always")
+def update(q, u0, u1, vb, rb, th, fired, params, two):
+    """One integer step of every compartment of one batch element (see module docstring);
+    sets ``fired[i]`` and returns the overflow counts (q, u, u2) of this step."""
+    (decay_u, decay_u_inh, decay_v, vth, bias, vmin, vmax, ref_steps, theta_plus, decay_theta, adapt) = params
+    n = vb.shape[0]
+    ov_q = 0
+    ov_u = 0
+    ov_u2 = 0
+    for i in range(n):
+        q0 = np.int64(q[i])
+        q[i] = 0
+        q1 = np.int64(0)
+        if two:
+            q1 = np.int64(q[n + i])
+            q[n + i] = 0
+        w0 = wrap(q0, Q_BITS)
+        w1 = wrap(q1, Q_BITS)
+        ov_q += (w0 != q0) | (w1 != q1)
+        a0 = decay(u0[i], decay_u[i], 1) + w0
+        a1 = decay(u1[i], decay_u_inh[i], 1) + w1
+        x0 = wrap(a0, U_BITS)
+        x1 = wrap(a1, U_BITS)
+        ov_u += (x0 != a0) | (x1 != a1)
+        u0[i] = x0
+        u1[i] = x1
+        s = x0 + x1 + bias[i]
+        u2 = wrap(s, U_BITS)
+        ov_u2 += u2 != s
+        vi = decay(vb[i], decay_v[i], 0) + u2
+        vi = min(max(vi, vmin[i]), vmax[i])
+        r = rb[i]
+        t_i = decay(th[i], decay_theta[i], 0) if adapt else th[i]
+        spk = (r == 0) and (vi > vth[i] + t_i)
+        vb[i] = 0 if (r > 0 or spk) else vi
+        if spk:
+            r = ref_steps[i]
+            if adapt:
+                t_i += theta_plus[i]
+        th[i] = t_i
+        rb[i] = r - 1 if r > 0 else 0
+        fired[i] = spk
+    return ov_q, ov_u, ov_u2
+
+
 @njit(cache=True)
 def run_loihi(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
     """Advance ``n_steps`` steps from ``k0``; return (steps done, spikes written).
@@ -56,7 +101,6 @@ def run_loihi(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
     ``theta = decay(theta, decay_theta, 0)`` each step and ``theta += theta_plus`` per spike.
     """
     buf, v, cur, ref, theta = state
-    (decay_u, decay_u_inh, decay_v, vth, bias, vmin, vmax, ref_steps, theta_plus, decay_theta, adapt) = params
     indptr, slot, weight, delay = csr
     in_ptr, in_src, out_step, out_b, out_src, probe_idx, probe_v, probe_i, spike_count = io
     n_rows, n_batch = buf.shape[0], buf.shape[1]
@@ -65,79 +109,64 @@ def run_loihi(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
     cap = out_step.shape[0]
     n_out = 0
     fired = np.zeros(n, dtype=np.bool_)
-    ov_q = 0
-    ov_u = 0
-    ov_u2 = 0
     for j in range(n_steps):
         k = k0 + j
         if n_out + n_batch * n > cap:
-            overflow[0] += ov_q
-            overflow[1] += ov_u
-            overflow[2] += ov_u2
             return j, n_out
         row = k % n_rows
         first = n_out
         for b in range(n_batch):
-            q = buf[row, b]
-            u0 = cur[b, 0]
-            u1 = cur[b, 1]
-            vb = v[b]
-            rb = ref[b]
-            th = theta[b]
-            # pass 1, branch-free so that it vectorizes: the compartment update
-            for i in range(n):
-                q0 = np.int64(q[i])
-                q[i] = 0
-                q1 = np.int64(0)
-                if two:
-                    q1 = np.int64(q[n + i])
-                    q[n + i] = 0
-                w0 = wrap(q0, Q_BITS)
-                w1 = wrap(q1, Q_BITS)
-                ov_q += (w0 != q0) | (w1 != q1)
-                a0 = decay(u0[i], decay_u[i], 1) + w0
-                a1 = decay(u1[i], decay_u_inh[i], 1) + w1
-                x0 = wrap(a0, U_BITS)
-                x1 = wrap(a1, U_BITS)
-                ov_u += (x0 != a0) | (x1 != a1)
-                u0[i] = x0
-                u1[i] = x1
-                s = x0 + x1 + bias[i]
-                u2 = wrap(s, U_BITS)
-                ov_u2 += u2 != s
-                vi = decay(vb[i], decay_v[i], 0) + u2
-                vi = min(max(vi, vmin[i]), vmax[i])
-                r = rb[i]
-                t_i = decay(th[i], decay_theta[i], 0) if adapt else th[i]
-                spk = (r == 0) and (vi > vth[i] + t_i)
-                vb[i] = 0 if (r > 0 or spk) else vi
-                if spk:
-                    r = ref_steps[i]
-                    if adapt:
-                        t_i += theta_plus[i]
-                th[i] = t_i
-                rb[i] = r - 1 if r > 0 else 0
-                fired[i] = spk
-            # pass 2: record the spikes of this step
-            for i in range(n):
+            oq, ou, ou2 = update(
+                buf[row, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two
+            )
+            overflow[0] += oq
+            overflow[1] += ou
+            overflow[2] += ou2
+            for i in range(n):  # record the spikes of this step
                 if fired[i]:
                     out_step[n_out] = k
                     out_b[n_out] = b
                     out_src[n_out] = i
                     n_out += 1
             for p in range(probe_idx.shape[0]):
-                probe_v[j, b, p] = vb[probe_idx[p]]
-                probe_i[j, b, p] = u0[probe_idx[p]] + u1[probe_idx[p]]
+                probe_v[j, b, p] = v[b, probe_idx[p]]
+                probe_i[j, b, p] = cur[b, 0, probe_idx[p]] + cur[b, 1, probe_idx[p]]
         for t in range(first, n_out):
             spike_count[out_src[t]] += 1
             deliver(out_src[t], out_b[t], k, n_rows, indptr, slot, weight, delay, buf)
         deliver_inputs(k, j, n_batch, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count)
         if learn:
             learn_loihi(k, n, out_src, first, n_out, in_src, in_ptr[j], in_ptr[j + 1], slot, weight, lrn)
-    overflow[0] += ov_q
-    overflow[1] += ov_u
-    overflow[2] += ov_u2
     return n_steps, n_out
+
+
+@njit(cache=True, parallel=True)
+def run_loihi_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, overflow_b):
+    """Batched run without learning or spike lists, batch elements in parallel threads (see
+    :func:`neuro.dynamics.floating.run_float_counts`); ``overflow_b[b]`` counts wraps."""
+    buf, v, cur, ref, theta = state
+    indptr, slot, weight, delay = csr
+    n_rows, n_batch = buf.shape[0], buf.shape[1]
+    n = v.shape[1]
+    two = buf.shape[2] == 2 * n
+    for b in prange(n_batch):
+        fired = np.zeros(n, dtype=np.bool_)
+        for j in range(n_steps):
+            k = k0 + j
+            oq, ou, ou2 = update(
+                buf[k % n_rows, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two
+            )
+            overflow_b[b, 0] += oq
+            overflow_b[b, 1] += ou
+            overflow_b[b, 2] += ou2
+            for i in range(n):
+                if fired[i]:
+                    counts[b, i] += 1
+                    deliver(i, b, k, n_rows, indptr, slot, weight, delay, buf)
+            r = j * n_batch + b
+            for t in range(in_ptr[r], in_ptr[r + 1]):
+                counts[b, in_src[t]] += 1
+                deliver(in_src[t], b, k, n_rows, indptr, slot, weight, delay, buf)
 
 
 def new_state(
