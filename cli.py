@@ -358,5 +358,34 @@ def plot_cores(source, output, metric, resource, chip, chips, fmt):
     click.echo(save_figure(fig, output, fmt))
 
 
+@main.command()
+@click.argument("spec", type=click.Path())
+@click.option("--arithmetic", type=click.Choice(["float", "loihi"]), help="Default: the spec's.")
+@click.option("--steps", type=click.IntRange(min=0), help="Number of steps (overrides the spec).")
+@click.option("--seed", type=click.IntRange(min=0), help="Seed of both runs (overrides the spec).")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Also write the comparison to this JSON file."
+)
+@click.option(
+    "--brian2-target",
+    type=click.Choice(["numpy", "cython", "cpp_standalone"]),
+    default="numpy",
+    show_default=True,
+    help="Brian2 code-generation target.",
+)
+@click.pass_context
+def verify(ctx, spec, arithmetic, steps, seed, as_json, output, brian2_target):
+    """Run SPEC in neuro and in Brian2 and compare every population's spikes (exit 1 if they disagree)."""
+    from neuro.spec import load_spec
+    from neuro.verify import verify as verify_spec
+
+    report = verify_spec(load_spec(spec), arithmetic, steps, seed, brian2_target)
+    if output:
+        report.write(output)
+    click.echo(json.dumps(report.to_dict(), indent=1) if as_json else report.table())
+    ctx.exit(0 if report.agree else 1)
+
+
 if __name__ == "__main__":
     main()
