@@ -13,7 +13,24 @@ from neuro.errors import NeuroError
 
 
 class _Group(click.Group):
-    """Turn :class:`NeuroError` into a one-line message and exit status 2."""
+    """Turn :class:`NeuroError` and click's usage errors into one line on stderr, exit status 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:  # bad option, bad value, missing argument
+            where = exc.ctx.command_path if exc.ctx else "neuro"
+            click.echo(f"error: {where}: {exc.format_message()}", err=True)
+            code = 2
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            code = exc.exit_code
+        except click.Abort:
+            click.echo("aborted", err=True)
+            code = 1
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx):
         try:
@@ -165,6 +182,13 @@ _RESOURCES = ("compartments", "input_axons", "output_axons", "synapse_memory_bit
     type=click.Path(file_okay=False),
     help="Continue the run in this RUNDIR exactly where it stopped.",
 )
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a model parameter (see models/diehl_cook.py), e.g. --set nu_post=0.02.",
+)
 @click.pass_context
 def train(
     ctx,
@@ -181,6 +205,7 @@ def train(
     batch,
     rundir,
     resume_dir,
+    overrides,
 ):
     """Train a spiking network on MNIST with on-chip STDP (Diehl & Cook 2015)."""
     from neuro.evaluate import evaluate
@@ -188,6 +213,12 @@ def train(
 
     progress = not ctx.obj["quiet"]
     target = resume_dir or rundir
+    sets = {}
+    for item in overrides:
+        if "=" not in item:
+            raise NeuroError(f"expected NAME=VALUE, got {item!r}", field="set")
+        key, val = item.split("=", 1)
+        sets[key.strip()] = val.strip()
     summary = train_run(
         target,
         n_neurons=neurons,
@@ -200,6 +231,7 @@ def train(
         checkpoint_every=checkpoint_every,
         label_images=label_images,
         progress=progress,
+        overrides=sets,
     )
     if summary.get("stopped"):
         click.echo(
@@ -385,6 +417,22 @@ def verify(ctx, spec, arithmetic, steps, seed, as_json, output, brian2_target):
         report.write(output)
     click.echo(json.dumps(report.to_dict(), indent=1) if as_json else report.table())
     ctx.exit(0 if report.agree else 1)
+
+
+@main.command("plot-weights")
+@click.argument("rundir", type=click.Path(file_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Image file to write.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), help="Default: from the file name."
+)
+@click.option("--max-neurons", type=click.IntRange(min=1), default=400, show_default=True)
+def plot_weights(rundir, output, fmt, max_neurons):
+    """Receptive fields and thresholds of a trained RUNDIR (neuro train)."""
+    from neuro.analysis.figure import save_figure
+    from neuro.analysis.weights import weights_figure
+
+    path = save_figure(weights_figure(rundir, max_neurons), output, fmt)
+    click.echo(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -145,6 +145,25 @@ def predict(counts: np.ndarray, assignments: np.ndarray, n_classes: int = 10) ->
     return scores.argmax(axis=1)
 
 
+def make_config(n_neurons: int, overrides: dict) -> DiehlCookConfig:
+    """A config with ``overrides`` applied, each checked against the field's type."""
+    kinds = {f.name: f.type for f in fields(DiehlCookConfig)}
+    kw = {"n_neurons": n_neurons}
+    for key, val in overrides.items():
+        if key not in kinds or key == "n_neurons":
+            raise NeuroError(
+                f"unknown model parameter {key!r} (known: {', '.join(k for k in kinds if k != 'n_neurons')})",
+                field="set",
+            )
+        try:
+            kw[key] = int(val) if kinds[key] in ("int", int) else float(val)
+        except (TypeError, ValueError):
+            raise NeuroError(f"{key} must be a number, got {val!r}", field="set") from None
+        if kw[key] < 0 or kw[key] != kw[key]:
+            raise NeuroError(f"{key} must be a finite number >= 0, got {val!r}", field="set")
+    return DiehlCookConfig(**kw)
+
+
 def _config_from(d: dict) -> DiehlCookConfig:
     names = {f.name for f in fields(DiehlCookConfig)}
     return DiehlCookConfig(**{k: v for k, v in d.items() if k in names})
@@ -188,8 +207,13 @@ def train(
     checkpoint_every: float = 120.0,
     label_images: int = 1000,
     progress: bool = True,
+    overrides: dict | None = None,
 ) -> dict:
-    """Train (or resume) a Diehl & Cook network in ``rundir``; returns a summary dict."""
+    """Train (or resume) a Diehl & Cook network in ``rundir``; returns a summary dict.
+
+    ``overrides`` replaces fields of :class:`~neuro.models.diehl_cook.DiehlCookConfig`
+    (e.g. ``{"nu_post": 0.02}``); unknown names or bad values are refused.
+    """
     rundir = Path(rundir)
     ckpt = rundir / CHECKPOINT
     if resume:
@@ -219,7 +243,7 @@ def train(
             )
         if n_neurons < 1:
             raise NeuroError("must be >= 1", field="neurons")
-        cfg = DiehlCookConfig(n_neurons=n_neurons)
+        cfg = make_config(n_neurons, overrides or {})
         dataset = load_dataset(data, "train")  # fail on bad data before creating RUNDIR
         net = build_network(cfg, arithmetic, seed)
         compiled = compile_network(net)
