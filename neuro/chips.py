@@ -18,6 +18,14 @@ LOIHI_MAX_DELAY_STEPS = 62  # brian2_loihi delay range [code]
 SYNAPSE_GROUP_HEADER_BITS = 10  # per group of <= 64 synapses (nengo-loihi) [code]
 SYNAPSE_GROUP_SIZE = 64
 
+# TrueNorth (rules in neuro/truenorth/mapping.py; sources in docs/truenorth.md)
+TRUENORTH_NEURONS_PER_CORE = 256  # CAS Magazine p.20 [S]
+TRUENORTH_AXONS_PER_CORE = 256  # [S]
+TRUENORTH_CROSSBAR_BITS = 256 * 256  # binary crossbar, one bit per (axon, neuron) [S]
+TRUENORTH_CORES_PER_CHIP = 4096  # Merolla 2014 abstract [P]
+TRUENORTH_MESH = (64, 64)  # CAS Magazine [S]
+TRUENORTH_MAX_DELAY_STEPS = 14  # delivery 1..15 ticks after the spike = 1 + delay steps [S]
+
 
 @dataclass(frozen=True)
 class ChipProfile:
@@ -68,9 +76,21 @@ LOIHI = ChipProfile(
     max_delay_steps=LOIHI_MAX_DELAY_STEPS,
 )
 
+TRUENORTH = ChipProfile(
+    "truenorth",
+    compartments_per_core=TRUENORTH_NEURONS_PER_CORE,
+    input_axons_per_core=TRUENORTH_AXONS_PER_CORE,
+    output_axons_per_core=TRUENORTH_NEURONS_PER_CORE,  # each neuron drives exactly one axon
+    synapse_memory_bits_per_core=TRUENORTH_CROSSBAR_BITS,
+    cores_per_chip=TRUENORTH_CORES_PER_CHIP,
+    mesh_cols=TRUENORTH_MESH[0],
+    mesh_rows=TRUENORTH_MESH[1],
+    max_delay_steps=TRUENORTH_MAX_DELAY_STEPS,
+)
+
 UNBOUNDED = ChipProfile("unbounded", None, None, None, None, None, mesh_cols=1, mesh_rows=1)
 
-PROFILES = {p.name: p for p in (LOIHI, UNBOUNDED)}
+PROFILES = {p.name: p for p in (LOIHI, TRUENORTH, UNBOUNDED)}
 
 
 def get_profile(name: str) -> ChipProfile:

@@ -112,6 +112,7 @@ class Simulator:
         self._bias_key = None
         self.probe_idx = np.asarray(probe_neurons if probe_neurons is not None else [], dtype=np.int64)
         self.spike_count = np.zeros(net.n_sources, dtype=np.int64)
+        self.active = np.zeros((self.batch, n), dtype=np.int64)  # active updates (see counters)
         self.overflow = np.zeros(3, dtype=np.int64)
         cap = max(MIN_SPIKE_CAPACITY, 2 * self.batch * n)
         self._out_step = np.empty(cap, dtype=np.int64)
@@ -176,6 +177,7 @@ class Simulator:
             pv,
             pi,
             self.spike_count,
+            self.active,
         )
         if net.arithmetic == "float":
             params = tuple(p[k] for k in FLOAT_PARAMS) + (self.adapt,)
@@ -194,7 +196,15 @@ class Simulator:
         before = counts.sum(axis=0)
         if net.arithmetic == "float":
             floating.run_float_counts(
-                k0, n, state, tuple(p[k] for k in FLOAT_PARAMS) + (self.adapt,), csr, in_ptr, in_src, counts
+                k0,
+                n,
+                state,
+                tuple(p[k] for k in FLOAT_PARAMS) + (self.adapt,),
+                csr,
+                in_ptr,
+                in_src,
+                counts,
+                self.active,
             )
         else:
             ov = np.zeros((self.batch, 3), dtype=np.int64)
@@ -208,6 +218,7 @@ class Simulator:
                 in_src,
                 counts,
                 ov,
+                self.active,
             )
             self.overflow += ov.sum(axis=0)
         self.spike_count += counts.sum(axis=0) - before
@@ -266,14 +277,18 @@ class Simulator:
     def counters(self, placement=None) -> dict:
         """Exact operation counts so far (summed over the batch).
 
-        ``synaptic_events`` is spikes x fan-out; with a placement, ``messages`` (spikes x
-        destination cores) and mesh ``hops_x`` / ``hops_y`` are included.
+        ``synaptic_events`` is spikes x fan-out; ``active_neuron_updates`` counts the
+        updates that changed ``v`` or a current (the rest of ``neuron_updates`` left the
+        neuron as it was); with a placement, ``messages`` (spikes x destination cores) and
+        mesh ``hops_x`` / ``hops_y`` are included. Per-population and per-core ledgers:
+        :func:`neuro.energy.ledger.ledger_from_simulator`.
         """
         net = self.net
         n = net.n_neurons
         c = {
             "steps": self.step,
             "neuron_updates": self.step * self.batch * n,
+            "active_neuron_updates": int(self.active.sum()),
             "spikes": int(self.spike_count[:n].sum()),
             "input_spikes": int(self.spike_count[n:].sum()),
             "synaptic_events": int(self.spike_count @ net.fanout()),

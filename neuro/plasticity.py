@@ -240,6 +240,7 @@ class Plasticity:
                 for name in TRACES:
                     if t.power(name) and name not in traces:
                         traces[name] = Trace()
+            params = {"rule": d["rule"]}  # the traces live in ``traces`` (to_dict writes them in full)
         elif kind == "pair_stdp":
             a_p = _num(d, "A_plus", where, 0.01, 0)
             a_m = _num(d, "A_minus", where, 0.0105, 0)

@@ -26,13 +26,16 @@ from neuro.learning.floating import learn_float
 
 
 @njit(cache=True, inline="always")
-def update(q, ie, ii, vb, rb, th, fired, params, two):
+def update(q, ie, ii, vb, rb, th, fired, params, two, act):
     """One step of every neuron of one batch element (branch-free, so it vectorizes):
     add the arrived input ``q`` to the currents, integrate, threshold, reset.
-    Sets ``fired[i]``; the caller records and routes the spikes."""
+    Sets ``fired[i]``; the caller records and routes the spikes. ``act[i] += 1`` when the
+    update changed ``v`` or a current (an *active* update, NeuroBench's ``MembraneUpdates``
+    rule: :math:`v' \\ne v \\lor I_e' \\ne I_e \\lor I_i' \\ne I_i`)."""
     em, ee, ei, ce, ci, v_rest, bias, v_th, v_reset, ref_steps, theta_plus, theta_decay, adapt = params
     n = vb.shape[0]
     for i in range(n):
+        v_old, e_old, i_old = vb[i], ie[i], ii[i]
         a = ie[i] + q[i]
         q[i] = 0.0
         c = ii[i]
@@ -56,6 +59,7 @@ def update(q, ie, ii, vb, rb, th, fired, params, two):
         fired[i] = spk
         ie[i] = a * ee[i]
         ii[i] = c * ei[i]
+        act[i] += (vb[i] != v_old) | (ie[i] != e_old) | (ii[i] != i_old)
 
 
 @njit(cache=True)
@@ -71,7 +75,7 @@ def run_float(k0, n_steps, state, params, csr, io, learn, lrn):
     """
     buf, v, cur, ref, theta = state
     indptr, slot, weight, delay = csr
-    in_ptr, in_src, out_step, out_b, out_src, probe_idx, probe_v, probe_i, spike_count = io
+    in_ptr, in_src, out_step, out_b, out_src, probe_idx, probe_v, probe_i, spike_count, active = io
     n_rows, n_batch = buf.shape[0], buf.shape[1]
     n = v.shape[1]
     two = buf.shape[2] == 2 * n  # a second current channel exists (dual-current populations)
@@ -85,7 +89,7 @@ def run_float(k0, n_steps, state, params, csr, io, learn, lrn):
         row = k % n_rows
         first = n_out
         for b in range(n_batch):
-            update(buf[row, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two)
+            update(buf[row, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two, active[b])
             for i in range(n):  # record the spikes of this step
                 if fired[i]:
                     out_step[n_out] = k
@@ -106,10 +110,11 @@ def run_float(k0, n_steps, state, params, csr, io, learn, lrn):
 
 
 @njit(cache=True, parallel=True)
-def run_float_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts):
+def run_float_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, active):
     """Batched run without learning or spike lists: batch elements advance in parallel
     threads (they share only the read-only weights); ``counts[b, s]`` accumulates the spikes
-    of every source ``s`` (neurons, then inputs) of element ``b``."""
+    of every source ``s`` (neurons, then inputs) of element ``b``, ``active[b, i]`` the
+    active updates of neuron ``i`` (see :func:`update`)."""
     buf, v, cur, ref, theta = state
     indptr, slot, weight, delay = csr
     n_rows, n_batch = buf.shape[0], buf.shape[1]
@@ -119,7 +124,8 @@ def run_float_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts):
         fired = np.zeros(n, dtype=np.bool_)
         for j in range(n_steps):
             k = k0 + j
-            update(buf[k % n_rows, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two)
+            q = buf[k % n_rows, b]
+            update(q, cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two, active[b])
             for i in range(n):
                 if fired[i]:
                     counts[b, i] += 1

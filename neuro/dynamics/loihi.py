@@ -47,15 +47,18 @@ def wrap(x, bits):
 
 
 @njit(cache=True, inline="always")
-def update(q, u0, u1, vb, rb, th, fired, params, two):
+def update(q, u0, u1, vb, rb, th, fired, params, two, act):
     """One integer step of every compartment of one batch element (see module docstring);
-    sets ``fired[i]`` and returns the overflow counts (q, u, u2) of this step."""
+    sets ``fired[i]`` and returns the overflow counts (q, u, u2) of this step. ``act[i] += 1``
+    when the update changed ``v`` or a current ``u`` (an *active* update, as NeuroBench's
+    ``MembraneUpdates``: :math:`v' \\ne v \\lor u_0' \\ne u_0 \\lor u_1' \\ne u_1`)."""
     (decay_u, decay_u_inh, decay_v, vth, bias, vmin, vmax, ref_steps, theta_plus, decay_theta, adapt) = params
     n = vb.shape[0]
     ov_q = 0
     ov_u = 0
     ov_u2 = 0
     for i in range(n):
+        v_old, u0_old, u1_old = vb[i], u0[i], u1[i]
         q0 = np.int64(q[i])
         q[i] = 0
         q1 = np.int64(0)
@@ -88,6 +91,7 @@ def update(q, u0, u1, vb, rb, th, fired, params, two):
         th[i] = t_i
         rb[i] = r - 1 if r > 0 else 0
         fired[i] = spk
+        act[i] += (vb[i] != v_old) | (u0[i] != u0_old) | (u1[i] != u1_old)
     return ov_q, ov_u, ov_u2
 
 
@@ -102,7 +106,7 @@ def run_loihi(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
     """
     buf, v, cur, ref, theta = state
     indptr, slot, weight, delay = csr
-    in_ptr, in_src, out_step, out_b, out_src, probe_idx, probe_v, probe_i, spike_count = io
+    in_ptr, in_src, out_step, out_b, out_src, probe_idx, probe_v, probe_i, spike_count, active = io
     n_rows, n_batch = buf.shape[0], buf.shape[1]
     n = v.shape[1]
     two = buf.shape[2] == 2 * n  # a second current channel exists (dual-current populations)
@@ -117,7 +121,7 @@ def run_loihi(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
         first = n_out
         for b in range(n_batch):
             oq, ou, ou2 = update(
-                buf[row, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two
+                buf[row, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two, active[b]
             )
             overflow[0] += oq
             overflow[1] += ou
@@ -141,9 +145,10 @@ def run_loihi(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
 
 
 @njit(cache=True, parallel=True)
-def run_loihi_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, overflow_b):
+def run_loihi_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, overflow_b, active):
     """Batched run without learning or spike lists, batch elements in parallel threads (see
-    :func:`neuro.dynamics.floating.run_float_counts`); ``overflow_b[b]`` counts wraps."""
+    :func:`neuro.dynamics.floating.run_float_counts`); ``overflow_b[b]`` counts wraps,
+    ``active[b, i]`` the active updates of neuron ``i``."""
     buf, v, cur, ref, theta = state
     indptr, slot, weight, delay = csr
     n_rows, n_batch = buf.shape[0], buf.shape[1]
@@ -153,8 +158,9 @@ def run_loihi_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, ov
         fired = np.zeros(n, dtype=np.bool_)
         for j in range(n_steps):
             k = k0 + j
+            q = buf[k % n_rows, b]
             oq, ou, ou2 = update(
-                buf[k % n_rows, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two
+                q, cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two, active[b]
             )
             overflow_b[b, 0] += oq
             overflow_b[b, 1] += ou

@@ -50,8 +50,19 @@ def save_checkpoint(sim, path, extra: dict | None = None) -> Path:
             g.create_dataset(k, data=v)
         g = f.create_group("learning")
         for k, v in sim.tables.arrays.items():
-            if k in ("x", "y", "x_last", "y_last", "x_flag", "y_flag", "x_list", "y_list", "n_list", "reward",
-                     "counts"):
+            if k in (
+                "x",
+                "y",
+                "x_last",
+                "y_last",
+                "x_flag",
+                "y_flag",
+                "x_list",
+                "y_list",
+                "n_list",
+                "reward",
+                "counts",
+            ):
                 g.create_dataset(k, data=v)
         f.create_dataset("spike_count", data=sim.spike_count)
         f.create_dataset("overflow", data=sim.overflow)
@@ -73,15 +84,20 @@ def read_checkpoint_meta(path) -> dict:
         if f.attrs.get("format") != FORMAT:
             raise NeuroError("not a neuro checkpoint", str(path))
         if int(f.attrs.get("format_version", -1)) != FORMAT_VERSION:
-            raise NeuroError(f"checkpoint format version {f.attrs.get('format_version')} is not supported "
-                             f"(this neuro reads version {FORMAT_VERSION})", str(path))
+            raise NeuroError(
+                f"checkpoint format version {f.attrs.get('format_version')} is not supported "
+                f"(this neuro reads version {FORMAT_VERSION})",
+                str(path),
+            )
         meta = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
     for k in ("spec", "rng_state", "host_ops", "extra"):
         meta[k] = json.loads(meta[k])
     return meta
 
 
-def load_checkpoint(path, probe_neurons=None, inputs=None, learning: bool | None = None, adapt: bool | None = None):
+def load_checkpoint(
+    path, probe_neurons=None, inputs=None, learning: bool | None = None, adapt: bool | None = None
+):
     """Rebuild the simulator saved at ``path`` (see module docstring); returns (sim, meta)."""
     from neuro.engine import Simulator
     from neuro.network import compile_network
@@ -90,9 +106,14 @@ def load_checkpoint(path, probe_neurons=None, inputs=None, learning: bool | None
     meta = read_checkpoint_meta(path)
     net = Network.from_dict(meta["spec"], source=str(path))
     compiled = compile_network(net, arithmetic=meta["arithmetic"], seed=int(meta["seed"]))
-    sim = Simulator(compiled, batch=int(meta["batch"]), probe_neurons=probe_neurons, inputs=inputs,
-                    learning=bool(meta["learning"]) if learning is None else learning,
-                    adapt=bool(meta["adapt"]) if adapt is None else adapt)
+    sim = Simulator(
+        compiled,
+        batch=int(meta["batch"]),
+        probe_neurons=probe_neurons,
+        inputs=inputs,
+        learning=bool(meta["learning"]) if learning is None else learning,
+        adapt=bool(meta["adapt"]) if adapt is None else adapt,
+    )
     with h5py.File(path, "r") as f:
         w = f["weight"][()]
         if w.shape != compiled.weight.shape:

@@ -226,7 +226,10 @@ def build_loihi_tables(net: CompiledNetwork, enabled: bool = True) -> LearningTa
                     if term.power(name):
                         c *= (128.0 / kappa[name]) ** term.power(name)
                 c *= (2.0**proj.weight_bits / lsb) ** term.power("w")
-            t_mant[r, t], t_exp[r, t] = to_mant_exp(c, f"{where}.terms[{t}]")
+            try:
+                t_mant[r, t], t_exp[r, t] = to_mant_exp(c, f"{where}.terms[{t}]")
+            except NeuroError as exc:
+                raise exc.at(spec.source) from None
             if raw and t_mant[r, t] * 2.0 ** t_exp[r, t] != term.coef:
                 raise NeuroError(
                     f"coefficient {term.coef:g} of term {t + 1} is not m*2^e with m in -8..7, e in -7..8",
