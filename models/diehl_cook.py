@@ -159,7 +159,7 @@ def build_network(cfg: DiehlCookConfig, arithmetic: str = "float", seed: int | N
                     "name": "inh_exc",
                     "pre": "inh",
                     "post": "exc",
-                    "connector": "all_to_all",
+                    "connector": {"type": "all_to_all", "skip_diagonal": True},  # all but its own partner
                     "weight": cfg.w_inh_exc,
                     "receptor": "inh",
                 },

@@ -68,7 +68,7 @@ def _pairs(proj: Projection, n_pre: int, n_post: int, same: bool, rng) -> tuple:
     if c.type == "all_to_all":
         pre = np.repeat(np.arange(n_pre, dtype=np.int64), n_post)
         post = np.tile(np.arange(n_post, dtype=np.int64), n_pre)
-        if same and not c.allow_self:
+        if (same and not c.allow_self) or c.skip_diagonal:
             keep = pre != post
             pre, post = pre[keep], post[keep]
         return pre, post, None, None
@@ -78,7 +78,7 @@ def _pairs(proj: Projection, n_pre: int, n_post: int, same: bool, rng) -> tuple:
     if c.type == "fixed_probability":
         pos = _bernoulli_positions(rng, c.p, n_pre * n_post)
         pre, post = np.divmod(pos, n_post)
-        if same and not c.allow_self:
+        if (same and not c.allow_self) or c.skip_diagonal:
             keep = pre != post
             pre, post = pre[keep], post[keep]
         return pre, post, None, None

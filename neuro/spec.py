@@ -21,9 +21,10 @@ import numpy as np
 from neuro.chips import PROFILES
 from neuro.errors import NeuroError
 from neuro.plasticity import Plasticity
+from neuro.truenorth.spec import TrueNorthNeuron, check_truenorth
 from neuro.values import Value, parse_value
 
-ARITHMETICS = ("float", "loihi")
+ARITHMETICS = ("float", "loihi", "truenorth")
 RECEPTORS = ("exc", "inh")
 INPUT_KINDS = ("spike_times", "poisson", "current", "external")
 CONNECTORS = ("all_to_all", "one_to_one", "fixed_probability", "list", "matrix")
@@ -216,6 +217,7 @@ class Population:
     tau_theta: float | None = None
     theta_init: float = 0.0
     loihi: LoihiRegisters | None = None
+    truenorth: TrueNorthNeuron | None = None  # TrueNorth neuron parameters (neuro/truenorth/spec.py)
 
     @property
     def adaptive(self) -> bool:
@@ -265,6 +267,10 @@ class Population:
                 lo
                 if isinstance(lo, LoihiRegisters)
                 else LoihiRegisters.from_dict(lo, f"{where}.loihi", base_dir)
+            )
+        if d.get("truenorth") is not None:  # TrueNorth neuron parameters
+            kw["truenorth"] = TrueNorthNeuron.from_dict(
+                d["truenorth"], f"{where}.truenorth", base_dir, kw["size"]
             )
         pop = cls(**kw)
         for key in ("bias", "v_init"):
@@ -397,11 +403,15 @@ class Connector:
     an (n, 2) array, or (n, 3)/(n, 4) with weights and delays in ms), ``matrix`` (a dense
     pre × post weight matrix in ``values`` or ``file``; zeros are not connected).
     ``allow_self`` only matters when pre and post are the same population (default false).
+    ``skip_diagonal`` (all_to_all, fixed_probability) drops every pair i -> i with equal
+    indices also between two populations (e.g. Diehl & Cook's inhibition of all excitatory
+    neurons but the inhibitory neuron's own partner).
     """
 
     type: str
     p: float | None = None
     allow_self: bool = False
+    skip_diagonal: bool = False
     pairs: tuple | None = None
     file: str | None = None
     values: tuple | None = None
@@ -415,9 +425,9 @@ class Connector:
             raise NeuroError(f"missing (one of {', '.join(CONNECTORS)})", field=f"{where}.type")
         kind = _choice(d["type"], f"{where}.type", CONNECTORS)
         allowed = {
-            "all_to_all": {"allow_self"},
+            "all_to_all": {"allow_self", "skip_diagonal"},
             "one_to_one": set(),
-            "fixed_probability": {"p", "allow_self"},
+            "fixed_probability": {"p", "allow_self", "skip_diagonal"},
             "list": {"pairs", "file"},
             "matrix": {"values", "file"},
         }[kind] | {"type"}
@@ -425,10 +435,11 @@ class Connector:
             if key not in allowed:
                 raise NeuroError(f"not used by a {kind} connector", field=f"{where}.{key}")
         kw: dict[str, Any] = {"type": kind}
-        if "allow_self" in d:
-            if not isinstance(d["allow_self"], bool):
-                raise NeuroError("must be true or false", field=f"{where}.allow_self")
-            kw["allow_self"] = d["allow_self"]
+        for flag in ("allow_self", "skip_diagonal"):
+            if flag in d:
+                if not isinstance(d[flag], bool):
+                    raise NeuroError("must be true or false", field=f"{where}.{flag}")
+                kw[flag] = d[flag]
         if kind == "fixed_probability":
             if "p" not in d:
                 raise NeuroError("missing (connection probability in [0, 1])", field=f"{where}.p")
@@ -458,6 +469,8 @@ class Connector:
         d = _dataclass_to_dict(self)
         if not self.allow_self:
             d.pop("allow_self", None)
+        if not self.skip_diagonal:
+            d.pop("skip_diagonal", None)
         for key in ("pairs", "values"):
             if key in d:
                 d[key] = [list(r) for r in d[key]]
@@ -485,6 +498,7 @@ class Projection:
     weight_exp: int | None = None
     weight_bits: int = 8
     plasticity: Plasticity | None = None
+    axon_type: int | None = None  # TrueNorth axon type 0..3 (neuro/truenorth/spec.py)
 
     @classmethod
     def from_dict(cls, d: dict, where: str, base_dir: Path | None = None) -> Projection:
@@ -520,6 +534,8 @@ class Projection:
                 )
         if "weight_bits" in d:
             kw["weight_bits"] = _num(d["weight_bits"], f"{where}.weight_bits", 1, 8, integer=True)
+        if d.get("axon_type") is not None:  # TrueNorth
+            kw["axon_type"] = _num(d["axon_type"], f"{where}.axon_type", 0, 3, integer=True)
         if d.get("plasticity") is not None:
             pl = d["plasticity"]
             kw["plasticity"] = (
@@ -608,6 +624,8 @@ class Simulation:
             kw["seed"] = _num(d["seed"], f"{where}.seed", 0, 2**63 - 1, integer=True)
         if "arithmetic" in d:
             kw["arithmetic"] = _choice(d["arithmetic"], f"{where}.arithmetic", ARITHMETICS)
+            if kw["arithmetic"] == "truenorth" and "chip" not in d:  # TrueNorth arithmetic implies its chip
+                kw["chip"] = "truenorth"
         if "chip" in d:
             if not isinstance(d["chip"], str) or d["chip"] not in PROFILES:
                 raise NeuroError(
@@ -769,6 +787,7 @@ class Network:
                         "Loihi allows at most 63",
                         f"populations[{i}].refractory",
                     )
+        check_truenorth(self, arithmetic)  # TrueNorth rules (neuro/truenorth/spec.py)
 
     # ------------------------------------------------------------------ access
     def population(self, name: str) -> Population:
@@ -785,6 +804,10 @@ class Network:
 
     def with_simulation(self, **changes) -> Network:
         """Return a copy with simulation settings changed (validated again)."""
+        if changes.get("arithmetic") == "truenorth" and changes.get("chip") is None:  # implies its chip
+            changes["chip"] = "truenorth"
+        elif changes.get("chip") == "truenorth" and changes.get("arithmetic") is None:
+            changes["arithmetic"] = "truenorth"
         sim = replace(self.simulation, **{k: v for k, v in changes.items() if v is not None})
         Simulation.from_dict(sim.to_dict())  # re-check ranges
         return replace(self, simulation=sim)

@@ -284,3 +284,23 @@ def test_compiled_csr_by_source():
     assert c.max_delay == 2
     positions = c.projection_positions()
     assert [p.tolist() for p in positions] == [[8, 9], [0, 1, 2, 4, 5, 6], [7], [3]]
+
+
+def test_skip_diagonal_between_two_populations():
+    from neuro.spec import Network
+
+    net = Network.from_dict(
+        {
+            "populations": [{"name": "a", "size": 4}, {"name": "b", "size": 4}],
+            "projections": [
+                {"pre": "a", "post": "b", "connector": {"type": "all_to_all", "skip_diagonal": True}},
+                {"pre": "a", "post": "b", "connector": "all_to_all"},
+            ],
+        }
+    )
+    rng = np.random.default_rng(0)
+    skipped = build_projection(net, 0, rng)
+    full = build_projection(net, 1, rng)
+    assert full.size == 16 and skipped.size == 12
+    assert not np.any(skipped.pre == skipped.post)
+    assert Network.from_dict(net.to_dict()) == net
