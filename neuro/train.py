@@ -159,8 +159,8 @@ def make_config(n_neurons: int, overrides: dict) -> DiehlCookConfig:
             kw[key] = int(val) if kinds[key] in ("int", int) else float(val)
         except (TypeError, ValueError):
             raise NeuroError(f"{key} must be a number, got {val!r}", field="set") from None
-        if kw[key] < 0 or kw[key] != kw[key]:
-            raise NeuroError(f"{key} must be a finite number >= 0, got {val!r}", field="set")
+        if not np.isfinite(kw[key]):
+            raise NeuroError(f"{key} must be a finite number, got {val!r}", field="set")
     return DiehlCookConfig(**kw)
 
 

@@ -1,0 +1,157 @@
+"""Host-side weight normalization: each post neuron's incoming weights of a projection sum to a target.
+
+Float: ``w <- w * T / sum`` (sums equal T up to float rounding). Loihi: the same on Wgt with the
+target converted to Wgt (T * lsb, lsb = Wgt per mV), each weight rounded to the nearest integer
+(so a column sum is within n_pre / 2 of T * lsb) and clipped to the weight range. Every synapse
+rewritten is one host operation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neuro.engine import Simulator
+from neuro.errors import NeuroError
+from neuro.learning.homeostasis import normalize_weights
+from neuro.network import compile_network
+from neuro.spec import Network
+
+N_PRE, N_POST = 30, 7
+
+
+def spec(arithmetic="float", **proj):
+    return {
+        "simulation": {"dt": 1.0, "steps": 10, "seed": 21, "arithmetic": arithmetic},
+        "inputs": [{"name": "in", "kind": "spike_times", "times": [[]] * N_PRE}],
+        "populations": [{"name": "e", "size": N_POST}, {"name": "f", "size": 2}],
+        "projections": [
+            {
+                "pre": "in",
+                "post": "e",
+                "weight": {"dist": "uniform", "low": 0.0, "high": 0.3},
+                "plasticity": {"kind": "pair_stdp", "w_max": 1.0},
+                **proj,
+            },
+            {"pre": "in", "post": "e", "weight": 0.25},
+            {"pre": "e", "post": "f", "weight": 0.5},
+        ],
+    }
+
+
+def columns(sim, p):
+    c = sim.net
+    pos = list(c.projection_positions())[p]
+    return pos, c.slot[pos].astype(np.int64) % c.n_neurons
+
+
+def test_float_columns_sum_to_target():
+    sim = Simulator(compile_network(Network.from_dict(spec())))
+    pos, post = columns(sim, 0)
+    w0 = sim.net.weight.copy()
+    n = normalize_weights(sim, 0, 5.0)
+    assert n == N_PRE * N_POST
+    w = sim.net.weight
+    sums = np.bincount(post, weights=w[pos], minlength=sim.net.n_neurons)[:N_POST]
+    np.testing.assert_allclose(sums, 5.0, rtol=1e-14)
+    # each column is scaled by one factor: ratios within a column are kept
+    ratio = w[pos] / w0[pos]
+    for j in range(N_POST):
+        np.testing.assert_allclose(ratio[post == j], ratio[post == j][0], rtol=1e-14)
+    # other projections untouched
+    other = np.setdiff1d(np.arange(w.size), pos)
+    np.testing.assert_array_equal(w[other], w0[other])
+
+
+def test_host_ops_are_counted_and_accumulate():
+    sim = Simulator(compile_network(Network.from_dict(spec())))
+    normalize_weights(sim, 0, 5.0)
+    normalize_weights(sim, 0, 4.0)
+    assert sim.host_ops == {"weight_normalization": 2 * N_PRE * N_POST}
+    assert sim.counters()["host_weight_normalization"] == 2 * N_PRE * N_POST
+
+
+def test_zero_column_is_left_alone():
+    d = spec(connector={"type": "list", "pairs": [[0, 0], [1, 0], [2, 1]]}, weight=[0.2, 0.3, 0.0])
+    sim = Simulator(compile_network(Network.from_dict(d)))
+    pos, post = columns(sim, 0)
+    normalize_weights(sim, 0, 1.0)
+    w = sim.net.weight[pos]
+    # neuron 0: 0.2, 0.3 -> 0.4, 0.6; neuron 1: a single zero weight stays 0 (no NaN)
+    assert w[post == 0].tolist() == pytest.approx([0.4, 0.6], rel=1e-15)
+    assert w[post == 1].tolist() == [0.0]
+
+
+def test_positions_subset():
+    sim = Simulator(compile_network(Network.from_dict(spec())))
+    pos, post = columns(sim, 0)
+    sub = pos[post == 3]
+    w0 = sim.net.weight.copy()
+    assert normalize_weights(sim, 0, 2.0, positions=sub) == N_PRE
+    assert sim.net.weight[sub].sum() == pytest.approx(2.0, rel=1e-14)
+    rest = np.setdiff1d(np.arange(w0.size), sub)
+    np.testing.assert_array_equal(sim.net.weight[rest], w0[rest])
+
+
+def test_loihi_columns_sum_to_target_within_rounding():
+    sim = Simulator(compile_network(Network.from_dict(spec("loihi"))))
+    c = sim.net
+    pos, post = columns(sim, 0)
+    shift = 6 + c.weight_exps[0]
+    lsb = c.loihi_pops[0].scale / 2.0**shift  # Wgt per mV
+    wgt0 = c.weight[pos].astype(np.int64) >> shift
+    normalize_weights(sim, 0, 5.0)
+    wgt = c.weight[pos].astype(np.int64) >> shift
+    assert (c.weight[pos].astype(np.int64) == wgt << shift).all()  # still whole Wgt
+    for j in range(N_POST):
+        col0, col = wgt0[post == j], wgt[post == j]
+        # by hand: each Wgt is rint(Wgt0 * T lsb / sum(Wgt0))
+        np.testing.assert_array_equal(col, np.rint(col0 * (5.0 * lsb / col0.sum())).astype(np.int64))
+        assert abs(col.sum() - 5.0 * lsb) <= N_PRE / 2
+    assert sim.host_ops["weight_normalization"] == N_PRE * N_POST
+
+
+def test_loihi_normalization_clips_to_the_weight_range():
+    # a target far above what 8-bit weights can hold: every nonzero Wgt ends at 255 (zeros stay 0)
+    sim = Simulator(compile_network(Network.from_dict(spec("loihi"))))
+    c = sim.net
+    pos, _ = columns(sim, 0)
+    shift = 6 + c.weight_exps[0]
+    wgt0 = c.weight[pos].astype(np.int64) >> shift
+    assert (wgt0 == 0).any() and (wgt0 > 0).any()
+    normalize_weights(sim, 0, 1e6)
+    np.testing.assert_array_equal(c.weight[pos].astype(np.int64) >> shift, np.where(wgt0 > 0, 255, 0))
+
+
+def test_raw_loihi_target_in_wgt():
+    regs = {"decay_u": 4095, "decay_v": 4095, "vth_mant": 1000}
+    d = {
+        "simulation": {"dt": 1.0, "steps": 10, "seed": 0, "arithmetic": "loihi"},
+        "inputs": [{"name": "in", "kind": "spike_times", "times": [[]] * 4}],
+        "populations": [{"name": "e", "size": 2, "loihi": regs}],
+        "projections": [
+            {
+                "pre": "in",
+                "post": "e",
+                "weight": [10, 20, 30, 40, 1, 2, 3, 4],
+                "weight_exp": 1,
+                "connector": "all_to_all",
+            }
+        ],
+    }
+    sim = Simulator(compile_network(Network.from_dict(d)))
+    normalize_weights(sim, 0, 50.0)  # raw projection: target in Wgt
+    c = sim.net
+    wgt = c.weight.astype(np.int64) >> 7
+    post = c.slot.astype(np.int64) % 2
+    w0 = np.array([10, 20, 30, 40, 1, 2, 3, 4]).reshape(4, 2).ravel()  # CSR is by pre then post
+    for j in range(2):
+        col0 = w0[post == j]
+        np.testing.assert_array_equal(wgt[post == j], np.rint(col0 * 50.0 / col0.sum()).astype(np.int64))
+
+
+def test_unknown_projection():
+    sim = Simulator(compile_network(Network.from_dict(spec())))
+    with pytest.raises(NeuroError) as e:
+        normalize_weights(sim, 7, 1.0)
+    assert "no projection 7" in str(e.value)
