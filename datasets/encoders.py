@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from neuro.inputs import bernoulli_spikes
+
 
 def poisson_spikes(
     images: np.ndarray, rate_per_unit: float, dt: float, n_steps: int, rng: np.random.Generator, gain=None
@@ -28,29 +30,7 @@ def poisson_spikes(
         p = p * np.asarray(gain, dtype=np.float64)[:, None]
     if p.size and p.max() > 1:
         raise ValueError("rate exceeds one spike per step")
-    b_idx, c_idx = np.nonzero(p > 0)
-    if b_idx.size == 0 or n_steps <= 0:
-        z = np.zeros(0, dtype=np.int64)
-        return z, z, z
-    pr = p[b_idx, c_idx]
-    k = int(np.ceil(n_steps * pr.max() * 1.5)) + 8
-    pos = np.cumsum(rng.geometric(pr[:, None], size=(pr.size, k)), axis=1) - 1
-    parts = [pos]
-    last = pos[:, -1]
-    todo = np.flatnonzero(last < n_steps)
-    while todo.size:  # rows that have not yet left the window: draw further gaps
-        more = last[todo, None] + np.cumsum(rng.geometric(pr[todo, None], size=(todo.size, k)), axis=1)
-        ext = np.full((pr.size, k), n_steps, dtype=np.int64)
-        ext[todo] = more
-        parts.append(ext)
-        last = ext[:, -1]
-        todo = np.flatnonzero(last < n_steps)
-    pos = np.concatenate(parts, axis=1)
-    row, col = np.nonzero(pos < n_steps)
-    steps = pos[row, col]
-    bb, cc = b_idx[row], c_idx[row]
-    order = np.lexsort((cc, bb, steps))
-    return steps[order], bb[order], cc[order]
+    return bernoulli_spikes(p, n_steps, rng)
 
 
 def latency_spikes(images: np.ndarray, n_steps: int, threshold: int = 0) -> tuple:

@@ -1,8 +1,10 @@
 """External inputs of a spec, produced chunk by chunk as engine-ready spike lists.
 
 Spike inputs come out as a CSR over rows ``j * B + b`` (step ``k0 + j``, batch element ``b``)
-of global source indices. Poisson draws are one ``rng.random((steps, B, channels))`` over all
-Poisson channels together, so the stream is the same whatever the chunk sizes: step by step,
+of global source indices. Poisson spikes are drawn in blocks of :data:`POISSON_BLOCK` steps
+aligned to absolute step numbers (block ``q`` covers steps ``q*BLOCK .. q*BLOCK+BLOCK-1``), with
+:func:`bernoulli_spikes` over all (batch element, channel) pairs of all Poisson inputs
+together, so the stream is the same whatever the chunk sizes:
 batch element by batch element, channels in spec order. Channel ``i`` spikes when its draw is
 below ``rate_i * dt / 1000`` and the step lies in ``[start, stop)``.
 """
@@ -67,6 +69,7 @@ class SpecInputs:
         self.p_start = _cat(poisson_start, np.int64)
         self.p_stop = _cat(poisson_stop, np.int64)
         self.p_src = _cat(poisson_src, np.int64)
+        self._block = None  # the current block of Poisson spikes (index, steps, batch, channel)
 
     def change_points(self) -> list[int]:
         """Steps at which a current injection starts or stops."""
@@ -89,14 +92,74 @@ class SpecInputs:
             rows_parts.append(rows)
             src_parts.append(np.repeat(self.timed_src[lo:hi], n_batch))
         if self.p.size:
-            draws = rng.random((n, n_batch, self.p.size))
-            steps = np.arange(k0, k0 + n)[:, None]
-            active = (steps >= self.p_start[None, :]) & (steps < self.p_stop[None, :])
-            fire = (draws < self.p[None, None, :]) & active[:, None, :]
-            j, b, c = np.nonzero(fire)
-            rows_parts.append(j * n_batch + b)
-            src_parts.append(self.p_src[c])
+            steps, b, c = self._poisson(k0, n, n_batch, rng)
+            keep = (steps >= self.p_start[c]) & (steps < self.p_stop[c])
+            rows_parts.append((steps[keep] - k0) * n_batch + b[keep])
+            src_parts.append(self.p_src[c[keep]])
         return to_csr(rows_parts, src_parts, n * n_batch)
+
+    def get_state(self) -> dict:
+        """The current Poisson block (saved in checkpoints so a resumed run draws the same)."""
+        if self._block is None:
+            return {}
+        q, st, b, c = self._block
+        return {"block": np.array([q]), "steps": st, "batch": b, "channel": c}
+
+    def set_state(self, state: dict) -> None:
+        if state:
+            self._block = (int(state["block"][0]), state["steps"], state["batch"], state["channel"])
+
+    def _poisson(self, k0: int, n: int, n_batch: int, rng) -> tuple:
+        """Poisson spikes (absolute step, batch, channel) in [k0, k0 + n), from aligned blocks."""
+        parts = []
+        for q in range(k0 // POISSON_BLOCK, (k0 + n - 1) // POISSON_BLOCK + 1):
+            if self._block is None or self._block[0] != q:
+                if self._block is not None and q != self._block[0] + 1:
+                    raise ValueError("Poisson blocks must be generated in order")
+                st, b, c = bernoulli_spikes(
+                    np.broadcast_to(self.p, (n_batch, self.p.size)), POISSON_BLOCK, rng
+                )
+                self._block = (q, st + q * POISSON_BLOCK, b, c)
+            _, st, b, c = self._block
+            sel = (st >= k0) & (st < k0 + n)
+            parts.append((st[sel], b[sel], c[sel]))
+        return tuple(np.concatenate(x) for x in zip(*parts, strict=True))
+
+
+POISSON_BLOCK = 1024
+
+
+def bernoulli_spikes(p: np.ndarray, n_steps: int, rng: np.random.Generator) -> tuple:
+    """Steps where each of the (B, C) channels spikes, independently with probability ``p``
+    per step, over ``n_steps`` steps; returns sorted (step, batch, channel) int64 arrays.
+
+    Drawn as geometric gaps between spikes (``rng.geometric(p)``), which is exactly the
+    Bernoulli process with work proportional to the number of spikes.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    b_idx, c_idx = np.nonzero(p > 0)
+    if b_idx.size == 0 or n_steps <= 0:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z
+    pr = p[b_idx, c_idx]
+    k = int(np.ceil(n_steps * pr.max() * 1.5)) + 8
+    pos = np.cumsum(rng.geometric(pr[:, None], size=(pr.size, k)), axis=1) - 1
+    parts = [pos]
+    last = pos[:, -1]
+    todo = np.flatnonzero(last < n_steps)
+    while todo.size:  # channels still inside the window: draw further gaps
+        more = last[todo, None] + np.cumsum(rng.geometric(pr[todo, None], size=(todo.size, k)), axis=1)
+        ext = np.full((pr.size, k), n_steps, dtype=np.int64)
+        ext[todo] = more
+        parts.append(ext)
+        last = ext[:, -1]
+        todo = np.flatnonzero(last < n_steps)
+    pos = np.concatenate(parts, axis=1)
+    row, col = np.nonzero(pos < n_steps)
+    steps = pos[row, col]
+    bb, cc = b_idx[row], c_idx[row]
+    order = np.lexsort((cc, bb, steps))
+    return steps[order].astype(np.int64), bb[order].astype(np.int64), cc[order].astype(np.int64)
 
 
 def to_csr(rows_parts: list, src_parts: list, n_rows: int) -> tuple[np.ndarray, np.ndarray]:

@@ -64,8 +64,13 @@ def save_checkpoint(sim, path, extra: dict | None = None) -> Path:
                 "counts",
             ):
                 g.create_dataset(k, data=v)
+        if hasattr(sim.inputs, "get_state"):
+            g = f.create_group("inputs")
+            for k, v in sim.inputs.get_state().items():
+                g.create_dataset(k, data=v)
         f.create_dataset("spike_count", data=sim.spike_count)
         f.create_dataset("overflow", data=sim.overflow)
+        f.create_dataset("active", data=sim.active)  # active neuron updates (counters)
         f.create_dataset("bias", data=sim.params["bias"])
     os.replace(tmp, path)
     return path
@@ -124,8 +129,12 @@ def load_checkpoint(
         for k in f["learning"]:
             if k in sim.tables.arrays and sim.tables.arrays[k].shape == f["learning"][k].shape:
                 sim.tables.arrays[k][...] = f["learning"][k][()]
+        if "inputs" in f and hasattr(sim.inputs, "set_state"):
+            sim.inputs.set_state({k: d[()] for k, d in f["inputs"].items()})
         sim.spike_count[...] = f["spike_count"][()]
         sim.overflow[...] = f["overflow"][()]
+        if "active" in f:  # absent in checkpoints written before the counter existed
+            sim.active[...] = f["active"][()]
         sim.params["bias"] = f["bias"][()]
         sim._bias_base = sim.params["bias"].copy()
     compiled.rng.bit_generator.state = meta["rng_state"]
