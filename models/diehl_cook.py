@@ -75,6 +75,7 @@ class DiehlCookConfig:
     w_exc_inh: float = 10.4 * 50.0  # mV
     w_inh_exc: float = -17.0 * 40.0  # mV
     spike_block_ms: float = 0.0
+    post2_factor: int = 1  # 1: Diehl & Cook's rule; 0: pair rule without post2 (see _plasticity)
 
     @property
     def present_steps(self) -> int:
@@ -86,6 +87,32 @@ class DiehlCookConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _plasticity(cfg: DiehlCookConfig) -> dict:
+    """The input projection's rule: Diehl & Cook's (post-spike term scaled by post2 before
+    its update), or with ``post2_factor = 0`` the pair rule without post2 (BindsNET's
+    PostPre): ``dw = nu_post * pre * y0 - nu_pre * post1 * x0``, traces set to 1."""
+    g = cfg.input_gain
+    if cfg.post2_factor:
+        return {
+            "kind": "diehl_cook",
+            "nu_pre": cfg.nu_pre * g,
+            "nu_post": cfg.nu_post * g,
+            "tau_pre": cfg.tau_pre,
+            "tau_post1": cfg.tau_post1,
+            "tau_post2": cfg.tau_post2,
+            "w_min": 0.0,
+            "w_max": cfg.w_max * g,
+        }
+    return {
+        "kind": "rule",
+        "rule": f"dw = {cfg.nu_post * g!r}*x1*y0 - {cfg.nu_pre * g!r}*y1*x0",
+        "x1": {"tau": cfg.tau_pre, "impulse": 1.0, "mode": "set"},
+        "y1": {"tau": cfg.tau_post1, "impulse": 1.0, "mode": "set"},
+        "w_min": 0.0,
+        "w_max": cfg.w_max * g,
+    }
 
 
 def build_network(cfg: DiehlCookConfig, arithmetic: str = "float", seed: int | None = None) -> Network:
@@ -137,16 +164,7 @@ def build_network(cfg: DiehlCookConfig, arithmetic: str = "float", seed: int | N
                     "connector": "all_to_all",
                     "weight": {"dist": "uniform", "low": cfg.w_init_low * g, "high": cfg.w_init_high * g},
                     "delay": {"dist": "uniform", "low": 0.0, "high": cfg.delay_max},
-                    "plasticity": {
-                        "kind": "diehl_cook",
-                        "nu_pre": cfg.nu_pre * g,
-                        "nu_post": cfg.nu_post * g,
-                        "tau_pre": cfg.tau_pre,
-                        "tau_post1": cfg.tau_post1,
-                        "tau_post2": cfg.tau_post2,
-                        "w_min": 0.0,
-                        "w_max": cfg.w_max * g,
-                    },
+                    "plasticity": _plasticity(cfg),
                 },
                 {
                     "name": "exc_inh",
