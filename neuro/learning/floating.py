@@ -55,25 +55,18 @@ def _decayed(val, decay_tab, tau_steps, r, tr, dsteps):
 
 @njit(cache=True, inline="always")
 def _dw(r, dep, t_coef, t_dep, t_pow, n_terms, x1, x2, y1, y2, y3, w, rew):
+    vals = (x1, x2, y1, y2, y3, w, rew)
     total = 0.0
     for t in range(n_terms[r]):
         if t_dep[r, t] != dep:
             continue
         v = t_coef[r, t]
-        for _ in range(t_pow[r, t, 0]):
-            v *= x1
-        for _ in range(t_pow[r, t, 1]):
-            v *= x2
-        for _ in range(t_pow[r, t, 2]):
-            v *= y1
-        for _ in range(t_pow[r, t, 3]):
-            v *= y2
-        for _ in range(t_pow[r, t, 4]):
-            v *= y3
-        for _ in range(t_pow[r, t, 5]):
-            v *= w
-        for _ in range(t_pow[r, t, 6]):
-            v *= rew
+        for f in range(7):  # unrolled by the compiler: factor f to its power
+            p = t_pow[r, t, f]
+            if p == 1:
+                v *= vals[f]
+            elif p > 1:
+                v *= vals[f] ** p
         total += v
     return total
 

@@ -69,33 +69,26 @@ ACC_MAX = (1 << 15) - 1
 
 @njit(cache=True, inline="always")
 def _acc(r, dep, t_mant, t_exp, t_dep, t_pow, n_terms, wbits, x1, x2, y1, y2, y3, wgt, rew):
+    vals = (
+        np.int64(x1),
+        np.int64(x2),
+        np.int64(y1),
+        np.int64(y2),
+        np.int64(y3),
+        np.int64(wgt),
+        np.int64(rew),
+    )
+    frac = (7, 7, 7, 7, 7, wbits, 7)  # fraction bits of each factor
     acc = 0
     for t in range(n_terms[r]):
         if t_dep[r, t] != dep:
             continue
         v = t_mant[r, t]
         sh = t_exp[r, t] + 7
-        for _ in range(t_pow[r, t, 0]):
-            v *= x1
-            sh -= 7
-        for _ in range(t_pow[r, t, 1]):
-            v *= x2
-            sh -= 7
-        for _ in range(t_pow[r, t, 2]):
-            v *= y1
-            sh -= 7
-        for _ in range(t_pow[r, t, 3]):
-            v *= y2
-            sh -= 7
-        for _ in range(t_pow[r, t, 4]):
-            v *= y3
-            sh -= 7
-        for _ in range(t_pow[r, t, 5]):
-            v *= wgt
-            sh -= wbits
-        for _ in range(t_pow[r, t, 6]):
-            v *= rew
-            sh -= 7
+        for f in range(7):  # unrolled by the compiler: factor f to its power
+            for _ in range(t_pow[r, t, f]):
+                v *= vals[f]
+                sh -= frac[f]
         acc += (v << sh) if sh >= 0 else (v >> (-sh))
     return min(max(acc, ACC_MIN), ACC_MAX)
 
