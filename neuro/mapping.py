@@ -181,6 +181,8 @@ def _count(net: CompiledNetwork, core_of: np.ndarray, n_cores: int, comp_per_neu
 
 def place(net: CompiledNetwork, profile: ChipProfile, n_chips: int = 1) -> Placement:
     """Place ``net`` on up to ``n_chips`` chips of ``profile``; raise if it does not fit."""
+    if net.arithmetic == "truenorth":  # placed when compiled (neuro/truenorth/mapping.py)
+        return net.placement_on(profile, n_chips)
     comp_per_neuron = np.where(net.dual, 2, 1).astype(np.float64)
     sizes = [int(s.stop - s.start) for s in (net.pop_slice(p) for p in net.pop_names)]
     duals = [bool(net.dual[net.pop_slice(p)].any()) for p in net.pop_names]

@@ -202,6 +202,10 @@ def compile_network(net: Network, arithmetic: str | None = None, seed: int | Non
         Defaults to ``net.simulation.seed``; if both are None a seed is drawn and logged.
     """
     arithmetic = arithmetic or net.simulation.arithmetic
+    if arithmetic == "truenorth":  # crossbar cores: own compile step (neuro/truenorth/compile.py)
+        from neuro.truenorth.compile import compile_truenorth
+
+        return compile_truenorth(net.with_simulation(arithmetic="truenorth"), seed)
     net.check_arithmetic(arithmetic)
     seed = resolve_seed(seed if seed is not None else net.simulation.seed)
     rng = np.random.default_rng(seed)

@@ -808,6 +808,8 @@ class Network:
             changes["chip"] = "truenorth"
         elif changes.get("chip") == "truenorth" and changes.get("arithmetic") is None:
             changes["arithmetic"] = "truenorth"
+        elif changes.get("arithmetic") and not changes.get("chip") and self.simulation.chip == "truenorth":
+            changes["chip"] = "loihi"  # leaving truenorth arithmetic leaves its chip
         sim = replace(self.simulation, **{k: v for k, v in changes.items() if v is not None})
         Simulation.from_dict(sim.to_dict())  # re-check ranges
         return replace(self, simulation=sim)

@@ -1,0 +1,150 @@
+"""Run a :class:`~neuro.truenorth.compile.TrueNorthNetwork` tick by tick.
+
+Same interface as :class:`neuro.engine.Simulator` (which hands ``truenorth`` networks to this
+class), same chunking, input and spike-callback conventions: each tick, consume the ring-buffer
+row of the tick → update every neuron (:mod:`neuro.dynamics.truenorth`) → route the tick's
+spikes (neurons, splitters, then external inputs). Only the network's own neurons are
+reported to ``on_spikes``; splitter spikes are counted (``splitter_spikes``).
+
+Probes record ``v`` (the membrane potential after the tick) and ``i`` (the synaptic input
+integrated in the tick, TrueNorth units).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from neuro.dynamics import truenorth as tn
+from neuro.errors import NeuroError
+from neuro.inputs import SpecInputs
+from neuro.truenorth.convert import PARAM_KEYS
+
+CHUNK_STEPS = 1000
+MIN_SPIKE_CAPACITY = 1 << 20
+PROBE_BUDGET = 1 << 22
+INPUT_DRAW_BUDGET = 1 << 23
+
+
+class TrueNorthSimulator:
+    """Simulate a TrueNorth network (``batch`` independent copies; learning does not exist).
+
+    ``tn`` is the compiled :class:`~neuro.truenorth.compile.TrueNorthNetwork`; ``net`` is its
+    :meth:`~neuro.truenorth.compile.TrueNorthNetwork.physical_view` (splitters as neurons),
+    the shape operation ledgers read together with ``spike_count`` (one entry per physical
+    source: the network's neurons, the splitters, the input channels).
+    """
+
+    def __init__(
+        self, net, batch: int = 1, probe_neurons=None, inputs=None, learning: bool = True, adapt=None
+    ):
+        self.tn = net
+        self.net = net.physical_view()
+        self.batch = int(batch)
+        self.step = 0
+        self.learning = False
+        self.adapt = False
+        self.host_ops: dict[str, int] = {}
+        self.n_rows = net.max_delay + 1
+        self.state = tn.new_state(self.batch, net.n_neurons, net.n_splitters, self.n_rows, net.v_init)
+        self.inputs = inputs if inputs is not None else SpecInputs(net)
+        self.params = tuple(net.params[k] for k in PARAM_KEYS)
+        self.probe_idx = np.asarray(probe_neurons if probe_neurons is not None else [], dtype=np.int64)
+        if self.probe_idx.size and (self.probe_idx.min() < 0 or self.probe_idx.max() >= net.n_neurons):
+            raise NeuroError(f"probe neuron index out of range [0, {net.n_neurons - 1}]")
+        self.spike_count = np.zeros(net.n_sources, dtype=np.int64)
+        self.overflow = np.zeros(1, dtype=np.int64)
+        cap = max(MIN_SPIKE_CAPACITY, 2 * self.batch * net.n_neurons)
+        self._out_step = np.empty(cap, dtype=np.int64)
+        self._out_b = np.empty(cap, dtype=np.int32)
+        self._out_src = np.empty(cap, dtype=np.int32)
+        per_step = max(1, self.batch * max(1, self.probe_idx.size))
+        n_in = max(1, self.batch * int(getattr(self.inputs, "p", np.zeros(0)).size))
+        self.chunk_steps = int(max(1, min(CHUNK_STEPS, PROBE_BUDGET // per_step, INPUT_DRAW_BUDGET // n_in)))
+
+    def reset_state(self, keep: tuple = ()) -> None:
+        """Return every neuron to its initial potential and clear the spikes in flight."""
+        net = self.tn
+        fresh = tn.new_state(self.batch, net.n_neurons, net.n_splitters, self.n_rows, net.v_init)
+        for key, arr in self.state.items():
+            if key not in keep:
+                arr[...] = fresh[key]
+
+    def run(
+        self,
+        steps: int,
+        on_spikes: Callable | None = None,
+        on_probe: Callable | None = None,
+        on_chunk: Callable | None = None,
+        counts: np.ndarray | None = None,
+    ) -> None:
+        """Advance ``steps`` ticks (arguments as :meth:`neuro.engine.Simulator.run`)."""
+        if counts is not None:
+            raise NeuroError("counting runs are not available in truenorth arithmetic")
+        net = self.tn
+        end = self.step + int(steps)
+        s = self.state
+        state = (s["buf"], s["v"], s["syn"], s["queue"], s["qlen"])
+        csr = (net.indptr, net.slot, net.weight, net.delay, net.feeds_splitters)
+        key = np.uint64(net.prng_key)
+        while self.step < end:
+            k = self.step
+            n = min(self.chunk_steps, end - k)
+            in_ptr, in_src = self.inputs.chunk(k, n, self.batch, net.rng)
+            pv = np.zeros((n, self.batch, self.probe_idx.size), dtype=np.int64)
+            pi = np.zeros_like(pv)
+            done = 0
+            while done < n:
+                io = (
+                    in_ptr[done * self.batch :],
+                    in_src,
+                    self._out_step,
+                    self._out_b,
+                    self._out_src,
+                    self.probe_idx,
+                    pv[done:],
+                    pi[done:],
+                    self.spike_count,
+                )
+                d, n_out = tn.run_truenorth(
+                    k + done, n - done, state, self.params, csr, io, key, self.overflow
+                )
+                if on_spikes is not None and n_out:
+                    on_spikes(self._out_step[:n_out], self._out_b[:n_out], self._out_src[:n_out])
+                done += d
+            self.step = k + n
+            if on_probe is not None and self.probe_idx.size:
+                on_probe(k, pv, pi)
+            if on_chunk is not None:
+                on_chunk(self.step)
+
+    def counters(self, placement=None) -> dict:
+        """Exact operation counts so far (summed over the batch).
+
+        ``spikes`` counts the spikes of all the chip's neurons, splitter relays included
+        (``network_spikes`` + ``splitter_spikes``), as operation ledgers do.
+        ``synaptic_events`` counts crossbar events (spikes of every physical source x its
+        crossbar fan-out, splitter rows included); ``messages`` are packets (one per neuron
+        spike, one per axon group per input spike), ``hops_x`` / ``hops_y`` their mesh hops.
+        See :mod:`neuro.truenorth.energy` for what the published energy figure covers.
+        """
+        net = self.tn
+        pl = placement if placement is not None else net.placement
+        n, P = net.n_neurons, net.n_physical
+        sc = self.spike_count
+        return {
+            "steps": self.step,
+            "neuron_updates": self.step * self.batch * P,
+            "spikes": int(sc[:P].sum()),  # every neuron of the chip, splitters included
+            "network_spikes": int(sc[:n].sum()),  # the network's neurons (what spikes.h5 holds)
+            "splitter_spikes": int(sc[n:P].sum()),
+            "input_spikes": int(sc[P:].sum()),
+            "synaptic_events": int(sc @ net.fanout()),
+            "splitter_neurons": int(net.n_splitters),
+            "cores": int(pl.n_cores),
+            "messages": int(sc @ pl.src_dest_cores),
+            "hops_x": int(sc @ pl.src_hops_x),
+            "hops_y": int(sc @ pl.src_hops_y),
+            "overflow_v": int(self.overflow[0]),
+        }
