@@ -214,6 +214,13 @@ def verify(
     if target not in TARGETS:
         raise NeuroError(f"unknown Brian2 target {target!r} (known: {', '.join(TARGETS)})")
     arithmetic = arithmetic or net.simulation.arithmetic
+    if arithmetic == "truenorth":
+        raise NeuroError(
+            "neuro verify compares float and loihi arithmetic; TrueNorth networks are "
+            "cross-checked against Brian2 by tests/test_truenorth_brian2.py",
+            net.source,
+            "simulation.arithmetic",
+        )
     try:
         net.check_arithmetic(arithmetic)
         net = net.with_simulation(steps=steps)
