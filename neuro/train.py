@@ -205,7 +205,7 @@ def train(
     data: str = "embedded",
     resume: bool = False,
     checkpoint_every: float = 120.0,
-    label_images: int = 1000,
+    label_images: int = 4000,
     progress: bool = True,
     overrides: dict | None = None,
 ) -> dict:
