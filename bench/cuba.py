@@ -115,16 +115,24 @@ def main() -> None:
                 if name in loops or name.startswith("Brian2"):
                     loop, spikes = parse(stdout if name.startswith("Brian2") else timed(loops[name])[1])
                     loop_times.append(loop)
-            results[name] = (statistics.median(walls), statistics.median(loop_times) if loop_times else None, spikes)
+            results[name] = (
+                statistics.median(walls),
+                statistics.median(loop_times) if loop_times else None,
+                spikes,
+            )
     print(f"CUBA, 4000 neurons, 1 s at dt 0.1 ms; median of {args.repeats} runs (warm caches)")
     print(f"{'':24}{'whole process (s)':>20}{'simulation loop (s)':>22}{'spikes':>10}")
     for name, (wall, loop, spikes) in results.items():
-        print(f"{name:24}{wall:>20.2f}{(f'{loop:.3f}' if loop else '-'):>22}{(spikes if spikes else '-'):>10}")
+        print(
+            f"{name:24}{wall:>20.2f}{(f'{loop:.3f}' if loop else '-'):>22}{(spikes if spikes else '-'):>10}"
+        )
     best = min(results["Brian2 numpy"][0], results["Brian2 cpp_standalone"][0])
     nf = results["neuro run (float)"]
     print(f"ratio neuro whole process / Brian2's fastest whole process: {nf[0] / best:.2f}x (target <= 0.5x)")
-    print(f"ratio neuro loop / Brian2 cpp_standalone loop: {nf[1] / results['Brian2 cpp_standalone'][1]:.2f}x; "
-          f"/ Brian2 numpy loop: {nf[1] / results['Brian2 numpy'][1]:.3f}x")
+    print(
+        f"ratio neuro loop / Brian2 cpp_standalone loop: {nf[1] / results['Brian2 cpp_standalone'][1]:.2f}x; "
+        f"/ Brian2 numpy loop: {nf[1] / results['Brian2 numpy'][1]:.3f}x"
+    )
 
 
 if __name__ == "__main__":

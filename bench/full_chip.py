@@ -34,17 +34,37 @@ def build_spec(cores: int, per_core: int, fan_in: int, steps: int, seed: int, ar
     window = 4
     pops, projs = [], []
     for c in range(cores):
-        pops.append({"name": f"c{c}", "size": per_core, "tau_mem": 20.0, "tau_syn": 5.0,
-                     "v_threshold": 1.0, "v_reset": 0.0, "bias": {"dist": "uniform", "low": 1.0, "high": 1.02},
-                     "v_init": {"dist": "uniform", "low": 0.0, "high": 1.0}})
+        pops.append(
+            {
+                "name": f"c{c}",
+                "size": per_core,
+                "tau_mem": 20.0,
+                "tau_syn": 5.0,
+                "v_threshold": 1.0,
+                "v_reset": 0.0,
+                "bias": {"dist": "uniform", "low": 1.0, "high": 1.02},
+                "v_init": {"dist": "uniform", "low": 0.0, "high": 1.0},
+            }
+        )
     p = fan_in / (window * per_core)
     for c in range(cores):
         for d in range(window):
-            projs.append({"pre": f"c{(c + d) % cores}", "post": f"c{c}",
-                          "connector": {"type": "fixed_probability", "p": min(1.0, p), "allow_self": True},
-                          "weight": {"dist": "normal", "mean": 0.0, "std": 0.02}})
-    return Network.from_dict({"name": "full_chip", "populations": pops, "projections": projs,
-                              "simulation": {"dt": 1.0, "steps": steps, "seed": seed, "arithmetic": arithmetic}})
+            projs.append(
+                {
+                    "pre": f"c{(c + d) % cores}",
+                    "post": f"c{c}",
+                    "connector": {"type": "fixed_probability", "p": min(1.0, p), "allow_self": True},
+                    "weight": {"dist": "normal", "mean": 0.0, "std": 0.02},
+                }
+            )
+    return Network.from_dict(
+        {
+            "name": "full_chip",
+            "populations": pops,
+            "projections": projs,
+            "simulation": {"dt": 1.0, "steps": steps, "seed": seed, "arithmetic": arithmetic},
+        }
+    )
 
 
 def peak_rss_gib() -> float:
@@ -69,13 +89,19 @@ def run_neuro(args) -> dict:
     t2 = time.perf_counter()
     c = sim.counters(placement)
     loop = t2 - t1
-    return {"tool": "neuro (loihi arithmetic)", "construction_s": t1 - t0, "loop_s": loop,
-            "steps_per_s": args.steps / loop, "synaptic_events_per_s": c["synaptic_events"] / loop,
-            "mean_rate_hz": c["spikes"] / (compiled.n_neurons * sim.step * compiled.dt / 1000),
-            "synapses": compiled.n_synapses, "peak_rss_gib": peak_rss_gib(),
-            "cores_used": placement.n_cores,
-            "peak_input_axons": int(placement.usage["input_axons"].max()),
-            "peak_synapse_memory_bits": int(placement.usage["synapse_memory_bits"].max())}
+    return {
+        "tool": "neuro (loihi arithmetic)",
+        "construction_s": t1 - t0,
+        "loop_s": loop,
+        "steps_per_s": args.steps / loop,
+        "synaptic_events_per_s": c["synaptic_events"] / loop,
+        "mean_rate_hz": c["spikes"] / (compiled.n_neurons * sim.step * compiled.dt / 1000),
+        "synapses": compiled.n_synapses,
+        "peak_rss_gib": peak_rss_gib(),
+        "cores_used": placement.n_cores,
+        "peak_input_axons": int(placement.usage["input_axons"].max()),
+        "peak_synapse_memory_bits": int(placement.usage["synapse_memory_bits"].max()),
+    }
 
 
 def run_brian2(args) -> dict:
@@ -97,8 +123,11 @@ def run_brian2(args) -> dict:
 
     target = args.brian2_target
     if target == "cpp_standalone":
-        b2.set_device("cpp_standalone", directory=os.path.join(tempfile.gettempdir(), "neuro_bench_fullchip"),
-                      build_on_run=False)
+        b2.set_device(
+            "cpp_standalone",
+            directory=os.path.join(tempfile.gettempdir(), "neuro_bench_fullchip"),
+            build_on_run=False,
+        )
     else:
         b2.prefs.codegen.target = target
     b2.defaultclock.dt = 1 * b2.ms
@@ -129,10 +158,16 @@ def run_brian2(args) -> dict:
         n_spikes = int(mon.num_spikes)
         construction, build_s = t1 - t0, None
     fan = n_syn / n  # mean fan-out (every neuron is a source and a target)
-    return {"tool": f"Brian2 {b2.__version__} ({target}, float)", "construction_s": construction,
-            "build_s": build_s, "loop_s": loop, "steps_per_s": args.steps / loop,
-            "synaptic_events_per_s": n_spikes * fan / loop,
-            "mean_rate_hz": n_spikes / (n * args.steps / 1000), "peak_rss_gib": peak_rss_gib()}
+    return {
+        "tool": f"Brian2 {b2.__version__} ({target}, float)",
+        "construction_s": construction,
+        "build_s": build_s,
+        "loop_s": loop,
+        "steps_per_s": args.steps / loop,
+        "synaptic_events_per_s": n_spikes * fan / loop,
+        "mean_rate_hz": n_spikes / (n * args.steps / 1000),
+        "peak_rss_gib": peak_rss_gib(),
+    }
 
 
 def main() -> None:
@@ -142,7 +177,9 @@ def main() -> None:
     ap.add_argument("--fan-in", type=int, default=1000)
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--brian2-target", default="cpp_standalone", choices=["cpp_standalone", "cython", "numpy"])
+    ap.add_argument(
+        "--brian2-target", default="cpp_standalone", choices=["cpp_standalone", "cython", "numpy"]
+    )
     ap.add_argument("--only", choices=["neuro", "brian2"])
     args = ap.parse_args()
     if args.only:
@@ -152,27 +189,43 @@ def main() -> None:
     results = []
     for tool in ("neuro", "brian2"):
         t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, __file__, "--only", tool, *sys.argv[1:]], capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--only", tool, *sys.argv[1:]], capture_output=True, text=True
+        )
         if out.returncode != 0:
             sys.exit(f"{tool} failed:\n{out.stderr[-3000:]}")
         res = json.loads(out.stdout.strip().splitlines()[-1])
         res["whole_process_s"] = time.perf_counter() - t0
         results.append(res)
     n = args.cores * args.per_core
-    print(f"{args.cores} cores x {args.per_core} neurons = {n:,} neurons, ~{args.fan_in} synapses each, "
-          f"{args.steps} steps of 1 ms")
-    keys = [("whole process (s)", "whole_process_s", "{:.1f}"), ("construction (s)", "construction_s", "{:.1f}"),
-            ("loop (s)", "loop_s", "{:.2f}"), ("steps/s", "steps_per_s", "{:,.0f}"),
-            ("synaptic events/s", "synaptic_events_per_s", "{:,.0f}"), ("mean rate (Hz)", "mean_rate_hz", "{:.1f}"),
-            ("peak RSS (GiB)", "peak_rss_gib", "{:.2f}")]
+    print(
+        f"{args.cores} cores x {args.per_core} neurons = {n:,} neurons, ~{args.fan_in} synapses each, "
+        f"{args.steps} steps of 1 ms"
+    )
+    keys = [
+        ("whole process (s)", "whole_process_s", "{:.1f}"),
+        ("construction (s)", "construction_s", "{:.1f}"),
+        ("loop (s)", "loop_s", "{:.2f}"),
+        ("steps/s", "steps_per_s", "{:,.0f}"),
+        ("synaptic events/s", "synaptic_events_per_s", "{:,.0f}"),
+        ("mean rate (Hz)", "mean_rate_hz", "{:.1f}"),
+        ("peak RSS (GiB)", "peak_rss_gib", "{:.2f}"),
+    ]
     print(f"{'':24}" + "".join(f"{r['tool']:>36}" for r in results))
     for label, key, fmt in keys:
-        print(f"{label:24}" + "".join(f"{fmt.format(r[key]) if r.get(key) is not None else '-':>36}" for r in results))
+        print(
+            f"{label:24}"
+            + "".join(f"{fmt.format(r[key]) if r.get(key) is not None else '-':>36}" for r in results)
+        )
     a, b = results
-    print(f"ratio neuro/Brian2: loop steps/s {a['steps_per_s'] / b['steps_per_s']:.2f}x, "
-          f"whole process time {a['whole_process_s'] / b['whole_process_s']:.2f}x")
-    print(f"neuro mapping: {a['cores_used']} cores, peak input axons {a['peak_input_axons']} (limit 4096), "
-          f"peak synapse memory {a['peak_synapse_memory_bits'] / 2**20:.1f} Mbit (limit 1 Mbit, lifted)")
+    print(
+        f"ratio neuro/Brian2: loop steps/s {a['steps_per_s'] / b['steps_per_s']:.2f}x, "
+        f"whole process time {a['whole_process_s'] / b['whole_process_s']:.2f}x"
+    )
+    print(
+        f"neuro mapping: {a['cores_used']} cores, peak input axons {a['peak_input_axons']} (limit 4096), "
+        f"peak synapse memory {a['peak_synapse_memory_bits'] / 2**20:.1f} Mbit (limit 1 Mbit, lifted)"
+    )
 
 
 if __name__ == "__main__":

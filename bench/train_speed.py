@@ -93,10 +93,15 @@ def run_neuro(n: int, k: int, arithmetic: str) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        s = train(f"{tmp}/run", n_neurons=n, images=k, arithmetic=arithmetic, seed=0, label_images=1,
-                  progress=False)
-        return {"tool": f"neuro ({arithmetic})", "images_per_s": s["images_per_second"],
-                "spikes_per_image": s["spikes_per_image"], "whole_s": time.perf_counter() - t0}
+        s = train(
+            f"{tmp}/run", n_neurons=n, images=k, arithmetic=arithmetic, seed=0, label_images=1, progress=False
+        )
+        return {
+            "tool": f"neuro ({arithmetic})",
+            "images_per_s": s["images_per_second"],
+            "spikes_per_image": s["spikes_per_image"],
+            "whole_s": time.perf_counter() - t0,
+        }
 
 
 def eval_speed(n: int, batch: int, images: int) -> dict:
@@ -119,22 +124,33 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=100)
     args = ap.parse_args()
     rows = [run_neuro(args.neurons, args.images, "float"), run_neuro(args.neurons, args.images, "loihi")]
-    out = subprocess.run([sys.executable, "-c", BRIAN2, str(args.neurons), str(args.brian2_images),
-                          args.brian2_target], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", BRIAN2, str(args.neurons), str(args.brian2_images), args.brian2_target],
+        capture_output=True,
+        text=True,
+    )
     if out.returncode != 0:
         sys.exit(out.stderr[-3000:])
     b2 = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"Diehl & Cook, {args.neurons} excitatory neurons, dt 0.5 ms, 350 + 150 ms per image")
     for r in rows:
-        print(f"  {r['tool']:28} {r['images_per_s']:8.1f} images/s  ({r['spikes_per_image']:.1f} exc spikes/image, "
-              f"{args.images} images)")
-    print(f"  {b2['tool']:28} {b2['images_per_s']:8.2f} images/s  ({b2['spikes_per_image']:.1f} exc spikes/image, "
-          f"{args.brian2_images} images after a first image of {b2['first_image_s']:.0f} s incl. compilation)")
-    print(f"ratio neuro (float) / Brian2: {rows[0]['images_per_s'] / b2['images_per_s']:.1f}x; "
-          f"neuro (loihi) / Brian2: {rows[1]['images_per_s'] / b2['images_per_s']:.1f}x")
+        print(
+            f"  {r['tool']:28} {r['images_per_s']:8.1f} images/s  "
+            f"({r['spikes_per_image']:.1f} exc spikes/image, {args.images} images)"
+        )
+    print(
+        f"  {b2['tool']:28} {b2['images_per_s']:8.2f} images/s  ({b2['spikes_per_image']:.1f} exc spikes/image, "
+        f"{args.brian2_images} images after a first image of {b2['first_image_s']:.0f} s incl. compiling)"
+    )
+    print(
+        f"ratio neuro (float) / Brian2: {rows[0]['images_per_s'] / b2['images_per_s']:.1f}x; "
+        f"neuro (loihi) / Brian2: {rows[1]['images_per_s'] / b2['images_per_s']:.1f}x"
+    )
     ev = eval_speed(args.neurons, args.batch, args.eval_images)
-    print(f"batched evaluation (frozen, batch {ev['batch']}): {ev['images_per_s']:.0f} images/s "
-          f"over {ev['images']} images")
+    print(
+        f"batched evaluation (frozen, batch {ev['batch']}): {ev['images_per_s']:.0f} images/s "
+        f"over {ev['images']} images"
+    )
 
 
 if __name__ == "__main__":
