@@ -140,7 +140,8 @@ def main() -> None:
         )
     print(
         f"  {b2['tool']:28} {b2['images_per_s']:8.2f} images/s  "
-        f"({b2['spikes_per_image']:.1f} exc spikes/image, {args.brian2_images} images after a first image of {b2['first_image_s']:.0f} s incl. compiling)"
+        f"({b2['spikes_per_image']:.1f} exc spikes/image, {args.brian2_images} images after a first image of "
+        f"{b2['first_image_s']:.0f} s incl. compiling)"
     )
     print(
         f"ratio neuro (float) / Brian2: {rows[0]['images_per_s'] / b2['images_per_s']:.1f}x; "
