@@ -65,9 +65,11 @@ def main(ctx, verbose, quiet):
 @click.option("--steps", type=click.IntRange(min=0), help="Number of steps (overrides the spec).")
 @click.option("--seed", type=click.IntRange(min=0), help="Seed of the run's generator (overrides the spec).")
 @click.option(
-    "--arithmetic", type=click.Choice(["float", "loihi"]), help="float64 reference or Loihi bit-exact."
+    "--arithmetic",
+    type=click.Choice(["float", "loihi", "truenorth"]),
+    help="float64 reference, Loihi bit-exact, or TrueNorth cores (implies --chip truenorth).",
 )
-@click.option("--chip", help="Chip profile: loihi or unbounded.")
+@click.option("--chip", help="Chip profile: loihi, truenorth or unbounded.")
 @click.option("--chips", type=click.IntRange(min=1), help="Number of chips the mapper may use.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output directory.")
 @click.pass_context
@@ -96,8 +98,8 @@ def run(ctx, spec, outdir, steps, seed, arithmetic, chip, chips, overwrite):
 @main.command("map")
 @click.argument("spec", type=click.Path())
 @click.option("--chips", type=click.IntRange(min=1), help="Number of chips the mapper may use.")
-@click.option("--chip", help="Chip profile: loihi or unbounded.")
-@click.option("--arithmetic", type=click.Choice(["float", "loihi"]))
+@click.option("--chip", help="Chip profile: loihi, truenorth or unbounded.")
+@click.option("--arithmetic", type=click.Choice(["float", "loihi", "truenorth"]))
 @click.option("--seed", type=click.IntRange(min=0))
 @click.option("--json", "as_json", is_flag=True, help="Print the placement as JSON.")
 def map_cmd(spec, chips, chip, arithmetic, seed, as_json):
@@ -116,6 +118,8 @@ def map_cmd(spec, chips, chip, arithmetic, seed, as_json):
         click.echo(json.dumps(placement.to_dict(), indent=1))
     else:
         click.echo(placement_table(placement))
+        for line in getattr(placement, "summary_lines", list)():  # TrueNorth: splitters, conversion
+            click.echo(line)
 
 
 # ---------------------------------------------------------------- spike inspection (neuro.analysis)
@@ -152,9 +156,9 @@ _RESOURCES = ("compartments", "input_axons", "output_axons", "synapse_memory_bit
 @click.option(
     "--label-images",
     type=click.IntRange(min=1),
-    default=1000,
+    default=4000,
     show_default=True,
-    help="Labelled training images used to assign a class to each neuron.",
+    help="Labelled training images (at most the split) used to assign a class to each neuron.",
 )
 @click.option(
     "--checkpoint-every",
@@ -433,6 +437,49 @@ def plot_weights(rundir, output, fmt, max_neurons):
 
     path = save_figure(weights_figure(rundir, max_neurons), output, fmt)
     click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("source", type=click.Path())
+@click.option(
+    "--profile",
+    default="loihi",
+    show_default=True,
+    help="Technology profile: loihi, truenorth, cmos45, or a TOML/JSON file (copy one to edit it).",
+)
+@click.option(
+    "--ann", help="ANN baseline, e.g. hidden=100,precision=int8 (default: H = excitatory neurons, int8)."
+)
+@click.option(
+    "--images",
+    type=click.IntRange(min=1),
+    help="RUNDIR: test images evaluated, evenly spaced (default all); SPIKES.h5: inferences it holds.",
+)
+@click.option(
+    "--batch", type=click.IntRange(min=1), default=100, show_default=True, help="Images simulated at once."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the result as JSON (NeuroBench names where they apply)."
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Chart of the energy breakdown (png, svg, pdf)."
+)
+@click.pass_context
+def energy(ctx, source, profile, ann, images, batch, as_json, output):
+    """Energy per inference of a trained RUNDIR (or a run's SPIKES.h5) against a trained ANN."""
+    from neuro.analysis.figure import output_format, save_figure
+    from neuro.energy.compare import energy_comparison
+    from neuro.energy.report import format_table, to_json
+
+    if output:
+        output_format(output)  # a bad suffix fails before the measurement
+    progress = not ctx.obj["quiet"] and not as_json
+    res = energy_comparison(source, profile, ann, images, batch, progress=progress)
+    if output:
+        from neuro.energy.chart import energy_chart
+
+        res["chart"] = str(save_figure(energy_chart(res), output))
+    click.echo(to_json(res) if as_json else format_table(res))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ fastest of each:
   batch 100, parallel counting kernel (``run_float_counts`` / ``run_loihi_counts``), the
   path of ``neuro evaluate`` and ``neuro energy``.
 
-    python bench/energy_counting.py --before /tmp/energy_before [--repeats 5]
+    mkdir -p /tmp/before && for f in floating loihi; do
+        git show fb3c474:neuro/dynamics/$f.py > /tmp/before/$f.py; done  # kernels before the counter
+    python bench/energy_counting.py --before /tmp/before [--repeats 9]
 """
 
 from __future__ import annotations

@@ -80,6 +80,13 @@ class Simulator:
         thresholds fixed).
     """
 
+    def __new__(cls, net, *args, **kwargs):
+        if cls is Simulator and net.arithmetic == "truenorth":  # neuro/truenorth/engine.py
+            from neuro.truenorth.engine import TrueNorthSimulator
+
+            return TrueNorthSimulator(net, *args, **kwargs)
+        return super().__new__(cls)
+
     def __init__(
         self,
         net: CompiledNetwork,

@@ -112,11 +112,13 @@ def evaluate(
         raise NeuroError("must be >= 1", field="batch")
     ds = load_dataset(data, split)
     n = len(ds) if images is None else min(images, len(ds))
+    # a subset is spread evenly over the split (the embedded split is sorted by class)
+    idx = np.arange(n) if n == len(ds) else np.linspace(0, len(ds) - 1, n).round().astype(np.int64)
     stats: dict = {}
-    counts = responses(ckpt, ds.images[:n], batch=batch, progress=progress, stats=stats)
+    counts = responses(ckpt, ds.images[idx], batch=batch, progress=progress, stats=stats)
     assignments = np.asarray(extra["assignments"])
     pred = predict(counts, assignments)
-    truth = ds.labels[:n]
+    truth = ds.labels[idx]
     confusion = np.zeros((10, 10), dtype=np.int64)
     np.add.at(confusion, (truth, pred), 1)
     result = {

@@ -168,7 +168,7 @@ def to_csr(rows_parts: list, src_parts: list, n_rows: int) -> tuple[np.ndarray, 
         return np.zeros(n_rows + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
     rows = np.concatenate(rows_parts).astype(np.int64)
     src = np.concatenate(src_parts).astype(np.int64)
-    if len(rows_parts) > 1:
+    if rows.size > 1 and (len(rows_parts) > 1 or np.any(rows[1:] < rows[:-1])):
         order = np.lexsort((src, rows))
         rows, src = rows[order], src[order]
     ptr = np.zeros(n_rows + 1, dtype=np.int64)

@@ -14,6 +14,7 @@ import numpy as np
 
 from neuro import __version__
 from neuro.chips import get_profile
+from neuro.energy.ledger import ledger_from_simulator, write_ledger
 from neuro.engine import Simulator
 from neuro.errors import NeuroError
 from neuro.io.sonata import SpikeWriter
@@ -163,7 +164,10 @@ def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = Tru
             signal.signal(signal.SIGTERM, old_term)
         bar.done()
         counters = sim.counters(placement)
+        ledger = ledger_from_simulator(sim, placement)  # per-population / per-core operation counts
+        counters.update(ledger.totals())
         writer.flush(sim.step)
+        write_ledger(writer.f.require_group("emulator/counters"), ledger)
         writer.close(complete, counters)
     if counters.get("overflow_q") or counters.get("overflow_u") or counters.get("overflow_u2"):
         log.warning(

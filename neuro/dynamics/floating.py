@@ -26,40 +26,67 @@ from neuro.learning.floating import learn_float
 
 
 @njit(cache=True, inline="always")
-def update(q, ie, ii, vb, rb, th, fired, params, two, act):
+def update(q, ie, ii, vb, rb, th, fired, params, two):
     """One step of every neuron of one batch element (branch-free, so it vectorizes):
     add the arrived input ``q`` to the currents, integrate, threshold, reset.
-    Sets ``fired[i]``; the caller records and routes the spikes. ``act[i] += 1`` when the
-    update changed ``v`` or a current (an *active* update, NeuroBench's ``MembraneUpdates``
-    rule: :math:`v' \\ne v \\lor I_e' \\ne I_e \\lor I_i' \\ne I_i`)."""
+    Sets ``fired[i] = spiked + 2 * active`` (uint8); the caller records and routes the spikes
+    (bit 0) and counts the active updates (bit 1, :func:`count_active`). An update is
+    *active* when it changed ``v`` or a current (NeuroBench's ``MembraneUpdates`` rule):
+    :math:`v' \\ne v \\lor I_e' \\ne I_e \\lor I_i' \\ne I_i`. The flag travels in ``fired``
+    rather than in an array of its own: one more written array stops LLVM from vectorizing
+    this loop (too many runtime alias checks), which cost 2-4x."""
     em, ee, ei, ce, ci, v_rest, bias, v_th, v_reset, ref_steps, theta_plus, theta_decay, adapt = params
     n = vb.shape[0]
     for i in range(n):
-        v_old, e_old, i_old = vb[i], ie[i], ii[i]
-        a = ie[i] + q[i]
+        e_old, i_old = ie[i], ii[i]
+        a = e_old + q[i]
         q[i] = 0.0
-        c = ii[i]
+        c = i_old
         if two:
             c += q[n + i]
             q[n + i] = 0.0
         r = rb[i]
-        x = vb[i] - v_rest[i] - bias[i]
+        free = r == 0
+        v_old = vb[i]
+        x = v_old - v_rest[i] - bias[i]
         x = x * em[i] + a * ce[i] + c * ci[i]
         vi = x + v_rest[i] + bias[i]
         t_i = th[i] * theta_decay[i] if adapt else th[i]
-        spk = (r == 0) and (vi > v_th[i] + t_i)
-        if r == 0:
-            vb[i] = v_reset[i] if spk else vi
+        spk = free and (vi > v_th[i] + t_i)
+        vn = v_reset[i] if spk else vi
+        if free:
+            vb[i] = vn
         if spk:
             r = ref_steps[i]
             if adapt:
                 t_i += theta_plus[i]
         th[i] = t_i
         rb[i] = r - 1 if r > 0 else 0
-        fired[i] = spk
-        ie[i] = a * ee[i]
-        ii[i] = c * ei[i]
-        act[i] += (vb[i] != v_old) | (ie[i] != e_old) | (ii[i] != i_old)
+        ne = a * ee[i]
+        ni = c * ei[i]
+        fired[i] = spk + 2 * ((free & (vn != v_old)) | (ne != e_old) | (ni != i_old))
+        ie[i] = ne
+        ii[i] = ni
+
+
+ACTIVE_FLUSH = 255  # steps a uint8 active-update accumulator can hold
+
+
+@njit(cache=True, inline="always")
+def count_active(fired, acc):
+    """``acc[i] += 1`` (uint8) for every neuron whose last :func:`update` was active (bit 1
+    of ``fired``); the kernels move ``acc`` into the int64 totals with :func:`flush_active`
+    at least every :data:`ACTIVE_FLUSH` steps (a byte per neuron keeps this pass cheap)."""
+    for i in range(fired.shape[0]):
+        acc[i] += fired[i] >> 1
+
+
+@njit(cache=True, inline="always")
+def flush_active(acc, active):
+    """``active += acc``; ``acc = 0``."""
+    for i in range(acc.shape[0]):
+        active[i] += acc[i]
+        acc[i] = 0
 
 
 @njit(cache=True)
@@ -81,17 +108,22 @@ def run_float(k0, n_steps, state, params, csr, io, learn, lrn):
     two = buf.shape[2] == 2 * n  # a second current channel exists (dual-current populations)
     cap = out_step.shape[0]
     n_out = 0
-    fired = np.zeros(n, dtype=np.bool_)
+    fired = np.zeros(n, dtype=np.uint8)
+    acc = np.zeros((n_batch, n), dtype=np.uint8)
     for j in range(n_steps):
         k = k0 + j
+        if n_out + n_batch * n > cap or j % ACTIVE_FLUSH == ACTIVE_FLUSH - 1:
+            for b in range(n_batch):
+                flush_active(acc[b], active[b])
         if n_out + n_batch * n > cap:
             return j, n_out
         row = k % n_rows
         first = n_out
         for b in range(n_batch):
-            update(buf[row, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two, active[b])
+            update(buf[row, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two)
+            count_active(fired, acc[b])
             for i in range(n):  # record the spikes of this step
-                if fired[i]:
+                if fired[i] & 1:
                     out_step[n_out] = k
                     out_b[n_out] = b
                     out_src[n_out] = i
@@ -106,6 +138,8 @@ def run_float(k0, n_steps, state, params, csr, io, learn, lrn):
         deliver_inputs(k, j, n_batch, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count)
         if learn:
             learn_float(k, n, out_src, first, n_out, in_src, in_ptr[j], in_ptr[j + 1], slot, weight, lrn)
+    for b in range(n_batch):
+        flush_active(acc[b], active[b])
     return n_steps, n_out
 
 
@@ -121,19 +155,23 @@ def run_float_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, ac
     n = v.shape[1]
     two = buf.shape[2] == 2 * n
     for b in prange(n_batch):
-        fired = np.zeros(n, dtype=np.bool_)
+        fired = np.zeros(n, dtype=np.uint8)
+        acc = np.zeros(n, dtype=np.uint8)
         for j in range(n_steps):
             k = k0 + j
-            q = buf[k % n_rows, b]
-            update(q, cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two, active[b])
+            if j % ACTIVE_FLUSH == ACTIVE_FLUSH - 1:
+                flush_active(acc, active[b])
+            update(buf[k % n_rows, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two)
+            count_active(fired, acc)
             for i in range(n):
-                if fired[i]:
+                if fired[i] & 1:
                     counts[b, i] += 1
                     deliver(i, b, k, n_rows, indptr, slot, weight, delay, buf)
             r = j * n_batch + b
             for t in range(in_ptr[r], in_ptr[r + 1]):
                 counts[b, in_src[t]] += 1
                 deliver(in_src[t], b, k, n_rows, indptr, slot, weight, delay, buf)
+        flush_active(acc, active[b])
 
 
 def new_state(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from neuro.dynamics.floating import ACTIVE_FLUSH, count_active, flush_active
 from neuro.dynamics.routing import deliver, deliver_inputs
 from neuro.learning.loihi import learn_loihi
 
@@ -47,18 +48,18 @@ def wrap(x, bits):
 
 
 @njit(cache=True, inline="always")
-def update(q, u0, u1, vb, rb, th, fired, params, two, act):
+def update(q, u0, u1, vb, rb, th, fired, params, two):
     """One integer step of every compartment of one batch element (see module docstring);
-    sets ``fired[i]`` and returns the overflow counts (q, u, u2) of this step. ``act[i] += 1``
-    when the update changed ``v`` or a current ``u`` (an *active* update, as NeuroBench's
-    ``MembraneUpdates``: :math:`v' \\ne v \\lor u_0' \\ne u_0 \\lor u_1' \\ne u_1`)."""
+    sets ``fired[i] = spiked + 2 * active`` (an *active* update changed ``v`` or a current:
+    :math:`v' \\ne v \\lor u_0' \\ne u_0 \\lor u_1' \\ne u_1`; see
+    :func:`neuro.dynamics.floating.update`) and returns the overflow counts (q, u, u2) of
+    this step."""
     (decay_u, decay_u_inh, decay_v, vth, bias, vmin, vmax, ref_steps, theta_plus, decay_theta, adapt) = params
     n = vb.shape[0]
     ov_q = 0
     ov_u = 0
     ov_u2 = 0
     for i in range(n):
-        v_old, u0_old, u1_old = vb[i], u0[i], u1[i]
         q0 = np.int64(q[i])
         q[i] = 0
         q1 = np.int64(0)
@@ -68,8 +69,10 @@ def update(q, u0, u1, vb, rb, th, fired, params, two, act):
         w0 = wrap(q0, Q_BITS)
         w1 = wrap(q1, Q_BITS)
         ov_q += (w0 != q0) | (w1 != q1)
-        a0 = decay(u0[i], decay_u[i], 1) + w0
-        a1 = decay(u1[i], decay_u_inh[i], 1) + w1
+        u0_old = u0[i]
+        u1_old = u1[i]
+        a0 = decay(u0_old, decay_u[i], 1) + w0
+        a1 = decay(u1_old, decay_u_inh[i], 1) + w1
         x0 = wrap(a0, U_BITS)
         x1 = wrap(a1, U_BITS)
         ov_u += (x0 != a0) | (x1 != a1)
@@ -78,20 +81,21 @@ def update(q, u0, u1, vb, rb, th, fired, params, two, act):
         s = x0 + x1 + bias[i]
         u2 = wrap(s, U_BITS)
         ov_u2 += u2 != s
-        vi = decay(vb[i], decay_v[i], 0) + u2
+        v_old = vb[i]
+        vi = decay(v_old, decay_v[i], 0) + u2
         vi = min(max(vi, vmin[i]), vmax[i])
         r = rb[i]
         t_i = decay(th[i], decay_theta[i], 0) if adapt else th[i]
         spk = (r == 0) and (vi > vth[i] + t_i)
-        vb[i] = 0 if (r > 0 or spk) else vi
+        vn = 0 if (r > 0 or spk) else vi
+        vb[i] = vn
         if spk:
             r = ref_steps[i]
             if adapt:
                 t_i += theta_plus[i]
         th[i] = t_i
         rb[i] = r - 1 if r > 0 else 0
-        fired[i] = spk
-        act[i] += (vb[i] != v_old) | (u0[i] != u0_old) | (u1[i] != u1_old)
+        fired[i] = spk + 2 * ((vn != v_old) | (x0 != u0_old) | (x1 != u1_old))
     return ov_q, ov_u, ov_u2
 
 
@@ -112,22 +116,27 @@ def run_loihi(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
     two = buf.shape[2] == 2 * n  # a second current channel exists (dual-current populations)
     cap = out_step.shape[0]
     n_out = 0
-    fired = np.zeros(n, dtype=np.bool_)
+    fired = np.zeros(n, dtype=np.uint8)
+    acc = np.zeros((n_batch, n), dtype=np.uint8)  # active updates (see floating.count_active)
     for j in range(n_steps):
         k = k0 + j
+        if n_out + n_batch * n > cap or j % ACTIVE_FLUSH == ACTIVE_FLUSH - 1:
+            for b in range(n_batch):
+                flush_active(acc[b], active[b])
         if n_out + n_batch * n > cap:
             return j, n_out
         row = k % n_rows
         first = n_out
         for b in range(n_batch):
             oq, ou, ou2 = update(
-                buf[row, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two, active[b]
+                buf[row, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two
             )
             overflow[0] += oq
             overflow[1] += ou
             overflow[2] += ou2
+            count_active(fired, acc[b])
             for i in range(n):  # record the spikes of this step
-                if fired[i]:
+                if fired[i] & 1:
                     out_step[n_out] = k
                     out_b[n_out] = b
                     out_src[n_out] = i
@@ -141,6 +150,8 @@ def run_loihi(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
         deliver_inputs(k, j, n_batch, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count)
         if learn:
             learn_loihi(k, n, out_src, first, n_out, in_src, in_ptr[j], in_ptr[j + 1], slot, weight, lrn)
+    for b in range(n_batch):
+        flush_active(acc[b], active[b])
     return n_steps, n_out
 
 
@@ -155,24 +166,28 @@ def run_loihi_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, ov
     n = v.shape[1]
     two = buf.shape[2] == 2 * n
     for b in prange(n_batch):
-        fired = np.zeros(n, dtype=np.bool_)
+        fired = np.zeros(n, dtype=np.uint8)
+        acc = np.zeros(n, dtype=np.uint8)
         for j in range(n_steps):
             k = k0 + j
-            q = buf[k % n_rows, b]
+            if j % ACTIVE_FLUSH == ACTIVE_FLUSH - 1:
+                flush_active(acc, active[b])
             oq, ou, ou2 = update(
-                q, cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two, active[b]
+                buf[k % n_rows, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two
             )
             overflow_b[b, 0] += oq
             overflow_b[b, 1] += ou
             overflow_b[b, 2] += ou2
+            count_active(fired, acc)
             for i in range(n):
-                if fired[i]:
+                if fired[i] & 1:
                     counts[b, i] += 1
                     deliver(i, b, k, n_rows, indptr, slot, weight, delay, buf)
             r = j * n_batch + b
             for t in range(in_ptr[r], in_ptr[r + 1]):
                 counts[b, in_src[t]] += 1
                 deliver(in_src[t], b, k, n_rows, indptr, slot, weight, delay, buf)
+        flush_active(acc, active[b])
 
 
 def new_state(

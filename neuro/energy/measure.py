@@ -1,0 +1,152 @@
+"""The SNN's ledger per inference, measured on a real frozen evaluation of a training RUNDIR.
+
+The evaluation is ``neuro evaluate``'s (same checkpoint, same generator state, same batching,
+so the same spikes and accuracy): ``B`` copies of the frozen network, each image presented
+for ``present_ms`` from rest, re-presented with intensity + 1 while its copy fired fewer than
+``min_spikes`` excitatory spikes. Counted per inference:
+
+* every presentation of the image, re-presentations included;
+* neuron updates of the presentation steps only (:math:`R = \\sum_{presentations} T`); the
+  reset to rest between images is taken as free (a chip would need a rest period or a host
+  reset, neither counted);
+* batch copies that sit out a re-presentation (their image was already answered) are not
+  counted: they start from rest with no input, and the run checks that they stayed at rest.
+
+``images = N`` takes N test images evenly spaced through the split (the embedded split is
+sorted by class, so its first N images would cover only the first classes); all of them
+when N is the split's size, exactly as ``neuro evaluate``.
+
+The placement is the spec's chip profile (Loihi unless the spec says otherwise).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neuro.energy.ledger import Ledger, build_ledger
+from neuro.errors import NeuroError
+
+CHECKPOINT = "checkpoint.h5"
+
+
+@dataclass
+class Measurement:
+    """A frozen evaluation: its ledger, accuracy and the data it used."""
+
+    ledger: Ledger
+    accuracy: float
+    images: int
+    presentations: int
+    data: str
+    seed: int
+    n_exc: int
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    config: dict
+    placement: object
+
+
+def check_rundir(rundir: Path) -> dict:
+    """Checkpoint metadata of a finished Diehl & Cook RUNDIR (one-line errors otherwise)."""
+    from neuro.io.checkpoint import read_checkpoint_meta
+
+    ckpt = rundir / CHECKPOINT
+    if not ckpt.is_file():
+        raise NeuroError("no checkpoint.h5 and no spikes.h5: not a training or run directory", str(rundir))
+    meta = read_checkpoint_meta(ckpt)
+    extra = meta["extra"]
+    if extra.get("model") != "diehl-cook":
+        raise NeuroError(f"holds a {extra.get('model')!r} run, not a diehl-cook one", str(rundir))
+    if "assignments" not in extra:
+        raise NeuroError(
+            "training has not finished (no neuron labels yet); resume it with --resume", str(rundir)
+        )
+    return meta
+
+
+def measure_rundir(
+    rundir, images: int | None = None, batch: int = 100, progress: bool = False
+) -> Measurement:
+    """Evaluate RUNDIR's frozen network on the first ``images`` test images and count."""
+    from neuro.chips import get_profile
+    from neuro.datasets import load_dataset
+    from neuro.evaluate import frozen_simulator
+    from neuro.mapping import place
+    from neuro.train import Presenter, _config_from, predict
+
+    rundir = Path(rundir)
+    meta = check_rundir(rundir)
+    extra = meta["extra"]
+    data = extra.get("data", "embedded")
+    test = load_dataset(data, "test")
+    train = load_dataset(data, "train")
+    n = len(test) if images is None else min(int(images), len(test))
+    if n < 1:
+        raise NeuroError("must be >= 1", field="images")
+    pick = np.round(np.linspace(0, len(test) - 1, n)).astype(np.int64)
+    test_images, test_labels = test.images[pick], test.labels[pick]
+    batch = max(1, min(int(batch), n))
+    sim, _ = frozen_simulator(rundir / CHECKPOINT, batch)
+    net = sim.net
+    placement = place(net, get_profile(net.spec.simulation.chip), net.spec.simulation.chips)
+    cfg = _config_from(extra["config"])
+    pres = Presenter(sim, cfg)
+    spikes = np.zeros(net.n_sources, dtype=np.int64)
+    active = np.zeros(net.n_neurons, dtype=np.int64)
+    rounds = presentations = 0
+    exc = np.zeros((n, cfg.n_neurons), dtype=np.int64)
+    t0 = time.perf_counter()
+    for start in range(0, n, batch):
+        idx = np.arange(start, min(start + batch, n))
+        imgs = np.zeros((batch, test_images.shape[1]), dtype=test_images.dtype)
+        imgs[: idx.size] = test_images[idx]
+        intensity = np.full(batch, cfg.intensity)
+        todo = np.zeros(batch, dtype=bool)
+        todo[: idx.size] = True
+        while True:
+            sim.reset_state()
+            sc0, act0 = sim.spike_count.copy(), sim.active.copy()
+            counts = pres.counts(np.where(todo[:, None], imgs, 0), intensity, cfg.present_steps)
+            d_act = sim.active - act0
+            if d_act[~todo].any() or counts[~todo].any():
+                raise RuntimeError("batch copies without an image left rest: their counts would be mixed in")
+            spikes += sim.spike_count - sc0
+            active += d_act[todo].sum(axis=0)
+            rounds += int(todo.sum()) * cfg.present_steps
+            presentations += int(todo.sum())
+            exc[idx[todo[: idx.size]]] = counts[: idx.size][todo[: idx.size]]
+            low = todo & (counts.sum(axis=1) < cfg.min_spikes) & (intensity + 1 <= cfg.max_intensity)
+            if not low.any():
+                break
+            todo = low
+            intensity = intensity + low
+        if progress:
+            sys.stderr.write(f"\rmeasuring: {idx[-1] + 1}/{n} images, {time.perf_counter() - t0:.1f} s ")
+            sys.stderr.flush()
+    if progress:
+        sys.stderr.write("\n")
+    pred = predict(exc, np.asarray(extra["assignments"]))
+    ledger = build_ledger(net, placement, spikes, rounds, active, inferences=n)
+    ledger.attrs.update(presentations=presentations, steps_per_presentation=cfg.present_steps, dt_ms=cfg.dt)
+    return Measurement(
+        ledger=ledger,
+        accuracy=float((pred == test_labels).mean()),
+        images=n,
+        presentations=presentations,
+        data=data,
+        seed=int(meta["seed"]),
+        n_exc=cfg.n_neurons,
+        train_images=train.images,
+        train_labels=train.labels,
+        test_images=test_images,
+        test_labels=test_labels,
+        config=cfg.to_dict(),
+        placement=placement,
+    )
