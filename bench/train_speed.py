@@ -65,8 +65,8 @@ ie.connect(condition="i != j")
 mon = SpikeMonitor(exc, record=False)
 net = Network(inp, exc, inh, xe, ei, ie, mon)
 def show(img):
-    w = np.asarray(xe.w[:]).reshape(784, n)
-    xe.w[:] = (w * (c.norm_target * g / w.sum(axis=0))).ravel()
+    wm = np.asarray(xe.w[:]).reshape(784, n)
+    xe.w[:] = (wm * (c.norm_target * g / wm.sum(axis=0))).ravel()
     intensity = c.intensity
     while True:
         before = mon.num_spikes
@@ -83,7 +83,8 @@ t2 = time.perf_counter()
 for img in imgs[1:]:
     show(img)
 t3 = time.perf_counter()
-print(json.dumps({"tool": f"Brian2 {__version__} ({target})", "setup_s": t1 - t0, "first_image_s": t2 - t1,
+import brian2
+print(json.dumps({"tool": f"Brian2 {brian2.__version__} ({target})", "setup_s": t1 - t0, "first_image_s": t2 - t1,
                   "images_per_s": k / (t3 - t2), "spikes_per_image": mon.num_spikes / (k + 1)}))
 """
 

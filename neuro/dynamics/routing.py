@@ -4,9 +4,12 @@ A spike of source ``s`` at step ``k`` adds each of its synapses' weights into th
 buffer at row ``(k + 1 + delay) % D``; the row of step ``k`` is consumed (and cleared) at the
 start of step ``k``. ``D = max_delay + 1`` rows suffice.
 
-Note for developers: numba's on-disk cache keys a kernel on its own file only, so after
-editing these inlined functions clear ``__pycache__`` (the kernels in ``floating.py`` and
-``loihi.py`` otherwise keep the old code). CI starts from a fresh clone, without a cache.
+The row is computed without a division per synapse (``base + delay``, wrapped once), and a
+network without delays (``D = 1``) does not read the delay array at all: this loop is the
+engine's hot path.
+
+numba's on-disk cache is keyed by a hash of the engine's sources (``neuro/__init__.py``), so
+editing these inlined functions recompiles the kernels that use them.
 """
 
 from __future__ import annotations
@@ -17,8 +20,17 @@ from numba import njit
 @njit(cache=True, inline="always")
 def deliver(src, b, k, n_rows, indptr, slot, weight, delay, buf):
     """Scatter the synapses of source ``src`` (batch element ``b``) into ``buf[row, b, slot]``."""
+    if n_rows == 1:
+        row = buf[0, b]
+        for s in range(indptr[src], indptr[src + 1]):
+            row[slot[s]] += weight[s]
+        return
+    base = (k + 1) % n_rows
     for s in range(indptr[src], indptr[src + 1]):
-        buf[(k + 1 + delay[s]) % n_rows, b, slot[s]] += weight[s]
+        r = base + delay[s]
+        if r >= n_rows:
+            r -= n_rows
+        buf[r, b, slot[s]] += weight[s]
 
 
 @njit(cache=True)
