@@ -84,7 +84,8 @@ for img in imgs[1:]:
     show(img)
 t3 = time.perf_counter()
 import brian2
-print(json.dumps({"tool": f"Brian2 {brian2.__version__} ({target})", "setup_s": t1 - t0, "first_image_s": t2 - t1,
+print(json.dumps({"tool": f"Brian2 {brian2.__version__} ({target})", "setup_s": t1 - t0,
+                  "first_image_s": t2 - t1,
                   "images_per_s": k / (t3 - t2), "spikes_per_image": mon.num_spikes / (k + 1)}))
 """
 
