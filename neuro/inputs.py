@@ -155,10 +155,13 @@ def bernoulli_spikes(p: np.ndarray, n_steps: int, rng: np.random.Generator) -> t
         last = ext[:, -1]
         todo = np.flatnonzero(last < n_steps)
     pos = np.concatenate(parts, axis=1)
-    row, col = np.nonzero(pos < n_steps)
+    row, col = np.nonzero(pos < n_steps)  # row-major: ordered by (batch, channel), then time
     steps = pos[row, col]
     bb, cc = b_idx[row], c_idx[row]
-    order = np.lexsort((cc, bb, steps))
+    if n_steps < 2**15:  # a stable sort by step alone keeps (batch, channel) order; radix sort on int16
+        order = np.argsort(steps.astype(np.int16), kind="stable")
+    else:
+        order = np.lexsort((cc, bb, steps))
     return steps[order].astype(np.int64), bb[order].astype(np.int64), cc[order].astype(np.int64)
 
 
@@ -188,10 +191,15 @@ class ScheduledInputs:
         self.rows_b = np.zeros(0, dtype=np.int64)
         self.src = np.zeros(0, dtype=np.int64)
 
-    def set_schedule(self, steps: np.ndarray, batch: np.ndarray, src: np.ndarray) -> None:
-        """Spikes of global sources ``src`` in batch elements ``batch`` at absolute ``steps``."""
-        order = np.lexsort((src, batch, steps))
-        self.steps, self.rows_b, self.src = steps[order], batch[order], src[order]
+    def set_schedule(
+        self, steps: np.ndarray, batch: np.ndarray, src: np.ndarray, presorted: bool = False
+    ) -> None:
+        """Spikes of global sources ``src`` in batch elements ``batch`` at absolute ``steps``
+        (``presorted``: already ordered by step, then batch element, then source)."""
+        if not presorted:
+            order = np.lexsort((src, batch, steps))
+            steps, batch, src = steps[order], batch[order], src[order]
+        self.steps, self.rows_b, self.src = steps, batch, src
 
     def change_points(self) -> list[int]:
         return []

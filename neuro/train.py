@@ -85,7 +85,7 @@ class Presenter:
         sim, cfg = self.sim, self.cfg
         k0 = sim.step
         st, b, c = poisson_spikes(images, 1.0 / 8.0, cfg.dt, cfg.present_steps, sim.net.rng, intensity)
-        self.inputs.set_schedule(st + k0, b, c + self.pixels0)
+        self.inputs.set_schedule(st + k0, b, c + self.pixels0, presorted=True)
         n_exc = self.exc.stop - self.exc.start
         if not sim.learning:  # frozen: count spikes with the parallel batched kernel
             counts = np.zeros((sim.batch, sim.net.n_sources), dtype=np.int64)
