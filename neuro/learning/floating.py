@@ -41,6 +41,7 @@ FLOAT_TABLE_NAMES = (
     "y_last",
     "reward",
     "counts",
+    "need",
 )
 
 
@@ -97,17 +98,21 @@ def _pre(r, i, k, n, slot, weight, L):
         y_last,
         reward,
         counts,
+        need,
     ) = L
     dx = k - x_last[r, i]
     x1 = _decayed(x[r, 0, i], decay_tab, tr_tau_steps, r, 0, dx)
     x2 = _decayed(x[r, 1, i], decay_tab, tr_tau_steps, r, 1, dx)
     a = seg_start[r, i]
+    n1, n2, n3 = need[r, 0, 2], need[r, 0, 3], need[r, 0, 4]  # post traces the x0 terms read
     for s in range(a, a + seg_len[r, i]):
-        j = slot[s] % n
+        j = slot[s]
+        if j >= n:  # second current channel: slot = n + target
+            j -= n
         dy = k - y_last[r, j]
-        y1 = _decayed(y[r, 0, j], decay_tab, tr_tau_steps, r, 2, dy)
-        y2 = _decayed(y[r, 1, j], decay_tab, tr_tau_steps, r, 3, dy)
-        y3 = _decayed(y[r, 2, j], decay_tab, tr_tau_steps, r, 4, dy)
+        y1 = _decayed(y[r, 0, j], decay_tab, tr_tau_steps, r, 2, dy) if n1 else 0.0
+        y2 = _decayed(y[r, 1, j], decay_tab, tr_tau_steps, r, 3, dy) if n2 else 0.0
+        y3 = _decayed(y[r, 2, j], decay_tab, tr_tau_steps, r, 4, dy) if n3 else 0.0
         w = weight[s] + _dw(r, 0, t_coef, t_dep, t_pow, n_terms, x1, x2, y1, y2, y3, weight[s], reward[0])
         weight[s] = min(max(w, w_min[r]), w_max[r])
     counts[0] += seg_len[r, i]
@@ -143,17 +148,19 @@ def _post(r, j, k, weight, L):
         y_last,
         reward,
         counts,
+        need,
     ) = L
     dy = k - y_last[r, j]
     y1 = _decayed(y[r, 0, j], decay_tab, tr_tau_steps, r, 2, dy)
     y2 = _decayed(y[r, 1, j], decay_tab, tr_tau_steps, r, 3, dy)
     y3 = _decayed(y[r, 2, j], decay_tab, tr_tau_steps, r, 4, dy)
+    n1, n2 = need[r, 1, 0], need[r, 1, 1]  # pre traces the y0 terms read
     for c in range(col_ptr[r, j], col_ptr[r, j + 1]):
         s = col_pos[c]
         i = col_src[c]
         dx = k - x_last[r, i]
-        x1 = _decayed(x[r, 0, i], decay_tab, tr_tau_steps, r, 0, dx)
-        x2 = _decayed(x[r, 1, i], decay_tab, tr_tau_steps, r, 1, dx)
+        x1 = _decayed(x[r, 0, i], decay_tab, tr_tau_steps, r, 0, dx) if n1 else 0.0
+        x2 = _decayed(x[r, 1, i], decay_tab, tr_tau_steps, r, 1, dx) if n2 else 0.0
         w = weight[s] + _dw(r, 1, t_coef, t_dep, t_pow, n_terms, x1, x2, y1, y2, y3, weight[s], reward[0])
         weight[s] = min(max(w, w_min[r]), w_max[r])
     counts[0] += col_ptr[r, j + 1] - col_ptr[r, j]

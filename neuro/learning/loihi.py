@@ -143,7 +143,9 @@ def _epoch_end(r, e, n, slot, weight, L):
         i = x_list[r, a]
         st = seg_start[r, i]
         for s in range(st, st + seg_len[r, i]):
-            j = slot[s] % n
+            j = slot[s]
+            if j >= n:  # second current channel: slot = n + target
+                j -= n
             acc = _acc(
                 r,
                 0,

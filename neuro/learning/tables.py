@@ -108,6 +108,15 @@ def _terms(rules, tm: int):
     return t_coef, t_dep, t_pow, n_terms
 
 
+def _needed(t_dep, t_pow, n_terms) -> np.ndarray:
+    """need[r, dep, f] = 1 when a term of rule r with dependency dep (0: x0, 1: y0) uses factor f."""
+    need = np.zeros((t_pow.shape[0], 2, 7), dtype=np.int64)
+    for r in range(t_pow.shape[0]):
+        for t in range(n_terms[r]):
+            need[r, t_dep[r, t]] |= t_pow[r, t] > 0
+    return need
+
+
 def _trace_params(rules):
     r_n = len(rules)
     tau = np.ones((r_n, 5))
@@ -147,6 +156,7 @@ def build_float_tables(net: CompiledNetwork, enabled: bool = True) -> LearningTa
     arr["y_last"] = np.zeros((r_n, n), dtype=np.int64)
     arr["reward"] = np.zeros(1)
     arr["counts"] = np.zeros(2, dtype=np.int64)
+    arr["need"] = _needed(arr["t_dep"], arr["t_pow"], arr["n_terms"])
     return LearningTables(arr, rules)
 
 
