@@ -24,34 +24,7 @@ from neuro.inputs import SpecInputs
 from neuro.learning.floating import FLOAT_TABLE_NAMES
 from neuro.learning.loihi import LOIHI_TABLE_NAMES
 from neuro.learning.tables import build_float_tables, build_loihi_tables
-from neuro.network import CompiledNetwork
-
-FLOAT_PARAMS = (
-    "em",
-    "ee",
-    "ei",
-    "ce",
-    "ci",
-    "v_rest",
-    "bias",
-    "v_th",
-    "v_reset",
-    "ref_steps",
-    "theta_plus",
-    "theta_decay",
-)
-LOIHI_PARAMS = (
-    "decay_u",
-    "decay_u_inh",
-    "decay_v",
-    "vth",
-    "bias",
-    "vmin",
-    "vmax",
-    "ref_steps",
-    "theta_plus",
-    "decay_theta",
-)
+from neuro.network import FLOAT_PARAMS, LOIHI_PARAMS, CompiledNetwork
 
 CHUNK_STEPS = 1000
 MIN_SPIKE_CAPACITY = 1 << 20

@@ -20,7 +20,7 @@ from neuro.datasets import load_dataset
 from neuro.engine import Simulator
 from neuro.errors import NeuroError
 from neuro.inputs import ScheduledInputs
-from neuro.io.checkpoint import load_checkpoint, read_checkpoint_meta
+from neuro.io.checkpoint import load_checkpoint
 
 CHECKPOINT = "checkpoint.h5"
 
@@ -94,20 +94,11 @@ def evaluate(
     write: bool = True,
 ) -> dict:
     """Accuracy and confusion matrix of the trained network in ``rundir`` on ``data``/``split``."""
-    from neuro.train import predict
+    from neuro.train import predict, read_run
 
     rundir = Path(rundir)
-    ckpt = rundir / CHECKPOINT
-    if not ckpt.is_file():
-        raise NeuroError("no checkpoint.h5: not a training run directory", str(rundir))
-    meta = read_checkpoint_meta(ckpt)
+    ckpt, meta = read_run(rundir)
     extra = meta["extra"]
-    if extra.get("model") != "diehl-cook":
-        raise NeuroError(f"holds a {extra.get('model')!r} run, not a diehl-cook one", str(rundir))
-    if "assignments" not in extra:
-        raise NeuroError(
-            "training has not finished (no neuron labels yet); resume it with --resume", str(rundir)
-        )
     if batch < 1:
         raise NeuroError("must be >= 1", field="batch")
     ds = load_dataset(data, split)

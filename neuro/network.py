@@ -118,6 +118,35 @@ def resolve_seed(seed: int | None) -> int:
     return int(seed)
 
 
+# Per-neuron constants the kernels take, in their argument order (neuro.dynamics).
+FLOAT_PARAMS = (
+    "em",
+    "ee",
+    "ei",
+    "ce",
+    "ci",
+    "v_rest",
+    "bias",
+    "v_th",
+    "v_reset",
+    "ref_steps",
+    "theta_plus",
+    "theta_decay",
+)
+LOIHI_PARAMS = (
+    "decay_u",
+    "decay_u_inh",
+    "decay_v",
+    "vth",
+    "bias",
+    "vmin",
+    "vmax",
+    "ref_steps",
+    "theta_plus",
+    "decay_theta",
+)
+
+
 def _coef(dt: float, tm: float, ts: float, es: float, em: float) -> float:
     """Response of x over one step to a unit current decaying with ``ts`` (exact integration)."""
     return (dt / tm) * em if ts == tm else ts / (ts - tm) * (es - em)
@@ -125,24 +154,7 @@ def _coef(dt: float, tm: float, ts: float, es: float, em: float) -> float:
 
 def _float_params(net: Network, pops_bias: list) -> dict:
     dt = net.simulation.dt
-    cols = {
-        k: []
-        for k in (
-            "em",
-            "ee",
-            "ei",
-            "ce",
-            "ci",
-            "v_rest",
-            "bias",
-            "v_th",
-            "v_reset",
-            "ref_steps",
-            "theta_plus",
-            "theta_decay",
-            "theta_init",
-        )
-    }
+    cols = {k: [] for k in (*FLOAT_PARAMS, "theta_init")}
     for pop, bias in zip(net.populations, pops_bias, strict=True):
         n = pop.size
         tm, te = pop.tau_mem, pop.tau_syn

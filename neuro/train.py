@@ -120,6 +120,24 @@ class Presenter:
             intensity += 1
 
 
+def read_run(rundir, labelled: bool = True) -> tuple[Path, dict]:
+    """The checkpoint path and metadata of a Diehl & Cook RUNDIR (one-line errors otherwise);
+    ``labelled`` requires finished training (neurons labelled)."""
+    rundir = Path(rundir)
+    ckpt = rundir / CHECKPOINT
+    if not ckpt.is_file():
+        raise NeuroError("no checkpoint.h5: not a training run directory", str(rundir))
+    meta = read_checkpoint_meta(ckpt)
+    extra = meta["extra"]
+    if extra.get("model") != MODEL:
+        raise NeuroError(f"holds a {extra.get('model')!r} run, not a {MODEL} one", str(rundir))
+    if labelled and "assignments" not in extra:
+        raise NeuroError(
+            "training has not finished (no neuron labels yet); resume it with --resume", str(rundir)
+        )
+    return ckpt, meta
+
+
 def assign_labels(counts: np.ndarray, labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
     """Each neuron's label: the class with its highest mean response (Diehl & Cook).
 

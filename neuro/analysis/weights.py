@@ -3,25 +3,18 @@ Diehl & Cook network (a ``neuro train`` RUNDIR)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from neuro.analysis.figure import new_figure
-from neuro.errors import NeuroError
 
 
 def learned_state(rundir) -> dict:
     """Input weights (784, N) in units of w_max, thresholds theta (N, mV), labels (N,)."""
-    from neuro.io.checkpoint import load_checkpoint, read_checkpoint_meta
+    from neuro.io.checkpoint import load_checkpoint
+    from neuro.train import read_run
 
-    ckpt = Path(rundir) / "checkpoint.h5"
-    if not ckpt.is_file():
-        raise NeuroError("no checkpoint.h5: not a training run directory", str(rundir))
-    meta = read_checkpoint_meta(ckpt)
+    ckpt, meta = read_run(rundir, labelled=False)
     extra = meta["extra"]
-    if extra.get("model") != "diehl-cook":
-        raise NeuroError(f"holds a {extra.get('model')!r} run, not a diehl-cook one", str(rundir))
     sim, _ = load_checkpoint(ckpt, learning=False)
     net = sim.net
     p = next(i for i, pr in enumerate(net.spec.projections) if pr.plasticity is not None)

@@ -55,20 +55,11 @@ class Measurement:
 
 def check_rundir(rundir: Path) -> dict:
     """Checkpoint metadata of a finished Diehl & Cook RUNDIR (one-line errors otherwise)."""
-    from neuro.io.checkpoint import read_checkpoint_meta
+    from neuro.train import read_run
 
-    ckpt = rundir / CHECKPOINT
-    if not ckpt.is_file():
+    if not (rundir / CHECKPOINT).is_file():
         raise NeuroError("no checkpoint.h5 and no spikes.h5: not a training or run directory", str(rundir))
-    meta = read_checkpoint_meta(ckpt)
-    extra = meta["extra"]
-    if extra.get("model") != "diehl-cook":
-        raise NeuroError(f"holds a {extra.get('model')!r} run, not a diehl-cook one", str(rundir))
-    if "assignments" not in extra:
-        raise NeuroError(
-            "training has not finished (no neuron labels yet); resume it with --resume", str(rundir)
-        )
-    return meta
+    return read_run(rundir)[1]
 
 
 def measure_rundir(
