@@ -27,8 +27,32 @@ from neuro.spec import Network
 log = logging.getLogger(__name__)
 
 
+class IndexSpace:
+    """Name -> index helpers of a compiled network: neurons of all populations numbered in spec
+    order (``pop_offsets``), then the channels of every spike input (``input_offsets``)."""
+
+    @property
+    def n_neurons(self) -> int:
+        return int(self.pop_offsets[-1])
+
+    @property
+    def n_sources(self) -> int:
+        return int(self.input_offsets[-1])
+
+    def source_offset(self, name: str) -> int:
+        """First global index of population or spike input ``name``."""
+        if name in self.pop_names:
+            return int(self.pop_offsets[self.pop_names.index(name)])
+        return int(self.input_offsets[self.input_names.index(name)])
+
+    def pop_slice(self, name: str) -> slice:
+        """Global neuron indices of population ``name``."""
+        i = self.pop_names.index(name)
+        return slice(int(self.pop_offsets[i]), int(self.pop_offsets[i + 1]))
+
+
 @dataclass
-class CompiledNetwork:
+class CompiledNetwork(IndexSpace):
     """Flat arrays for the engine, built by :func:`compile_network`.
 
     Attributes
@@ -75,25 +99,8 @@ class CompiledNetwork:
     rng: np.random.Generator = field(repr=False)
 
     @property
-    def n_neurons(self) -> int:
-        return int(self.pop_offsets[-1])
-
-    @property
-    def n_sources(self) -> int:
-        return int(self.input_offsets[-1])
-
-    @property
     def n_synapses(self) -> int:
         return int(self.indptr[-1])
-
-    def source_offset(self, name: str) -> int:
-        if name in self.pop_names:
-            return int(self.pop_offsets[self.pop_names.index(name)])
-        return int(self.input_offsets[self.input_names.index(name)])
-
-    def pop_slice(self, name: str) -> slice:
-        i = self.pop_names.index(name)
-        return slice(int(self.pop_offsets[i]), int(self.pop_offsets[i + 1]))
 
     def projection_positions(self):
         """Yield, for every projection in spec order, the CSR positions of its synapses

@@ -23,7 +23,7 @@ import numpy as np
 from neuro.chips import get_profile
 from neuro.connectivity import build_projection
 from neuro.errors import NeuroError
-from neuro.network import resolve_seed
+from neuro.network import IndexSpace, resolve_seed
 from neuro.truenorth import convert
 from neuro.truenorth.mapping import TrueNorthPlacement, map_network
 from neuro.truenorth.spec import AXON_TYPES, DELAY_TICKS, WEIGHT_RANGE
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class TrueNorthNetwork:
+class TrueNorthNetwork(IndexSpace):
     """A network compiled for TrueNorth cores (duck-compatible with
     :class:`~neuro.network.CompiledNetwork` where the run, mapping and output code use it).
 
@@ -94,10 +94,6 @@ class TrueNorthNetwork:
         return self.n_physical - self.n_neurons
 
     @property
-    def n_sources(self) -> int:
-        return int(self.input_offsets[-1])
-
-    @property
     def n_synapses(self) -> int:
         """Synapses of the spec (crossbar bits of splitter feeds excluded)."""
         return self.n_logical_synapses
@@ -105,15 +101,6 @@ class TrueNorthNetwork:
     @property
     def n_crossbar_synapses(self) -> int:
         return int(self.indptr[-1])
-
-    def source_offset(self, name: str) -> int:
-        if name in self.pop_names:
-            return int(self.pop_offsets[self.pop_names.index(name)])
-        return int(self.input_offsets[self.input_names.index(name)])
-
-    def pop_slice(self, name: str) -> slice:
-        i = self.pop_names.index(name)
-        return slice(int(self.pop_offsets[i]), int(self.pop_offsets[i + 1]))
 
     def fanout(self) -> np.ndarray:
         """Crossbar synapses of every physical source (synaptic events per spike)."""
