@@ -54,20 +54,40 @@ def _decayed(val, decay_tab, tau_steps, r, tr, dsteps):
     return val * np.exp(-dsteps / tau_steps[r, tr])
 
 
+PRE_FIXED = (True, True, False, False, False, False, True)  # x1 x2 (y1 y2 y3 w) r: fixed over a row
+POST_FIXED = (False, False, True, True, True, False, True)  # (x1 x2) y1 y2 y3 (w) r: fixed over a column
+
+
 @njit(cache=True, inline="always")
-def _dw(r, dep, t_coef, t_dep, t_pow, n_terms, x1, x2, y1, y2, y3, w, rew):
-    vals = (x1, x2, y1, y2, y3, w, rew)
+def _consts(r, dep, t_coef, t_dep, t_pow, n_terms, vals, fixed, out):
+    """out[t] = coefficient x the factors of term t that are the same for every synapse of the
+    event (0 for terms of the other dependency)."""
+    for t in range(n_terms[r]):
+        v = 0.0
+        if t_dep[r, t] == dep:
+            v = t_coef[r, t]
+            for f in range(7):  # unrolled
+                if fixed[f]:
+                    for _ in range(t_pow[r, t, f]):
+                        v *= vals[f]
+        out[t] = v
+
+
+@njit(cache=True, inline="always")
+def _dw_var(r, dep, t_dep, t_pow, n_terms, consts, vals, fixed):
+    """dw from the per-event constants and the synapse's own factors."""
     total = 0.0
     for t in range(n_terms[r]):
         if t_dep[r, t] != dep:
             continue
-        v = t_coef[r, t]
-        for f in range(7):  # unrolled by the compiler: factor f to its power
-            p = t_pow[r, t, f]
-            if p == 1:
-                v *= vals[f]
-            elif p > 1:
-                v *= vals[f] ** p
+        v = consts[t]
+        for f in range(7):  # unrolled
+            if not fixed[f]:
+                p = t_pow[r, t, f]
+                if p == 1:
+                    v *= vals[f]
+                elif p > 1:
+                    v *= vals[f] ** p
         total += v
     return total
 
@@ -105,6 +125,8 @@ def _pre(r, i, k, n, slot, weight, L):
     x2 = _decayed(x[r, 1, i], decay_tab, tr_tau_steps, r, 1, dx)
     a = seg_start[r, i]
     n1, n2, n3 = need[r, 0, 2], need[r, 0, 3], need[r, 0, 4]  # post traces the x0 terms read
+    consts = np.empty(t_coef.shape[1])
+    _consts(r, 0, t_coef, t_dep, t_pow, n_terms, (x1, x2, 0.0, 0.0, 0.0, 0.0, reward[0]), PRE_FIXED, consts)
     for s in range(a, a + seg_len[r, i]):
         j = slot[s]
         if j >= n:  # second current channel: slot = n + target
@@ -113,7 +135,8 @@ def _pre(r, i, k, n, slot, weight, L):
         y1 = _decayed(y[r, 0, j], decay_tab, tr_tau_steps, r, 2, dy) if n1 else 0.0
         y2 = _decayed(y[r, 1, j], decay_tab, tr_tau_steps, r, 3, dy) if n2 else 0.0
         y3 = _decayed(y[r, 2, j], decay_tab, tr_tau_steps, r, 4, dy) if n3 else 0.0
-        w = weight[s] + _dw(r, 0, t_coef, t_dep, t_pow, n_terms, x1, x2, y1, y2, y3, weight[s], reward[0])
+        w0 = weight[s]
+        w = w0 + _dw_var(r, 0, t_dep, t_pow, n_terms, consts, (x1, x2, y1, y2, y3, w0, 0.0), PRE_FIXED)
         weight[s] = min(max(w, w_min[r]), w_max[r])
     counts[0] += seg_len[r, i]
     x[r, 0, i] = tr_impulse[r, 0] if tr_set[r, 0] else x1 + tr_impulse[r, 0]
@@ -155,13 +178,16 @@ def _post(r, j, k, weight, L):
     y2 = _decayed(y[r, 1, j], decay_tab, tr_tau_steps, r, 3, dy)
     y3 = _decayed(y[r, 2, j], decay_tab, tr_tau_steps, r, 4, dy)
     n1, n2 = need[r, 1, 0], need[r, 1, 1]  # pre traces the y0 terms read
+    consts = np.empty(t_coef.shape[1])
+    _consts(r, 1, t_coef, t_dep, t_pow, n_terms, (0.0, 0.0, y1, y2, y3, 0.0, reward[0]), POST_FIXED, consts)
     for c in range(col_ptr[r, j], col_ptr[r, j + 1]):
         s = col_pos[c]
         i = col_src[c]
         dx = k - x_last[r, i]
         x1 = _decayed(x[r, 0, i], decay_tab, tr_tau_steps, r, 0, dx) if n1 else 0.0
         x2 = _decayed(x[r, 1, i], decay_tab, tr_tau_steps, r, 1, dx) if n2 else 0.0
-        w = weight[s] + _dw(r, 1, t_coef, t_dep, t_pow, n_terms, x1, x2, y1, y2, y3, weight[s], reward[0])
+        w0 = weight[s]
+        w = w0 + _dw_var(r, 1, t_dep, t_pow, n_terms, consts, (x1, x2, 0.0, 0.0, 0.0, w0, 0.0), POST_FIXED)
         weight[s] = min(max(w, w_min[r]), w_max[r])
     counts[0] += col_ptr[r, j + 1] - col_ptr[r, j]
     y[r, 0, j] = tr_impulse[r, 2] if tr_set[r, 2] else y1 + tr_impulse[r, 2]
