@@ -127,6 +127,7 @@ def _pre(r, i, k, n, slot, weight, L):
     n1, n2, n3 = need[r, 0, 2], need[r, 0, 3], need[r, 0, 4]  # post traces the x0 terms read
     consts = np.empty(t_coef.shape[1])
     _consts(r, 0, t_coef, t_dep, t_pow, n_terms, (x1, x2, 0.0, 0.0, 0.0, 0.0, reward[0]), PRE_FIXED, consts)
+    lo, hi = w_min[r], w_max[r]
     for s in range(a, a + seg_len[r, i]):
         j = slot[s]
         if j >= n:  # second current channel: slot = n + target
@@ -137,7 +138,7 @@ def _pre(r, i, k, n, slot, weight, L):
         y3 = _decayed(y[r, 2, j], decay_tab, tr_tau_steps, r, 4, dy) if n3 else 0.0
         w0 = weight[s]
         w = w0 + _dw_var(r, 0, t_dep, t_pow, n_terms, consts, (x1, x2, y1, y2, y3, w0, 0.0), PRE_FIXED)
-        weight[s] = min(max(w, w_min[r]), w_max[r])
+        weight[s] = min(max(w, lo), hi)
     counts[0] += seg_len[r, i]
     x[r, 0, i] = tr_impulse[r, 0] if tr_set[r, 0] else x1 + tr_impulse[r, 0]
     x[r, 1, i] = tr_impulse[r, 1] if tr_set[r, 1] else x2 + tr_impulse[r, 1]
@@ -180,6 +181,7 @@ def _post(r, j, k, weight, L):
     n1, n2 = need[r, 1, 0], need[r, 1, 1]  # pre traces the y0 terms read
     consts = np.empty(t_coef.shape[1])
     _consts(r, 1, t_coef, t_dep, t_pow, n_terms, (0.0, 0.0, y1, y2, y3, 0.0, reward[0]), POST_FIXED, consts)
+    lo, hi = w_min[r], w_max[r]
     for c in range(col_ptr[r, j], col_ptr[r, j + 1]):
         s = col_pos[c]
         i = col_src[c]
@@ -188,7 +190,7 @@ def _post(r, j, k, weight, L):
         x2 = _decayed(x[r, 1, i], decay_tab, tr_tau_steps, r, 1, dx) if n2 else 0.0
         w0 = weight[s]
         w = w0 + _dw_var(r, 1, t_dep, t_pow, n_terms, consts, (x1, x2, 0.0, 0.0, 0.0, w0, 0.0), POST_FIXED)
-        weight[s] = min(max(w, w_min[r]), w_max[r])
+        weight[s] = min(max(w, lo), hi)
     counts[0] += col_ptr[r, j + 1] - col_ptr[r, j]
     y[r, 0, j] = tr_impulse[r, 2] if tr_set[r, 2] else y1 + tr_impulse[r, 2]
     y[r, 1, j] = tr_impulse[r, 3] if tr_set[r, 3] else y2 + tr_impulse[r, 3]
