@@ -21,7 +21,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from neuro.dynamics.routing import deliver, deliver_inputs
+from neuro.dynamics.routing import (
+    ACTIVE_FLUSH,
+    count_active,
+    deliver,
+    deliver_inputs,
+    flush_active,
+    probe,
+    record,
+    route_counted,
+)
 from neuro.learning.floating import learn_float
 
 
@@ -69,26 +78,6 @@ def update(q, ie, ii, vb, rb, th, fired, params, two):
         ii[i] = ni
 
 
-ACTIVE_FLUSH = 255  # steps a uint8 active-update accumulator can hold
-
-
-@njit(cache=True, inline="always")
-def count_active(fired, acc):
-    """``acc[i] += 1`` (uint8) for every neuron whose last :func:`update` was active (bit 1
-    of ``fired``); the kernels move ``acc`` into the int64 totals with :func:`flush_active`
-    at least every :data:`ACTIVE_FLUSH` steps (a byte per neuron keeps this pass cheap)."""
-    for i in range(fired.shape[0]):
-        acc[i] += fired[i] >> 1
-
-
-@njit(cache=True, inline="always")
-def flush_active(acc, active):
-    """``active += acc``; ``acc = 0``."""
-    for i in range(acc.shape[0]):
-        active[i] += acc[i]
-        acc[i] = 0
-
-
 @njit(cache=True)
 def run_float(k0, n_steps, state, params, csr, io, learn, lrn):
     """Advance ``n_steps`` steps from step ``k0``; return (steps done, spikes written).
@@ -122,15 +111,8 @@ def run_float(k0, n_steps, state, params, csr, io, learn, lrn):
         for b in range(n_batch):
             update(buf[row, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two)
             count_active(fired, acc[b])
-            for i in range(n):  # record the spikes of this step
-                if fired[i] & 1:
-                    out_step[n_out] = k
-                    out_b[n_out] = b
-                    out_src[n_out] = i
-                    n_out += 1
-            for p in range(probe_idx.shape[0]):
-                probe_v[j, b, p] = v[b, probe_idx[p]]
-                probe_i[j, b, p] = cur[b, 0, probe_idx[p]] + cur[b, 1, probe_idx[p]]
+            n_out = record(fired, k, b, out_step, out_b, out_src, n_out)
+            probe(j, b, v, cur, probe_idx, probe_v, probe_i)
         # route this step's spikes (neurons, then external inputs)
         for t in range(first, n_out):
             spike_count[out_src[t]] += 1
@@ -163,14 +145,9 @@ def run_float_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, ac
                 flush_active(acc, active[b])
             update(buf[k % n_rows, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two)
             count_active(fired, acc)
-            for i in range(n):
-                if fired[i] & 1:
-                    counts[b, i] += 1
-                    deliver(i, b, k, n_rows, indptr, slot, weight, delay, buf)
-            r = j * n_batch + b
-            for t in range(in_ptr[r], in_ptr[r + 1]):
-                counts[b, in_src[t]] += 1
-                deliver(in_src[t], b, k, n_rows, indptr, slot, weight, delay, buf)
+            route_counted(
+                fired, b, k, j, n_batch, in_ptr, in_src, counts, n_rows, indptr, slot, weight, delay, buf
+            )
         flush_active(acc, active[b])
 
 

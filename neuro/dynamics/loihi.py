@@ -25,8 +25,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from neuro.dynamics.floating import ACTIVE_FLUSH, count_active, flush_active
-from neuro.dynamics.routing import deliver, deliver_inputs
+from neuro.dynamics.routing import (
+    ACTIVE_FLUSH,
+    count_active,
+    deliver,
+    deliver_inputs,
+    flush_active,
+    probe,
+    record,
+    route_counted,
+)
 from neuro.learning.loihi import learn_loihi
 
 Q_BITS = 21
@@ -117,7 +125,7 @@ def run_loihi(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
     cap = out_step.shape[0]
     n_out = 0
     fired = np.zeros(n, dtype=np.uint8)
-    acc = np.zeros((n_batch, n), dtype=np.uint8)  # active updates (see floating.count_active)
+    acc = np.zeros((n_batch, n), dtype=np.uint8)  # active updates (see routing.count_active)
     for j in range(n_steps):
         k = k0 + j
         if n_out + n_batch * n > cap or j % ACTIVE_FLUSH == ACTIVE_FLUSH - 1:
@@ -135,15 +143,8 @@ def run_loihi(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
             overflow[1] += ou
             overflow[2] += ou2
             count_active(fired, acc[b])
-            for i in range(n):  # record the spikes of this step
-                if fired[i] & 1:
-                    out_step[n_out] = k
-                    out_b[n_out] = b
-                    out_src[n_out] = i
-                    n_out += 1
-            for p in range(probe_idx.shape[0]):
-                probe_v[j, b, p] = v[b, probe_idx[p]]
-                probe_i[j, b, p] = cur[b, 0, probe_idx[p]] + cur[b, 1, probe_idx[p]]
+            n_out = record(fired, k, b, out_step, out_b, out_src, n_out)
+            probe(j, b, v, cur, probe_idx, probe_v, probe_i)
         for t in range(first, n_out):
             spike_count[out_src[t]] += 1
             deliver(out_src[t], out_b[t], k, n_rows, indptr, slot, weight, delay, buf)
@@ -179,14 +180,9 @@ def run_loihi_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, ov
             overflow_b[b, 1] += ou
             overflow_b[b, 2] += ou2
             count_active(fired, acc)
-            for i in range(n):
-                if fired[i] & 1:
-                    counts[b, i] += 1
-                    deliver(i, b, k, n_rows, indptr, slot, weight, delay, buf)
-            r = j * n_batch + b
-            for t in range(in_ptr[r], in_ptr[r + 1]):
-                counts[b, in_src[t]] += 1
-                deliver(in_src[t], b, k, n_rows, indptr, slot, weight, delay, buf)
+            route_counted(
+                fired, b, k, j, n_batch, in_ptr, in_src, counts, n_rows, indptr, slot, weight, delay, buf
+            )
         flush_active(acc, active[b])
 
 

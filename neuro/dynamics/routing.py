@@ -42,3 +42,57 @@ def deliver_inputs(k, j, n_batch, in_ptr, in_src, n_rows, indptr, slot, weight, 
             src = in_src[t]
             spike_count[src] += 1
             deliver(src, b, k, n_rows, indptr, slot, weight, delay, buf)
+
+
+@njit(cache=True)
+def route_counted(fired, b, k, j, n_batch, in_ptr, in_src, counts, n_rows, indptr, slot, weight, delay, buf):
+    """Route step ``k``'s spikes of batch element ``b`` (neurons with bit 0 of ``fired``,
+    then its external inputs), counting them per source in ``counts[b]`` (batched kernels)."""
+    for i in range(fired.shape[0]):
+        if fired[i] & 1:
+            counts[b, i] += 1
+            deliver(i, b, k, n_rows, indptr, slot, weight, delay, buf)
+    r = j * n_batch + b
+    for t in range(in_ptr[r], in_ptr[r + 1]):
+        counts[b, in_src[t]] += 1
+        deliver(in_src[t], b, k, n_rows, indptr, slot, weight, delay, buf)
+
+
+@njit(cache=True, inline="always")
+def record(fired, k, b, out_step, out_b, out_src, n_out):
+    """Append the spikes of this step (bit 0 of ``fired``) to the output lists; new length."""
+    for i in range(fired.shape[0]):
+        if fired[i] & 1:
+            out_step[n_out] = k
+            out_b[n_out] = b
+            out_src[n_out] = i
+            n_out += 1
+    return n_out
+
+
+@njit(cache=True, inline="always")
+def probe(j, b, v, cur, probe_idx, probe_v, probe_i):
+    """Row ``j`` of the probes: v and the summed currents of the probed neurons."""
+    for p in range(probe_idx.shape[0]):
+        probe_v[j, b, p] = v[b, probe_idx[p]]
+        probe_i[j, b, p] = cur[b, 0, probe_idx[p]] + cur[b, 1, probe_idx[p]]
+
+
+ACTIVE_FLUSH = 255  # steps a uint8 active-update accumulator can hold
+
+
+@njit(cache=True, inline="always")
+def count_active(fired, acc):
+    """``acc[i] += 1`` (uint8) for every neuron whose last update was active (bit 1 of
+    ``fired``); the kernels move ``acc`` into the int64 totals with :func:`flush_active`
+    at least every :data:`ACTIVE_FLUSH` steps (a byte per neuron keeps this pass cheap)."""
+    for i in range(fired.shape[0]):
+        acc[i] += fired[i] >> 1
+
+
+@njit(cache=True, inline="always")
+def flush_active(acc, active):
+    """``active += acc``; ``acc = 0``."""
+    for i in range(acc.shape[0]):
+        active[i] += acc[i]
+        acc[i] = 0
