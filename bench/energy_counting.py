@@ -59,19 +59,24 @@ def _serial(sim: Simulator, mod, counter: bool, steps: int) -> float:
     t0 = time.perf_counter()
     if net.arithmetic == "float":
         params = tuple(p[k] for k in FLOAT_PARAMS) + (False,)
-        mod.run_float(0, steps, state, params, csr, io, False, sim.tables.as_tuple(_names(mod, "float")))
+        mod.run_float(0, steps, state, params, csr, io, False, _tables(sim, counter))
     else:
         params = tuple(p[k] for k in LOIHI_PARAMS) + (False,)
-        lrn = sim.tables.as_tuple(_names(mod, "loihi"))
+        lrn = _tables(sim, counter)
         mod.run_loihi(0, steps, state, params, csr, io, False, lrn, sim.overflow)
     return time.perf_counter() - t0
 
 
-def _names(mod, arith):
-    from neuro.learning.floating import FLOAT_TABLE_NAMES
-    from neuro.learning.loihi import LOIHI_TABLE_NAMES
+def _tables(sim: Simulator, current: bool):
+    """Learning tables as the current kernels take them (a namedtuple), or as the kernels from
+    before the counter took them (a plain tuple without the later ``need`` field)."""
+    from neuro.learning.floating import FloatTables
+    from neuro.learning.loihi import LoihiTables
 
-    return FLOAT_TABLE_NAMES if arith == "float" else LOIHI_TABLE_NAMES
+    kind = FloatTables if sim.net.arithmetic == "float" else LoihiTables
+    if current:
+        return sim.tables.pack(kind)
+    return tuple(sim.tables.arrays[n] for n in kind._fields if n != "need")
 
 
 def _batched(sim: Simulator, mod, counter: bool, in_ptr, in_src, steps: int) -> float:

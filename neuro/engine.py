@@ -21,8 +21,8 @@ from neuro.discretize import _split_bias
 from neuro.dynamics import floating, loihi
 from neuro.errors import NeuroError
 from neuro.inputs import SpecInputs
-from neuro.learning.floating import FLOAT_TABLE_NAMES
-from neuro.learning.loihi import LOIHI_TABLE_NAMES
+from neuro.learning.floating import FloatTables
+from neuro.learning.loihi import LoihiTables
 from neuro.learning.tables import build_float_tables, build_loihi_tables
 from neuro.network import FLOAT_PARAMS, LOIHI_PARAMS, CompiledNetwork
 
@@ -161,10 +161,10 @@ class Simulator:
         )
         if net.arithmetic == "float":
             params = tuple(p[k] for k in FLOAT_PARAMS) + (self.adapt,)
-            lrn = self.tables.as_tuple(FLOAT_TABLE_NAMES)
+            lrn = self.tables.pack(FloatTables)
             return floating.run_float(k0, n, state, params, csr, io, self.learning, lrn)
         params = tuple(p[k] for k in LOIHI_PARAMS) + (self.adapt,)
-        lrn = self.tables.as_tuple(LOIHI_TABLE_NAMES)
+        lrn = self.tables.pack(LoihiTables)
         return loihi.run_loihi(k0, n, state, params, csr, io, self.learning, lrn, self.overflow)
 
     def _kernel_counts(self, k0, n, in_ptr, in_src, counts):

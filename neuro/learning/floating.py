@@ -14,6 +14,8 @@ update is ``z = impulse`` (mode set) or ``z += impulse`` (add). Weights are clip
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
@@ -43,6 +45,7 @@ FLOAT_TABLE_NAMES = (
     "counts",
     "need",
 )
+FloatTables = namedtuple("FloatTables", FLOAT_TABLE_NAMES)  # the kernels read fields by name
 
 
 @njit(cache=True, inline="always")
@@ -94,116 +97,86 @@ def _dw_var(r, dep, t_dep, t_pow, n_terms, consts, vals, fixed):
 
 @njit(cache=True)
 def _pre(r, i, k, n, slot, weight, L):
-    (
-        r_src,
-        r_post,
-        seg_start,
-        seg_len,
-        col_ptr,
-        col_pos,
-        col_src,
-        t_coef,
-        t_dep,
-        t_pow,
-        n_terms,
-        tr_impulse,
-        tr_set,
-        tr_tau_steps,
-        decay_tab,
-        w_min,
-        w_max,
-        x,
-        x_last,
-        y,
-        y_last,
-        reward,
-        counts,
-        need,
-    ) = L
-    dx = k - x_last[r, i]
-    x1 = _decayed(x[r, 0, i], decay_tab, tr_tau_steps, r, 0, dx)
-    x2 = _decayed(x[r, 1, i], decay_tab, tr_tau_steps, r, 1, dx)
-    a = seg_start[r, i]
-    n1, n2, n3 = need[r, 0, 2], need[r, 0, 3], need[r, 0, 4]  # post traces the x0 terms read
-    consts = np.empty(t_coef.shape[1])
-    _consts(r, 0, t_coef, t_dep, t_pow, n_terms, (x1, x2, 0.0, 0.0, 0.0, 0.0, reward[0]), PRE_FIXED, consts)
-    lo, hi = w_min[r], w_max[r]
-    for s in range(a, a + seg_len[r, i]):
+    dx = k - L.x_last[r, i]
+    x1 = _decayed(L.x[r, 0, i], L.decay_tab, L.tr_tau_steps, r, 0, dx)
+    x2 = _decayed(L.x[r, 1, i], L.decay_tab, L.tr_tau_steps, r, 1, dx)
+    a = L.seg_start[r, i]
+    n1, n2, n3 = L.need[r, 0, 2], L.need[r, 0, 3], L.need[r, 0, 4]  # post traces the x0 terms read
+    consts = np.empty(L.t_coef.shape[1])
+    _consts(
+        r,
+        0,
+        L.t_coef,
+        L.t_dep,
+        L.t_pow,
+        L.n_terms,
+        (x1, x2, 0.0, 0.0, 0.0, 0.0, L.reward[0]),
+        PRE_FIXED,
+        consts,
+    )
+    lo, hi = L.w_min[r], L.w_max[r]
+    for s in range(a, a + L.seg_len[r, i]):
         j = slot[s]
         if j >= n:  # second current channel: slot = n + target
             j -= n
-        dy = k - y_last[r, j]
-        y1 = _decayed(y[r, 0, j], decay_tab, tr_tau_steps, r, 2, dy) if n1 else 0.0
-        y2 = _decayed(y[r, 1, j], decay_tab, tr_tau_steps, r, 3, dy) if n2 else 0.0
-        y3 = _decayed(y[r, 2, j], decay_tab, tr_tau_steps, r, 4, dy) if n3 else 0.0
+        dy = k - L.y_last[r, j]
+        y1 = _decayed(L.y[r, 0, j], L.decay_tab, L.tr_tau_steps, r, 2, dy) if n1 else 0.0
+        y2 = _decayed(L.y[r, 1, j], L.decay_tab, L.tr_tau_steps, r, 3, dy) if n2 else 0.0
+        y3 = _decayed(L.y[r, 2, j], L.decay_tab, L.tr_tau_steps, r, 4, dy) if n3 else 0.0
         w0 = weight[s]
-        w = w0 + _dw_var(r, 0, t_dep, t_pow, n_terms, consts, (x1, x2, y1, y2, y3, w0, 0.0), PRE_FIXED)
+        w = w0 + _dw_var(r, 0, L.t_dep, L.t_pow, L.n_terms, consts, (x1, x2, y1, y2, y3, w0, 0.0), PRE_FIXED)
         weight[s] = min(max(w, lo), hi)
-    counts[0] += seg_len[r, i]
-    x[r, 0, i] = tr_impulse[r, 0] if tr_set[r, 0] else x1 + tr_impulse[r, 0]
-    x[r, 1, i] = tr_impulse[r, 1] if tr_set[r, 1] else x2 + tr_impulse[r, 1]
-    x_last[r, i] = k
-    counts[1] += 1
+    L.counts[0] += L.seg_len[r, i]
+    L.x[r, 0, i] = L.tr_impulse[r, 0] if L.tr_set[r, 0] else x1 + L.tr_impulse[r, 0]
+    L.x[r, 1, i] = L.tr_impulse[r, 1] if L.tr_set[r, 1] else x2 + L.tr_impulse[r, 1]
+    L.x_last[r, i] = k
+    L.counts[1] += 1
 
 
 @njit(cache=True)
 def _post(r, j, k, weight, L):
-    (
-        r_src,
-        r_post,
-        seg_start,
-        seg_len,
-        col_ptr,
-        col_pos,
-        col_src,
-        t_coef,
-        t_dep,
-        t_pow,
-        n_terms,
-        tr_impulse,
-        tr_set,
-        tr_tau_steps,
-        decay_tab,
-        w_min,
-        w_max,
-        x,
-        x_last,
-        y,
-        y_last,
-        reward,
-        counts,
-        need,
-    ) = L
-    dy = k - y_last[r, j]
-    y1 = _decayed(y[r, 0, j], decay_tab, tr_tau_steps, r, 2, dy)
-    y2 = _decayed(y[r, 1, j], decay_tab, tr_tau_steps, r, 3, dy)
-    y3 = _decayed(y[r, 2, j], decay_tab, tr_tau_steps, r, 4, dy)
-    n1, n2 = need[r, 1, 0], need[r, 1, 1]  # pre traces the y0 terms read
-    consts = np.empty(t_coef.shape[1])
-    _consts(r, 1, t_coef, t_dep, t_pow, n_terms, (0.0, 0.0, y1, y2, y3, 0.0, reward[0]), POST_FIXED, consts)
-    lo, hi = w_min[r], w_max[r]
-    for c in range(col_ptr[r, j], col_ptr[r, j + 1]):
-        s = col_pos[c]
-        i = col_src[c]
-        dx = k - x_last[r, i]
-        x1 = _decayed(x[r, 0, i], decay_tab, tr_tau_steps, r, 0, dx) if n1 else 0.0
-        x2 = _decayed(x[r, 1, i], decay_tab, tr_tau_steps, r, 1, dx) if n2 else 0.0
+    dy = k - L.y_last[r, j]
+    y1 = _decayed(L.y[r, 0, j], L.decay_tab, L.tr_tau_steps, r, 2, dy)
+    y2 = _decayed(L.y[r, 1, j], L.decay_tab, L.tr_tau_steps, r, 3, dy)
+    y3 = _decayed(L.y[r, 2, j], L.decay_tab, L.tr_tau_steps, r, 4, dy)
+    n1, n2 = L.need[r, 1, 0], L.need[r, 1, 1]  # pre traces the y0 terms read
+    consts = np.empty(L.t_coef.shape[1])
+    _consts(
+        r,
+        1,
+        L.t_coef,
+        L.t_dep,
+        L.t_pow,
+        L.n_terms,
+        (0.0, 0.0, y1, y2, y3, 0.0, L.reward[0]),
+        POST_FIXED,
+        consts,
+    )
+    lo, hi = L.w_min[r], L.w_max[r]
+    for c in range(L.col_ptr[r, j], L.col_ptr[r, j + 1]):
+        s = L.col_pos[c]
+        i = L.col_src[c]
+        dx = k - L.x_last[r, i]
+        x1 = _decayed(L.x[r, 0, i], L.decay_tab, L.tr_tau_steps, r, 0, dx) if n1 else 0.0
+        x2 = _decayed(L.x[r, 1, i], L.decay_tab, L.tr_tau_steps, r, 1, dx) if n2 else 0.0
         w0 = weight[s]
-        w = w0 + _dw_var(r, 1, t_dep, t_pow, n_terms, consts, (x1, x2, 0.0, 0.0, 0.0, w0, 0.0), POST_FIXED)
+        w = w0 + _dw_var(
+            r, 1, L.t_dep, L.t_pow, L.n_terms, consts, (x1, x2, 0.0, 0.0, 0.0, w0, 0.0), POST_FIXED
+        )
         weight[s] = min(max(w, lo), hi)
-    counts[0] += col_ptr[r, j + 1] - col_ptr[r, j]
-    y[r, 0, j] = tr_impulse[r, 2] if tr_set[r, 2] else y1 + tr_impulse[r, 2]
-    y[r, 1, j] = tr_impulse[r, 3] if tr_set[r, 3] else y2 + tr_impulse[r, 3]
-    y[r, 2, j] = tr_impulse[r, 4] if tr_set[r, 4] else y3 + tr_impulse[r, 4]
-    y_last[r, j] = k
-    counts[1] += 1
+    L.counts[0] += L.col_ptr[r, j + 1] - L.col_ptr[r, j]
+    L.y[r, 0, j] = L.tr_impulse[r, 2] if L.tr_set[r, 2] else y1 + L.tr_impulse[r, 2]
+    L.y[r, 1, j] = L.tr_impulse[r, 3] if L.tr_set[r, 3] else y2 + L.tr_impulse[r, 3]
+    L.y[r, 2, j] = L.tr_impulse[r, 4] if L.tr_set[r, 4] else y3 + L.tr_impulse[r, 4]
+    L.y_last[r, j] = k
+    L.counts[1] += 1
 
 
 @njit(cache=True)
 def learn_float(k, n, out_src, first, n_out, in_src, i0, i1, slot, weight, L):
     """Apply every rule to the spikes of step ``k``: neurons ``out_src[first:n_out]`` and
     input sources ``in_src[i0:i1]``."""
-    r_src, r_post = L[0], L[1]
+    r_src, r_post = L.r_src, L.r_post
     for r in range(r_src.shape[0]):
         s0, s1, p0, p1 = r_src[r, 0], r_src[r, 1], r_post[r, 0], r_post[r, 1]
         for t in range(first, n_out):

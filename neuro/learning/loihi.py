@@ -26,6 +26,8 @@ reads post2 before its update). The register weight stays ``Wgt << (6 + weight_e
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
@@ -63,6 +65,7 @@ LOIHI_TABLE_NAMES = (
     "reward",
     "counts",
 )
+LoihiTables = namedtuple("LoihiTables", LOIHI_TABLE_NAMES)  # the kernels read fields by name
 ACC_MIN = -(1 << 15)
 ACC_MAX = (1 << 15) - 1
 
@@ -104,128 +107,96 @@ def _apply(s, acc, shift, wmin, wmax, weight, key, epoch_index):
 
 @njit(cache=True)
 def _epoch_end(r, e, n, slot, weight, L):
-    (
-        r_src,
-        r_post,
-        seg_start,
-        seg_len,
-        col_ptr,
-        col_pos,
-        col_src,
-        t_mant,
-        t_exp,
-        t_dep,
-        t_pow,
-        n_terms,
-        tr_impulse,
-        tr_decay,
-        tr_set,
-        w_shift,
-        w_bits,
-        w_min,
-        w_max,
-        epoch,
-        x,
-        y,
-        x_flag,
-        y_flag,
-        x_list,
-        y_list,
-        n_list,
-        key,
-        reward,
-        counts,
-    ) = L
-    k0 = key[0]
-    sh, wb, lo, hi, rew = w_shift[r], w_bits[r], w_min[r], w_max[r], reward[0]
+    k0 = L.key[0]
+    sh, wb, lo, hi, rew = L.w_shift[r], L.w_bits[r], L.w_min[r], L.w_max[r], L.reward[0]
     # 1. weight updates: rows of flagged sources, then columns of flagged post neurons
-    for a in range(n_list[r, 0]):
-        i = x_list[r, a]
-        st = seg_start[r, i]
-        for s in range(st, st + seg_len[r, i]):
+    for a in range(L.n_list[r, 0]):
+        i = L.x_list[r, a]
+        st = L.seg_start[r, i]
+        for s in range(st, st + L.seg_len[r, i]):
             j = slot[s]
             if j >= n:  # second current channel: slot = n + target
                 j -= n
             acc = _acc(
                 r,
                 0,
-                t_mant,
-                t_exp,
-                t_dep,
-                t_pow,
-                n_terms,
+                L.t_mant,
+                L.t_exp,
+                L.t_dep,
+                L.t_pow,
+                L.n_terms,
                 wb,
-                x[r, 0, i],
-                x[r, 1, i],
-                y[r, 0, j],
-                y[r, 1, j],
-                y[r, 2, j],
+                L.x[r, 0, i],
+                L.x[r, 1, i],
+                L.y[r, 0, j],
+                L.y[r, 1, j],
+                L.y[r, 2, j],
                 np.int64(weight[s]) >> sh,
                 rew,
             )
             _apply(s, acc, sh, lo, hi, weight, k0, e)
-        counts[0] += seg_len[r, i]
-    for a in range(n_list[r, 1]):
-        j = y_list[r, a]
-        for c in range(col_ptr[r, j], col_ptr[r, j + 1]):
-            s = col_pos[c]
-            i = col_src[c]
+        L.counts[0] += L.seg_len[r, i]
+    for a in range(L.n_list[r, 1]):
+        j = L.y_list[r, a]
+        for c in range(L.col_ptr[r, j], L.col_ptr[r, j + 1]):
+            s = L.col_pos[c]
+            i = L.col_src[c]
             acc = _acc(
                 r,
                 1,
-                t_mant,
-                t_exp,
-                t_dep,
-                t_pow,
-                n_terms,
+                L.t_mant,
+                L.t_exp,
+                L.t_dep,
+                L.t_pow,
+                L.n_terms,
                 wb,
-                x[r, 0, i],
-                x[r, 1, i],
-                y[r, 0, j],
-                y[r, 1, j],
-                y[r, 2, j],
+                L.x[r, 0, i],
+                L.x[r, 1, i],
+                L.y[r, 0, j],
+                L.y[r, 1, j],
+                L.y[r, 2, j],
                 np.int64(weight[s]) >> sh,
                 rew,
             )
             _apply(s, acc, sh, lo, hi, weight, k0, e)
-        counts[0] += col_ptr[r, j + 1] - col_ptr[r, j]
-    # 2. impulses of this epoch's spikes
-    for a in range(n_list[r, 0]):
-        i = x_list[r, a]
-        x_flag[r, i] = 0
+        L.counts[0] += L.col_ptr[r, j + 1] - L.col_ptr[r, j]
+    # 2. impulses of this L.epoch's spikes
+    for a in range(L.n_list[r, 0]):
+        i = L.x_list[r, a]
+        L.x_flag[r, i] = 0
         for tr in range(2):
-            if tr_impulse[r, tr] > 0:
-                imp = stochastic_round(tr_impulse[r, tr], k0, trace_stream(IMPULSE_STREAM, r, tr, i), e)
-                x[r, tr, i] = imp if tr_set[r, tr] else min(x[r, tr, i] + imp, 127)
-        counts[1] += 1
-    for a in range(n_list[r, 1]):
-        j = y_list[r, a]
-        y_flag[r, j] = 0
+            if L.tr_impulse[r, tr] > 0:
+                imp = stochastic_round(L.tr_impulse[r, tr], k0, trace_stream(IMPULSE_STREAM, r, tr, i), e)
+                L.x[r, tr, i] = imp if L.tr_set[r, tr] else min(L.x[r, tr, i] + imp, 127)
+        L.counts[1] += 1
+    for a in range(L.n_list[r, 1]):
+        j = L.y_list[r, a]
+        L.y_flag[r, j] = 0
         for tr in range(3):
-            if tr_impulse[r, 2 + tr] > 0:
+            if L.tr_impulse[r, 2 + tr] > 0:
                 imp = stochastic_round(
-                    tr_impulse[r, 2 + tr], k0, trace_stream(IMPULSE_STREAM, r, 2 + tr, j), e
+                    L.tr_impulse[r, 2 + tr], k0, trace_stream(IMPULSE_STREAM, r, 2 + tr, j), e
                 )
-                y[r, tr, j] = imp if tr_set[r, 2 + tr] else min(y[r, tr, j] + imp, 127)
-        counts[1] += 1
-    n_list[r, 0] = 0
-    n_list[r, 1] = 0
+                L.y[r, tr, j] = imp if L.tr_set[r, 2 + tr] else min(L.y[r, tr, j] + imp, 127)
+        L.counts[1] += 1
+    L.n_list[r, 0] = 0
+    L.n_list[r, 1] = 0
     # 3. decay of every trace of this rule
     for tr in range(2):
-        d = tr_decay[r, tr]
+        d = L.tr_decay[r, tr]
         if d < 1.0:
-            for i in range(r_src[r, 0], r_src[r, 1]):
-                if x[r, tr, i] != 0:
-                    x[r, tr, i] = stochastic_round(
-                        x[r, tr, i] * d, k0, trace_stream(DECAY_STREAM, r, tr, i), e
+            for i in range(L.r_src[r, 0], L.r_src[r, 1]):
+                if L.x[r, tr, i] != 0:
+                    L.x[r, tr, i] = stochastic_round(
+                        L.x[r, tr, i] * d, k0, trace_stream(DECAY_STREAM, r, tr, i), e
                     )
     for tr in range(3):
-        d = tr_decay[r, 2 + tr]
+        d = L.tr_decay[r, 2 + tr]
         if d < 1.0:
-            for j in range(r_post[r, 0], r_post[r, 1]):
-                if y[r, tr, j] != 0:
-                    y[r, tr, j] = stochastic_round(
-                        y[r, tr, j] * d, k0, trace_stream(DECAY_STREAM, r, 2 + tr, j), e
+            for j in range(L.r_post[r, 0], L.r_post[r, 1]):
+                if L.y[r, tr, j] != 0:
+                    L.y[r, tr, j] = stochastic_round(
+                        L.y[r, tr, j] * d, k0, trace_stream(DECAY_STREAM, r, 2 + tr, j), e
                     )
 
 
@@ -240,8 +211,8 @@ def _flag_pre(r, i, x_flag, x_list, n_list):
 @njit(cache=True)
 def learn_loihi(k, n, out_src, first, n_out, in_src, i0, i1, slot, weight, L):
     """Flag the spikes of step ``k``; at the end of a rule's epoch, learn (see module docstring)."""
-    r_src, r_post, epoch = L[0], L[1], L[19]
-    x_flag, y_flag, x_list, y_list, n_list = L[22], L[23], L[24], L[25], L[26]
+    r_src, r_post, epoch = L.r_src, L.r_post, L.epoch
+    x_flag, y_flag, x_list, y_list, n_list = L.x_flag, L.y_flag, L.x_list, L.y_list, L.n_list
     for r in range(r_src.shape[0]):
         s0, s1, p0, p1 = r_src[r, 0], r_src[r, 1], r_post[r, 0], r_post[r, 1]
         for t in range(first, n_out):

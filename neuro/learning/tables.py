@@ -35,7 +35,7 @@ REWARD_FRAC_BITS = 7  # reward register: signed 8-bit, value r_int / 128 (our ch
 
 @dataclass
 class LearningTables:
-    """Arrays of all plastic projections (see module docstring); ``as_tuple`` feeds the kernel."""
+    """Arrays of all plastic projections (see module docstring); ``pack`` feeds the kernel."""
 
     arrays: dict
     rules: list  # (projection index, Plasticity)
@@ -44,8 +44,9 @@ class LearningTables:
     def n_rules(self) -> int:
         return len(self.rules)
 
-    def as_tuple(self, names) -> tuple:
-        return tuple(self.arrays[n] for n in names)
+    def pack(self, kind):
+        """The arrays as the namedtuple ``kind`` the kernels take (fields by name)."""
+        return kind(**{name: self.arrays[name] for name in kind._fields})
 
 
 def _topology(net: CompiledNetwork, plastic: list[int]) -> dict:
