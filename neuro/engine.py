@@ -32,7 +32,84 @@ PROBE_BUDGET = 1 << 22  # values per probe variable per chunk
 INPUT_DRAW_BUDGET = 1 << 23  # Poisson draws per chunk
 
 
-class Simulator:
+class ChunkRunner:
+    """The chunk loop and spike output buffers shared by every arithmetic's simulator.
+
+    A subclass sets ``step``, ``batch``, ``inputs``, ``probe_idx`` and calls
+    :meth:`_allocate_outputs`; it implements ``_kernel(k0, n, in_ptr, in_src, pv, pi) ->
+    (steps done, spikes written)`` and may override :meth:`_prepare` (before each chunk),
+    :meth:`_kernel_counts`, ``_rng`` and ``probe_dtype``.
+    """
+
+    probe_dtype = np.float64
+
+    def _allocate_outputs(self, n_neurons: int) -> None:
+        cap = max(MIN_SPIKE_CAPACITY, 2 * self.batch * n_neurons)
+        self._out_step = np.empty(cap, dtype=np.int64)
+        self._out_b = np.empty(cap, dtype=np.int32)
+        self._out_src = np.empty(cap, dtype=np.int32)
+        per_step = max(1, self.batch * max(1, self.probe_idx.size))
+        n_in = max(1, self.batch * int(getattr(self.inputs, "p", np.zeros(0)).size))
+        self.chunk_steps = int(max(1, min(CHUNK_STEPS, PROBE_BUDGET // per_step, INPUT_DRAW_BUDGET // n_in)))
+
+    def _prepare(self, k: int) -> None:
+        """Called before the chunk starting at step ``k``."""
+
+    def _kernel_counts(self, k0, n, in_ptr, in_src, counts):
+        raise NeuroError("counting runs are not available for this simulator")
+
+    def run(
+        self,
+        steps: int,
+        on_spikes: Callable | None = None,
+        on_probe: Callable | None = None,
+        on_chunk: Callable | None = None,
+        counts: np.ndarray | None = None,
+    ) -> None:
+        """Advance ``steps`` steps.
+
+        Parameters
+        ----------
+        on_spikes : callable(step, batch, neuron), optional
+            Called with int arrays of the spikes of each kernel call, in step order.
+        counts : numpy.ndarray (B, n_sources) of int64, optional
+            Instead of spike lists, accumulate spike counts per batch element and source.
+            This path runs the batch elements in parallel threads; it needs learning off,
+            no probes and no ``on_spikes``.
+        on_probe : callable(k0, v, i), optional
+            Called per chunk with arrays (steps, B, probes) of the probed neurons.
+        on_chunk : callable(step), optional
+            Called after each chunk with the number of steps completed so far.
+        """
+        end = self.step + int(steps)
+        changes = [c for c in self.inputs.change_points()]
+        while self.step < end:
+            k = self.step
+            nxt = min([c for c in changes if c > k] + [end])
+            n = min(self.chunk_steps, nxt - k)
+            self._prepare(k)
+            in_ptr, in_src = self.inputs.chunk(k, n, self.batch, self._rng)
+            pv = np.zeros((n, self.batch, self.probe_idx.size), dtype=self.probe_dtype)
+            pi = np.zeros_like(pv)
+            done = 0
+            if counts is not None:
+                self._kernel_counts(k, n, in_ptr, in_src, counts)
+                done = n
+            while done < n:
+                d, n_out = self._kernel(
+                    k + done, n - done, in_ptr[done * self.batch :], in_src, pv[done:], pi[done:]
+                )
+                if on_spikes is not None and n_out:
+                    on_spikes(self._out_step[:n_out], self._out_b[:n_out], self._out_src[:n_out])
+                done += d
+            self.step = k + n
+            if on_probe is not None and self.probe_idx.size:
+                on_probe(k, pv, pi)
+            if on_chunk is not None:
+                on_chunk(self.step)
+
+
+class Simulator(ChunkRunner):
     """Run a :class:`~neuro.network.CompiledNetwork` in its arithmetic.
 
     Parameters
@@ -94,13 +171,9 @@ class Simulator:
         self.spike_count = np.zeros(net.n_sources, dtype=np.int64)
         self.active = np.zeros((self.batch, n), dtype=np.int64)  # active updates (see counters)
         self.overflow = np.zeros(3, dtype=np.int64)
-        cap = max(MIN_SPIKE_CAPACITY, 2 * self.batch * n)
-        self._out_step = np.empty(cap, dtype=np.int64)
-        self._out_b = np.empty(cap, dtype=np.int32)
-        self._out_src = np.empty(cap, dtype=np.int32)
-        per_step = max(1, self.batch * max(1, self.probe_idx.size))
-        n_in = max(1, self.batch * int(getattr(self.inputs, "p", np.zeros(0)).size))
-        self.chunk_steps = int(max(1, min(CHUNK_STEPS, PROBE_BUDGET // per_step, INPUT_DRAW_BUDGET // n_in)))
+        self._allocate_outputs(n)
+        if net.arithmetic != "float":
+            self.probe_dtype = np.int64
 
     def reset_state(self, keep: tuple = ("theta",)) -> None:
         """Return every neuron to its initial state (ring buffer cleared), keeping ``keep``."""
@@ -120,7 +193,11 @@ class Simulator:
                 arr[...] = fresh[key]
 
     # ------------------------------------------------------------------ bias from current inputs
-    def _apply_currents(self, k: int) -> None:
+    @property
+    def _rng(self):
+        return self.net.rng
+
+    def _prepare(self, k: int) -> None:
         active = self.inputs.bias_delta(k)
         key = tuple(id(a) for _sl, a in active)
         if key == self._bias_key:
@@ -202,57 +279,6 @@ class Simulator:
             )
             self.overflow += ov.sum(axis=0)
         self.spike_count += counts.sum(axis=0) - before
-
-    def run(
-        self,
-        steps: int,
-        on_spikes: Callable | None = None,
-        on_probe: Callable | None = None,
-        on_chunk: Callable | None = None,
-        counts: np.ndarray | None = None,
-    ) -> None:
-        """Advance ``steps`` steps.
-
-        Parameters
-        ----------
-        on_spikes : callable(step, batch, neuron), optional
-            Called with int arrays of the spikes of each kernel call, in step order.
-        counts : numpy.ndarray (B, n_sources) of int64, optional
-            Instead of spike lists, accumulate spike counts per batch element and source.
-            This path runs the batch elements in parallel threads; it needs learning off,
-            no probes and no ``on_spikes``.
-        on_probe : callable(k0, v, i), optional
-            Called per chunk with arrays (steps, B, probes) of the probed neurons.
-        on_chunk : callable(step), optional
-            Called after each chunk with the number of steps completed so far.
-        """
-        end = self.step + int(steps)
-        changes = [c for c in self.inputs.change_points()]
-        dtype = np.float64 if self.net.arithmetic == "float" else np.int64
-        while self.step < end:
-            k = self.step
-            nxt = min([c for c in changes if c > k] + [end])
-            n = min(self.chunk_steps, nxt - k)
-            self._apply_currents(k)
-            in_ptr, in_src = self.inputs.chunk(k, n, self.batch, self.net.rng)
-            pv = np.zeros((n, self.batch, self.probe_idx.size), dtype=dtype)
-            pi = np.zeros_like(pv)
-            done = 0
-            if counts is not None:
-                self._kernel_counts(k, n, in_ptr, in_src, counts)
-                done = n
-            while done < n:
-                d, n_out = self._kernel(
-                    k + done, n - done, in_ptr[done * self.batch :], in_src, pv[done:], pi[done:]
-                )
-                if on_spikes is not None and n_out:
-                    on_spikes(self._out_step[:n_out], self._out_b[:n_out], self._out_src[:n_out])
-                done += d
-            self.step = k + n
-            if on_probe is not None and self.probe_idx.size:
-                on_probe(k, pv, pi)
-            if on_chunk is not None:
-                on_chunk(self.step)
 
     def counters(self, placement=None) -> dict:
         """Exact operation counts so far (summed over the batch).

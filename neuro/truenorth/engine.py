@@ -12,22 +12,16 @@ integrated in the tick, TrueNorth units).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from neuro.dynamics import truenorth as tn
+from neuro.engine import ChunkRunner
 from neuro.errors import NeuroError
 from neuro.inputs import SpecInputs
 from neuro.truenorth.convert import PARAM_KEYS
 
-CHUNK_STEPS = 1000
-MIN_SPIKE_CAPACITY = 1 << 20
-PROBE_BUDGET = 1 << 22
-INPUT_DRAW_BUDGET = 1 << 23
 
-
-class TrueNorthSimulator:
+class TrueNorthSimulator(ChunkRunner):
     """Simulate a TrueNorth network (``batch`` independent copies; learning does not exist).
 
     ``tn`` is the compiled :class:`~neuro.truenorth.compile.TrueNorthNetwork`; ``net`` is its
@@ -55,13 +49,7 @@ class TrueNorthSimulator:
             raise NeuroError(f"probe neuron index out of range [0, {net.n_neurons - 1}]")
         self.spike_count = np.zeros(net.n_sources, dtype=np.int64)
         self.overflow = np.zeros(1, dtype=np.int64)
-        cap = max(MIN_SPIKE_CAPACITY, 2 * self.batch * net.n_neurons)
-        self._out_step = np.empty(cap, dtype=np.int64)
-        self._out_b = np.empty(cap, dtype=np.int32)
-        self._out_src = np.empty(cap, dtype=np.int32)
-        per_step = max(1, self.batch * max(1, self.probe_idx.size))
-        n_in = max(1, self.batch * int(getattr(self.inputs, "p", np.zeros(0)).size))
-        self.chunk_steps = int(max(1, min(CHUNK_STEPS, PROBE_BUDGET // per_step, INPUT_DRAW_BUDGET // n_in)))
+        self._allocate_outputs(net.n_neurons)
 
     def reset_state(self, keep: tuple = ()) -> None:
         """Return every neuron to its initial potential and clear the spikes in flight."""
@@ -71,53 +59,31 @@ class TrueNorthSimulator:
             if key not in keep:
                 arr[...] = fresh[key]
 
-    def run(
-        self,
-        steps: int,
-        on_spikes: Callable | None = None,
-        on_probe: Callable | None = None,
-        on_chunk: Callable | None = None,
-        counts: np.ndarray | None = None,
-    ) -> None:
-        """Advance ``steps`` ticks (arguments as :meth:`neuro.engine.Simulator.run`)."""
-        if counts is not None:
-            raise NeuroError("counting runs are not available in truenorth arithmetic")
-        net = self.tn
-        end = self.step + int(steps)
-        s = self.state
+    probe_dtype = np.int64
+
+    @property
+    def _rng(self):
+        return self.tn.rng
+
+    def _kernel_counts(self, k0, n, in_ptr, in_src, counts):
+        raise NeuroError("counting runs are not available in truenorth arithmetic")
+
+    def _kernel(self, k0, n, in_ptr, in_src, pv, pi):
+        net, s = self.tn, self.state
         state = (s["buf"], s["v"], s["syn"], s["queue"], s["qlen"])
         csr = (net.indptr, net.slot, net.weight, net.delay, net.feeds_splitters)
-        key = np.uint64(net.prng_key)
-        while self.step < end:
-            k = self.step
-            n = min(self.chunk_steps, end - k)
-            in_ptr, in_src = self.inputs.chunk(k, n, self.batch, net.rng)
-            pv = np.zeros((n, self.batch, self.probe_idx.size), dtype=np.int64)
-            pi = np.zeros_like(pv)
-            done = 0
-            while done < n:
-                io = (
-                    in_ptr[done * self.batch :],
-                    in_src,
-                    self._out_step,
-                    self._out_b,
-                    self._out_src,
-                    self.probe_idx,
-                    pv[done:],
-                    pi[done:],
-                    self.spike_count,
-                )
-                d, n_out = tn.run_truenorth(
-                    k + done, n - done, state, self.params, csr, io, key, self.overflow
-                )
-                if on_spikes is not None and n_out:
-                    on_spikes(self._out_step[:n_out], self._out_b[:n_out], self._out_src[:n_out])
-                done += d
-            self.step = k + n
-            if on_probe is not None and self.probe_idx.size:
-                on_probe(k, pv, pi)
-            if on_chunk is not None:
-                on_chunk(self.step)
+        io = (
+            in_ptr,
+            in_src,
+            self._out_step,
+            self._out_b,
+            self._out_src,
+            self.probe_idx,
+            pv,
+            pi,
+            self.spike_count,
+        )
+        return tn.run_truenorth(k0, n, state, self.params, csr, io, np.uint64(net.prng_key), self.overflow)
 
     def counters(self, placement=None) -> dict:
         """Exact operation counts so far (summed over the batch).
