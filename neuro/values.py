@@ -112,6 +112,19 @@ def _number(x: Any, field: str) -> float:
     return float(x)
 
 
+def load_npy(raw: str, field: str, base_dir: Path | None = None) -> tuple[Path, np.ndarray]:
+    """Load the ``.npy`` file a spec field names (relative to ``base_dir``); one-line errors."""
+    if not raw.endswith(".npy"):
+        raise NeuroError(f"a string value must be a path to a .npy file, got {raw!r}", field=field)
+    path = Path(raw)
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    try:
+        return path, np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise NeuroError(f"cannot read {raw!r}: {exc}", field=field) from None
+
+
 def parse_value(raw: Any, field: str, base_dir: Path | None = None) -> Value:
     """Parse a spec value; raise :class:`NeuroError` naming ``field`` when it is malformed."""
     if isinstance(raw, Value):
@@ -129,15 +142,7 @@ def parse_value(raw: Any, field: str, base_dir: Path | None = None) -> Value:
         arr = np.array([_number(x, f"{field}[{i}]") for i, x in enumerate(raw)], dtype=np.float64)
         return Value("array", array=arr)
     if isinstance(raw, str):
-        if not raw.endswith(".npy"):
-            raise NeuroError(f"a string value must be a path to a .npy file, got {raw!r}", field=field)
-        path = Path(raw)
-        if not path.is_absolute() and base_dir is not None:
-            path = base_dir / path
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise NeuroError(f"cannot read {raw!r}: {exc}", field=field) from None
+        path, arr = load_npy(raw, field, base_dir)
         arr = np.asarray(arr, dtype=np.float64).ravel()
         if not np.all(np.isfinite(arr)):
             raise NeuroError(f"{raw!r} holds non-finite numbers", field=field)

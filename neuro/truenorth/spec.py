@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from neuro.errors import NeuroError
-from neuro.values import Value, parse_value
+from neuro.values import Value, load_npy, parse_value
 
 AXON_TYPES = 4
 WEIGHT_RANGE = (-256, 255)  # 9-bit signed synaptic weight s_j^G [S]
@@ -88,15 +88,7 @@ def _bool(v: Any, where: str) -> bool:
 def _weights(raw: Any, where: str, base_dir: Path | None, size: int) -> tuple:
     """Four weights (one per axon type) for all neurons, or one row of four per neuron."""
     if isinstance(raw, str):
-        if not raw.endswith(".npy"):
-            raise NeuroError(f"a string must be a path to a .npy file, got {raw!r}", field=where)
-        path = Path(raw)
-        if not path.is_absolute() and base_dir is not None:
-            path = base_dir / path
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise NeuroError(f"cannot read {raw!r}: {exc}", field=where) from None
+        _, arr = load_npy(raw, where, base_dir)
     elif isinstance(raw, list | tuple | np.ndarray):
         rows = list(raw)
         if rows and all(isinstance(r, list | tuple | np.ndarray) for r in rows):
