@@ -34,6 +34,33 @@ def frozen_simulator(ckpt: Path, batch: int) -> tuple[Simulator, dict]:
     return sim, meta
 
 
+def presentations(sim: Simulator, pres, cfg, images: np.ndarray):
+    """Show ``images`` to the frozen batched ``sim``, ``sim.batch`` at a time, each copy from
+    rest, with Diehl & Cook's intensity rule (copies that fired fewer than ``min_spikes`` are
+    shown their image again at intensity + 1; the others get a blank image).
+
+    Yields ``(idx, todo, counts)`` per presentation: the image indices of the batch, which
+    copies showed an image this time, and the excitatory spike counts (B, N).
+    """
+    batch, n = sim.batch, len(images)
+    for start in range(0, n, batch):
+        idx = np.arange(start, min(start + batch, n))
+        imgs = np.zeros((batch, images.shape[1]), dtype=images.dtype)
+        imgs[: idx.size] = images[idx]
+        intensity = np.full(batch, cfg.intensity)
+        todo = np.zeros(batch, dtype=bool)
+        todo[: idx.size] = True
+        while True:
+            sim.reset_state()
+            counts = pres.counts(np.where(todo[:, None], imgs, 0), intensity, cfg.present_steps)
+            yield idx, todo, counts
+            low = todo & (counts.sum(axis=1) < cfg.min_spikes) & (intensity + 1 <= cfg.max_intensity)
+            if not low.any():
+                break
+            todo = low
+            intensity = intensity + low
+
+
 def responses(
     ckpt,
     images: np.ndarray,
@@ -53,30 +80,17 @@ def responses(
     n = len(images)
     out = np.zeros((n, cfg.n_neurons), dtype=np.int64)
     t0 = time.perf_counter()
-    reruns = 0
-    for start in range(0, n, batch):
-        idx = np.arange(start, min(start + batch, n))
-        imgs = np.zeros((batch, images.shape[1]), dtype=images.dtype)
-        imgs[: idx.size] = images[idx]
-        intensity = np.full(batch, cfg.intensity)
-        todo = np.zeros(batch, dtype=bool)
-        todo[: idx.size] = True
-        while True:
-            sim.reset_state()
-            shown = np.where(todo[:, None], imgs, 0)
-            counts = pres.counts(shown, intensity, cfg.present_steps)
-            out[idx[todo[: idx.size]]] = counts[: idx.size][todo[: idx.size]]
-            low = todo & (counts.sum(axis=1) < cfg.min_spikes) & (intensity + 1 <= cfg.max_intensity)
-            if not low.any():
-                break
-            reruns += int(low.sum())
-            todo = low
-            intensity = intensity + low
+    shown = 0
+    for idx, todo, counts in presentations(sim, pres, cfg, images):
+        out[idx[todo[: idx.size]]] = counts[: idx.size][todo[: idx.size]]
+        shown += int(todo.sum())
         if progress:
             done = idx[-1] + 1
-            rate = done / (time.perf_counter() - t0)
-            sys.stderr.write(f"\r{what}: {done}/{n} images, {rate:.0f} images/s ")
+            sys.stderr.write(
+                f"\r{what}: {done}/{n} images, {done / (time.perf_counter() - t0):.0f} images/s "
+            )
             sys.stderr.flush()
+    reruns = shown - n
     if progress:
         sys.stderr.write("\n")
     if stats is not None:

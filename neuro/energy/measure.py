@@ -68,7 +68,7 @@ def measure_rundir(
     """Evaluate RUNDIR's frozen network on the first ``images`` test images and count."""
     from neuro.chips import get_profile
     from neuro.datasets import load_dataset
-    from neuro.evaluate import frozen_simulator
+    from neuro.evaluate import frozen_simulator, presentations
     from neuro.mapping import place
     from neuro.train import Presenter, _config_from, predict
 
@@ -91,33 +91,20 @@ def measure_rundir(
     pres = Presenter(sim, cfg)
     spikes = np.zeros(net.n_sources, dtype=np.int64)
     active = np.zeros(net.n_neurons, dtype=np.int64)
-    rounds = presentations = 0
+    rounds = presentations_shown = 0
     exc = np.zeros((n, cfg.n_neurons), dtype=np.int64)
     t0 = time.perf_counter()
-    for start in range(0, n, batch):
-        idx = np.arange(start, min(start + batch, n))
-        imgs = np.zeros((batch, test_images.shape[1]), dtype=test_images.dtype)
-        imgs[: idx.size] = test_images[idx]
-        intensity = np.full(batch, cfg.intensity)
-        todo = np.zeros(batch, dtype=bool)
-        todo[: idx.size] = True
-        while True:
-            sim.reset_state()
-            sc0, act0 = sim.spike_count.copy(), sim.active.copy()
-            counts = pres.counts(np.where(todo[:, None], imgs, 0), intensity, cfg.present_steps)
-            d_act = sim.active - act0
-            if d_act[~todo].any() or counts[~todo].any():
-                raise RuntimeError("batch copies without an image left rest: their counts would be mixed in")
-            spikes += sim.spike_count - sc0
-            active += d_act[todo].sum(axis=0)
-            rounds += int(todo.sum()) * cfg.present_steps
-            presentations += int(todo.sum())
-            exc[idx[todo[: idx.size]]] = counts[: idx.size][todo[: idx.size]]
-            low = todo & (counts.sum(axis=1) < cfg.min_spikes) & (intensity + 1 <= cfg.max_intensity)
-            if not low.any():
-                break
-            todo = low
-            intensity = intensity + low
+    sc0, act0 = sim.spike_count.copy(), sim.active.copy()
+    for idx, todo, counts in presentations(sim, pres, cfg, test_images):
+        d_act = sim.active - act0
+        if d_act[~todo].any() or counts[~todo].any():
+            raise RuntimeError("batch copies without an image left rest: their counts would be mixed in")
+        spikes += sim.spike_count - sc0
+        active += d_act[todo].sum(axis=0)
+        sc0, act0 = sim.spike_count.copy(), sim.active.copy()
+        rounds += int(todo.sum()) * cfg.present_steps
+        presentations_shown += int(todo.sum())
+        exc[idx[todo[: idx.size]]] = counts[: idx.size][todo[: idx.size]]
         if progress:
             sys.stderr.write(f"\rmeasuring: {idx[-1] + 1}/{n} images, {time.perf_counter() - t0:.1f} s ")
             sys.stderr.flush()
@@ -125,12 +112,14 @@ def measure_rundir(
         sys.stderr.write("\n")
     pred = predict(exc, np.asarray(extra["assignments"]))
     ledger = build_ledger(net, placement, spikes, rounds, active, inferences=n)
-    ledger.attrs.update(presentations=presentations, steps_per_presentation=cfg.present_steps, dt_ms=cfg.dt)
+    ledger.attrs.update(
+        presentations=presentations_shown, steps_per_presentation=cfg.present_steps, dt_ms=cfg.dt
+    )
     return Measurement(
         ledger=ledger,
         accuracy=float((pred == test_labels).mean()),
         images=n,
-        presentations=presentations,
+        presentations=presentations_shown,
         data=data,
         seed=int(meta["seed"]),
         n_exc=cfg.n_neurons,
