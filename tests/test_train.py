@@ -133,3 +133,19 @@ def test_cli_train_evaluate_plot(tmp_path):
         assert res.output.count("\n") == 1 and res.output.startswith("error: ")
     assert (tmp_path / "run" / "checkpoint.h5").stat().st_mtime_ns == before
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train", "--neurons", "x"],
+        ["train", "--arithmetic", "fixed"],
+        ["evaluate"],
+        ["run", "--bogus"],
+        ["evaluate", "r", "--batch", "0"],
+    ],
+)
+def test_usage_errors_are_one_line(args):
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2
+    assert res.output.count("\n") == 1 and res.output.startswith("error: ")
