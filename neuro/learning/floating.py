@@ -44,6 +44,8 @@ FLOAT_TABLE_NAMES = (
     "reward",
     "counts",
     "need",
+    "lin",
+    "scratch",
 )
 FloatTables = namedtuple("FloatTables", FLOAT_TABLE_NAMES)  # the kernels read fields by name
 
@@ -95,14 +97,30 @@ def _dw_var(r, dep, t_dep, t_pow, n_terms, consts, vals, fixed):
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _fold(r, dep, t_dep, t_pow, n_terms, consts, first, ab):
+    """For a linear dependency (tables ``lin``): ab[0:4] = A, ab[4:8] = B with
+    ``dw = (A0 + A1 z1 + A2 z2 + A3 z3) + (B0 + B1 z1 + B2 z2 + B3 z3) w`` where z1.. are the
+    per-synapse traces starting at factor ``first`` (x1 for y0-terms, y1 for x0-terms)."""
+    ab[:] = 0.0
+    for t in range(n_terms[r]):
+        if t_dep[r, t] != dep:
+            continue
+        z = 0
+        for f in range(3):
+            if first + f < 5 and t_pow[r, t, first + f] > 0:
+                z = f + 1
+        ab[(4 if t_pow[r, t, 5] else 0) + z] += consts[t]
+
+
+@njit(cache=True, inline="always")
 def _pre(r, i, k, n, slot, weight, L):
     dx = k - L.x_last[r, i]
     x1 = _decayed(L.x[r, 0, i], L.decay_tab, L.tr_tau_steps, r, 0, dx)
     x2 = _decayed(L.x[r, 1, i], L.decay_tab, L.tr_tau_steps, r, 1, dx)
     a = L.seg_start[r, i]
     n1, n2, n3 = L.need[r, 0, 2], L.need[r, 0, 3], L.need[r, 0, 4]  # post traces the x0 terms read
-    consts = np.empty(L.t_coef.shape[1])
+    consts = L.scratch[: L.t_coef.shape[1]]
     _consts(
         r,
         0,
@@ -115,6 +133,10 @@ def _pre(r, i, k, n, slot, weight, L):
         consts,
     )
     lo, hi = L.w_min[r], L.w_max[r]
+    lin = L.lin[r, 0]  # fast path: dw = A(y) + B(y) w
+    ab = L.scratch[L.t_coef.shape[1] :]
+    _fold(r, 0, L.t_dep, L.t_pow, L.n_terms, consts, 2, ab)
+    a0, a1, a2, a3, b0, b1, b2, b3 = ab[0], ab[1], ab[2], ab[3], ab[4], ab[5], ab[6], ab[7]
     for s in range(a, a + L.seg_len[r, i]):
         j = slot[s]
         if j >= n:  # second current channel: slot = n + target
@@ -124,8 +146,12 @@ def _pre(r, i, k, n, slot, weight, L):
         y2 = _decayed(L.y[r, 1, j], L.decay_tab, L.tr_tau_steps, r, 3, dy) if n2 else 0.0
         y3 = _decayed(L.y[r, 2, j], L.decay_tab, L.tr_tau_steps, r, 4, dy) if n3 else 0.0
         w0 = weight[s]
-        w = w0 + _dw_var(r, 0, L.t_dep, L.t_pow, L.n_terms, consts, (x1, x2, y1, y2, y3, w0, 0.0), PRE_FIXED)
-        weight[s] = min(max(w, lo), hi)
+        if lin:
+            dw = (a0 + a1 * y1 + a2 * y2 + a3 * y3) + (b0 + b1 * y1 + b2 * y2 + b3 * y3) * w0
+        else:
+            vals = (x1, x2, y1, y2, y3, w0, 0.0)
+            dw = _dw_var(r, 0, L.t_dep, L.t_pow, L.n_terms, consts, vals, PRE_FIXED)
+        weight[s] = min(max(w0 + dw, lo), hi)
     L.counts[0] += L.seg_len[r, i]
     L.x[r, 0, i] = L.tr_impulse[r, 0] if L.tr_set[r, 0] else x1 + L.tr_impulse[r, 0]
     L.x[r, 1, i] = L.tr_impulse[r, 1] if L.tr_set[r, 1] else x2 + L.tr_impulse[r, 1]
@@ -133,14 +159,14 @@ def _pre(r, i, k, n, slot, weight, L):
     L.counts[1] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _post(r, j, k, weight, L):
     dy = k - L.y_last[r, j]
     y1 = _decayed(L.y[r, 0, j], L.decay_tab, L.tr_tau_steps, r, 2, dy)
     y2 = _decayed(L.y[r, 1, j], L.decay_tab, L.tr_tau_steps, r, 3, dy)
     y3 = _decayed(L.y[r, 2, j], L.decay_tab, L.tr_tau_steps, r, 4, dy)
     n1, n2 = L.need[r, 1, 0], L.need[r, 1, 1]  # pre traces the y0 terms read
-    consts = np.empty(L.t_coef.shape[1])
+    consts = L.scratch[: L.t_coef.shape[1]]
     _consts(
         r,
         1,
@@ -153,6 +179,10 @@ def _post(r, j, k, weight, L):
         consts,
     )
     lo, hi = L.w_min[r], L.w_max[r]
+    lin = L.lin[r, 1]  # fast path: dw = A(x) + B(x) w
+    ab = L.scratch[L.t_coef.shape[1] :]
+    _fold(r, 1, L.t_dep, L.t_pow, L.n_terms, consts, 0, ab)
+    a0, a1, a2, b0, b1, b2 = ab[0], ab[1], ab[2], ab[4], ab[5], ab[6]
     for c in range(L.col_ptr[r, j], L.col_ptr[r, j + 1]):
         s = L.col_pos[c]
         i = L.col_src[c]
@@ -160,10 +190,12 @@ def _post(r, j, k, weight, L):
         x1 = _decayed(L.x[r, 0, i], L.decay_tab, L.tr_tau_steps, r, 0, dx) if n1 else 0.0
         x2 = _decayed(L.x[r, 1, i], L.decay_tab, L.tr_tau_steps, r, 1, dx) if n2 else 0.0
         w0 = weight[s]
-        w = w0 + _dw_var(
-            r, 1, L.t_dep, L.t_pow, L.n_terms, consts, (x1, x2, 0.0, 0.0, 0.0, w0, 0.0), POST_FIXED
-        )
-        weight[s] = min(max(w, lo), hi)
+        if lin:
+            dw = (a0 + a1 * x1 + a2 * x2) + (b0 + b1 * x1 + b2 * x2) * w0
+        else:
+            vals = (x1, x2, 0.0, 0.0, 0.0, w0, 0.0)
+            dw = _dw_var(r, 1, L.t_dep, L.t_pow, L.n_terms, consts, vals, POST_FIXED)
+        weight[s] = min(max(w0 + dw, lo), hi)
     L.counts[0] += L.col_ptr[r, j + 1] - L.col_ptr[r, j]
     L.y[r, 0, j] = L.tr_impulse[r, 2] if L.tr_set[r, 2] else y1 + L.tr_impulse[r, 2]
     L.y[r, 1, j] = L.tr_impulse[r, 3] if L.tr_set[r, 3] else y2 + L.tr_impulse[r, 3]
@@ -172,7 +204,7 @@ def _post(r, j, k, weight, L):
     L.counts[1] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def learn_float(k, n, out_src, first, n_out, in_src, i0, i1, slot, weight, L):
     """Apply every rule to the spikes of step ``k``: neurons ``out_src[first:n_out]`` and
     input sources ``in_src[i0:i1]``."""

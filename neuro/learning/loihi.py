@@ -64,6 +64,8 @@ LOIHI_TABLE_NAMES = (
     "key",
     "reward",
     "counts",
+    "lin",
+    "scratch",
 )
 LoihiTables = namedtuple("LoihiTables", LOIHI_TABLE_NAMES)  # the kernels read fields by name
 ACC_MIN = -(1 << 15)
@@ -97,6 +99,54 @@ def _acc(r, dep, t_mant, t_exp, t_dep, t_pow, n_terms, wbits, x1, x2, y1, y2, y3
 
 
 @njit(cache=True, inline="always")
+def _fold(r, dep, t_mant, t_exp, t_dep, t_pow, n_terms, wbits, fixed_vals, first, out):
+    """For a linear dependency (tables ``lin``): per term q of ``dep``, out[0, q] = mantissa x
+    the factors that are the same for every synapse of the epoch's event, out[1, q] = which
+    per-synapse trace it multiplies (0: none, 1..3 from factor ``first``), out[2, q] = its
+    power of w (0/1), out[3, q] = its shift. Returns the number of terms."""
+    frac = (7, 7, 7, 7, 7, wbits, 7)
+    q = 0
+    for t in range(n_terms[r]):
+        if t_dep[r, t] != dep:
+            continue
+        v = t_mant[r, t]
+        sh = t_exp[r, t] + 7
+        z = 0
+        for f in range(7):  # unrolled
+            p = t_pow[r, t, f]
+            sh -= frac[f] * p
+            if first <= f < first + 3:
+                if p:
+                    z = f - first + 1
+            elif f != 5:
+                for _ in range(p):
+                    v *= fixed_vals[f]
+        out[0, q], out[1, q], out[2, q], out[3, q] = v, z, t_pow[r, t, 5], sh
+        q += 1
+    return q
+
+
+@njit(cache=True, inline="always")
+def _acc_lin(m, fold, z1, z2, z3, wgt):
+    """The accumulator from :func:`_fold`'s terms and one synapse's traces and weight."""
+    acc = 0
+    for q in range(m):
+        v = fold[0, q]
+        zs = fold[1, q]
+        if zs == 1:
+            v *= z1
+        elif zs == 2:
+            v *= z2
+        elif zs == 3:
+            v *= z3
+        if fold[2, q]:
+            v *= wgt
+        sh = fold[3, q]
+        acc += (v << sh) if sh >= 0 else (v >> (-sh))
+    return min(max(acc, ACC_MIN), ACC_MAX)
+
+
+@njit(cache=True, inline="always")
 def _apply(s, acc, shift, wmin, wmax, weight, key, epoch_index):
     wgt = np.int64(weight[s]) >> shift
     frac = acc & 127
@@ -110,54 +160,73 @@ def _epoch_end(r, e, n, slot, weight, L):
     k0 = L.key[0]
     sh, wb, lo, hi, rew = L.w_shift[r], L.w_bits[r], L.w_min[r], L.w_max[r], L.reward[0]
     # 1. weight updates: rows of flagged sources, then columns of flagged post neurons
+    fold = L.scratch
     for a in range(L.n_list[r, 0]):
         i = L.x_list[r, a]
         st = L.seg_start[r, i]
+        x1, x2 = L.x[r, 0, i], L.x[r, 1, i]
+        m = -1
+        if L.lin[r, 0]:
+            fixed = (x1, x2, np.int64(0), np.int64(0), np.int64(0), np.int64(0), rew)
+            m = _fold(r, 0, L.t_mant, L.t_exp, L.t_dep, L.t_pow, L.n_terms, wb, fixed, 2, fold)
         for s in range(st, st + L.seg_len[r, i]):
             j = slot[s]
             if j >= n:  # second current channel: slot = n + target
                 j -= n
-            acc = _acc(
-                r,
-                0,
-                L.t_mant,
-                L.t_exp,
-                L.t_dep,
-                L.t_pow,
-                L.n_terms,
-                wb,
-                L.x[r, 0, i],
-                L.x[r, 1, i],
-                L.y[r, 0, j],
-                L.y[r, 1, j],
-                L.y[r, 2, j],
-                np.int64(weight[s]) >> sh,
-                rew,
-            )
+            wgt = np.int64(weight[s]) >> sh
+            if m >= 0:
+                acc = _acc_lin(m, fold, L.y[r, 0, j], L.y[r, 1, j], L.y[r, 2, j], wgt)
+            else:
+                acc = _acc(
+                    r,
+                    0,
+                    L.t_mant,
+                    L.t_exp,
+                    L.t_dep,
+                    L.t_pow,
+                    L.n_terms,
+                    wb,
+                    x1,
+                    x2,
+                    L.y[r, 0, j],
+                    L.y[r, 1, j],
+                    L.y[r, 2, j],
+                    wgt,
+                    rew,
+                )
             _apply(s, acc, sh, lo, hi, weight, k0, e)
         L.counts[0] += L.seg_len[r, i]
     for a in range(L.n_list[r, 1]):
         j = L.y_list[r, a]
+        y1, y2, y3 = L.y[r, 0, j], L.y[r, 1, j], L.y[r, 2, j]
+        m = -1
+        if L.lin[r, 1]:
+            fixed = (np.int64(0), np.int64(0), y1, y2, y3, np.int64(0), rew)
+            m = _fold(r, 1, L.t_mant, L.t_exp, L.t_dep, L.t_pow, L.n_terms, wb, fixed, 0, fold)
         for c in range(L.col_ptr[r, j], L.col_ptr[r, j + 1]):
             s = L.col_pos[c]
             i = L.col_src[c]
-            acc = _acc(
-                r,
-                1,
-                L.t_mant,
-                L.t_exp,
-                L.t_dep,
-                L.t_pow,
-                L.n_terms,
-                wb,
-                L.x[r, 0, i],
-                L.x[r, 1, i],
-                L.y[r, 0, j],
-                L.y[r, 1, j],
-                L.y[r, 2, j],
-                np.int64(weight[s]) >> sh,
-                rew,
-            )
+            wgt = np.int64(weight[s]) >> sh
+            if m >= 0:
+                acc = _acc_lin(m, fold, L.x[r, 0, i], L.x[r, 1, i], np.int64(0), wgt)
+            else:
+                acc = _acc(
+                    r,
+                    1,
+                    L.t_mant,
+                    L.t_exp,
+                    L.t_dep,
+                    L.t_pow,
+                    L.n_terms,
+                    wb,
+                    L.x[r, 0, i],
+                    L.x[r, 1, i],
+                    y1,
+                    y2,
+                    y3,
+                    wgt,
+                    rew,
+                )
             _apply(s, acc, sh, lo, hi, weight, k0, e)
         L.counts[0] += L.col_ptr[r, j + 1] - L.col_ptr[r, j]
     # 2. impulses of this L.epoch's spikes

@@ -118,6 +118,22 @@ def _needed(t_dep, t_pow, n_terms) -> np.ndarray:
     return need
 
 
+def _linear(t_dep, t_pow, n_terms) -> np.ndarray:
+    """lin[r, dep] = 1 when every term of rule r with dependency dep is, in its per-synapse
+    factors, one of ``1, z, w, z*w`` for a single trace z of the other side (x1/x2 for
+    y0-terms, y1/y2/y3 for x0-terms): then dw of a synapse is
+    ``(A0 + sum_z A_z z) + (B0 + sum_z B_z z) * w`` with per-event A, B (the kernels' fast path)."""
+    lin = np.zeros((t_pow.shape[0], 2), dtype=np.int64)
+    var = {0: (2, 3, 4), 1: (0, 1)}  # per-synapse traces of each dependency
+    for r in range(t_pow.shape[0]):
+        ok = [True, True]
+        for t in range(n_terms[r]):
+            d, pw = t_dep[r, t], t_pow[r, t]
+            ok[d] &= bool(pw[5] <= 1 and sum(pw[f] for f in var[d]) <= 1)
+        lin[r] = ok
+    return lin
+
+
 def _trace_params(rules):
     r_n = len(rules)
     tau = np.ones((r_n, 5))
@@ -158,6 +174,8 @@ def build_float_tables(net: CompiledNetwork, enabled: bool = True) -> LearningTa
     arr["reward"] = np.zeros(1)
     arr["counts"] = np.zeros(2, dtype=np.int64)
     arr["need"] = _needed(arr["t_dep"], arr["t_pow"], arr["n_terms"])
+    arr["lin"] = _linear(arr["t_dep"], arr["t_pow"], arr["n_terms"])
+    arr["scratch"] = np.zeros(tm + 8)  # per-event constants and the fast path's A, B
     return LearningTables(arr, rules)
 
 
@@ -270,4 +288,6 @@ def build_loihi_tables(net: CompiledNetwork, enabled: bool = True) -> LearningTa
     arr["key"] = np.array([net.learning_key], dtype=np.uint64)
     arr["reward"] = np.zeros(1, dtype=np.int64)
     arr["counts"] = np.zeros(2, dtype=np.int64)
+    arr["lin"] = _linear(arr["t_dep"], arr["t_pow"], arr["n_terms"])
+    arr["scratch"] = np.zeros((4, tm), dtype=np.int64)  # per-event F, trace, w power, shift
     return LearningTables(arr, rules)
