@@ -46,6 +46,8 @@ FLOAT_TABLE_NAMES = (
     "need",
     "lin",
     "scratch",
+    "y_now",
+    "y_ready",
 )
 FloatTables = namedtuple("FloatTables", FLOAT_TABLE_NAMES)  # the kernels read fields by name
 
@@ -114,12 +116,26 @@ def _fold(r, dep, t_dep, t_pow, n_terms, consts, first, ab):
 
 
 @njit(cache=True, inline="always")
+def _y_now(r, k, L):
+    """y_now[r] = the post traces the x0 terms read, decayed to step ``k`` (0 if unused)."""
+    for j in range(L.r_post[r, 0], L.r_post[r, 1]):
+        dy = k - L.y_last[r, j]
+        for tr in range(3):
+            val = 0.0
+            if L.need[r, 0, 2 + tr]:
+                val = _decayed(L.y[r, tr, j], L.decay_tab, L.tr_tau_steps, r, 2 + tr, dy)
+            L.y_now[r, tr, j] = val
+
+
+@njit(cache=True, inline="always")
 def _pre(r, i, k, n, slot, weight, L):
     dx = k - L.x_last[r, i]
     x1 = _decayed(L.x[r, 0, i], L.decay_tab, L.tr_tau_steps, r, 0, dx)
     x2 = _decayed(L.x[r, 1, i], L.decay_tab, L.tr_tau_steps, r, 1, dx)
     a = L.seg_start[r, i]
-    n1, n2, n3 = L.need[r, 0, 2], L.need[r, 0, 3], L.need[r, 0, 4]  # post traces the x0 terms read
+    if not L.y_ready[r]:  # the post traces at step k, once per step (post spikes come later)
+        _y_now(r, k, L)
+        L.y_ready[r] = 1
     consts = L.scratch[: L.t_coef.shape[1]]
     _consts(
         r,
@@ -141,10 +157,7 @@ def _pre(r, i, k, n, slot, weight, L):
         j = slot[s]
         if j >= n:  # second current channel: slot = n + target
             j -= n
-        dy = k - L.y_last[r, j]
-        y1 = _decayed(L.y[r, 0, j], L.decay_tab, L.tr_tau_steps, r, 2, dy) if n1 else 0.0
-        y2 = _decayed(L.y[r, 1, j], L.decay_tab, L.tr_tau_steps, r, 3, dy) if n2 else 0.0
-        y3 = _decayed(L.y[r, 2, j], L.decay_tab, L.tr_tau_steps, r, 4, dy) if n3 else 0.0
+        y1, y2, y3 = L.y_now[r, 0, j], L.y_now[r, 1, j], L.y_now[r, 2, j]
         w0 = weight[s]
         if lin:
             dw = (a0 + a1 * y1 + a2 * y2 + a3 * y3) + (b0 + b1 * y1 + b2 * y2 + b3 * y3) * w0
@@ -211,6 +224,7 @@ def learn_float(k, n, out_src, first, n_out, in_src, i0, i1, slot, weight, L):
     r_src, r_post = L.r_src, L.r_post
     for r in range(r_src.shape[0]):
         s0, s1, p0, p1 = r_src[r, 0], r_src[r, 1], r_post[r, 0], r_post[r, 1]
+        L.y_ready[r] = 0
         for t in range(first, n_out):
             i = out_src[t]
             if s0 <= i < s1:

@@ -176,6 +176,8 @@ def build_float_tables(net: CompiledNetwork, enabled: bool = True) -> LearningTa
     arr["need"] = _needed(arr["t_dep"], arr["t_pow"], arr["n_terms"])
     arr["lin"] = _linear(arr["t_dep"], arr["t_pow"], arr["n_terms"])
     arr["scratch"] = np.zeros(tm + 8)  # per-event constants and the fast path's A, B
+    arr["y_now"] = np.zeros((r_n, 3, n))  # post traces decayed to the current step (pre events)
+    arr["y_ready"] = np.zeros(r_n, dtype=np.int64)
     return LearningTables(arr, rules)
 
 
