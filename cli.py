@@ -142,7 +142,16 @@ _RESOURCES = ("compartments", "input_axons", "output_axons", "synapse_memory_bit
     help="Excitatory (and inhibitory) neurons.",
 )
 @click.option(
-    "--epochs", type=click.IntRange(min=1), default=1, show_default=True, help="Passes over the data."
+    "--preset",
+    type=click.Choice(["embedded", "paper"]),
+    default="embedded",
+    show_default=True,
+    help="Parameter set: 'embedded' (tuned for the 4,000-image embedded split) or 'paper' (the original's).",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(min=1),
+    help="Passes over the data (default: the preset's, 3 for embedded, 1 for paper).",
 )
 @click.option("--images", type=click.IntRange(min=1), help="Training images per epoch (default: all).")
 @click.option("--arithmetic", type=click.Choice(["float", "loihi"]), default="float", show_default=True)
@@ -198,6 +207,7 @@ def train(
     ctx,
     model,
     neurons,
+    preset,
     epochs,
     images,
     arithmetic,
@@ -236,6 +246,7 @@ def train(
         label_images=label_images,
         progress=progress,
         overrides=sets,
+        preset=preset,
     )
     if summary.get("stopped"):
         click.echo(
@@ -245,7 +256,8 @@ def train(
         )
         ctx.exit(130)
     click.echo(
-        f"trained {summary['neurons']} neurons ({summary['arithmetic']}, seed {summary['seed']}) on "
+        f"trained {summary['neurons']} neurons ({summary['preset']} preset, {summary['arithmetic']}, "
+        f"seed {summary['seed']}) on "
         f"{summary['images']} images: {summary['images_per_second']} images/s, "
         f"{summary['spikes_per_image']} spikes/image -> {target}"
     )

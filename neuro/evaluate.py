@@ -26,8 +26,22 @@ CHECKPOINT = "checkpoint.h5"
 
 
 def frozen_simulator(ckpt: Path, batch: int) -> tuple[Simulator, dict]:
-    """A batched, non-learning simulator with the checkpoint's weights and thresholds."""
+    """A batched, non-learning simulator with the checkpoint's weights and thresholds, and the
+    evaluation inhibition of its config (``w_inh_exc_eval``, when set)."""
+    from neuro.models.diehl_cook import build_network
+    from neuro.network import compile_network
+    from neuro.train import _config_from
+
     sim1, meta = load_checkpoint(ckpt, learning=False, adapt=False)
+    cfg = _config_from(meta["extra"]["config"])
+    if cfg.eval_inhibition != cfg.w_inh_exc:  # the inhibition weights of the evaluation network
+        net = sim1.net
+        frozen = compile_network(build_network(cfg, net.arithmetic, net.seed, frozen=True))
+        if not np.array_equal(frozen.slot, net.slot):  # same seed, same layout
+            raise NeuroError("the evaluation network does not match the checkpoint's layout", str(ckpt))
+        p = [pr.name for pr in net.spec.projections].index("inh_exc")
+        pos = next(x for i, x in enumerate(net.projection_positions()) if i == p)
+        net.weight[pos] = frozen.weight[pos]
     theta = sim1.state["theta"][0].copy()
     sim = Simulator(sim1.net, batch=batch, inputs=ScheduledInputs(), learning=False, adapt=False)
     sim.state["theta"][:] = theta

@@ -34,7 +34,7 @@ from neuro.errors import NeuroError
 from neuro.inputs import ScheduledInputs
 from neuro.io.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
 from neuro.learning.homeostasis import normalize_weights
-from neuro.models.diehl_cook import DiehlCookConfig, build_network
+from neuro.models.diehl_cook import PRESET_EPOCHS, PRESETS, DiehlCookConfig, build_network
 from neuro.network import compile_network
 
 log = logging.getLogger(__name__)
@@ -163,10 +163,12 @@ def predict(counts: np.ndarray, assignments: np.ndarray, n_classes: int = 10) ->
     return scores.argmax(axis=1)
 
 
-def make_config(n_neurons: int, overrides: dict) -> DiehlCookConfig:
-    """A config with ``overrides`` applied, each checked against the field's type."""
+def make_config(n_neurons: int, overrides: dict, preset: str = "paper") -> DiehlCookConfig:
+    """The ``preset``'s config with ``overrides`` applied, each checked against the field's type."""
+    if preset not in PRESETS:
+        raise NeuroError(f"unknown preset {preset!r} (known: {', '.join(PRESETS)})", field="preset")
     kinds = {f.name: f.type for f in fields(DiehlCookConfig)}
-    kw = {"n_neurons": n_neurons}
+    kw = {"n_neurons": n_neurons, **PRESETS[preset]}
     for key, val in overrides.items():
         if key not in kinds or key == "n_neurons":
             raise NeuroError(
@@ -216,7 +218,7 @@ class _Progress:
 def train(
     rundir,
     n_neurons: int = 100,
-    epochs: int = 1,
+    epochs: int | None = None,
     images: int | None = None,
     arithmetic: str = "float",
     seed: int | None = None,
@@ -226,11 +228,14 @@ def train(
     label_images: int = 4000,
     progress: bool = True,
     overrides: dict | None = None,
+    preset: str = "embedded",
 ) -> dict:
     """Train (or resume) a Diehl & Cook network in ``rundir``; returns a summary dict.
 
-    ``overrides`` replaces fields of :class:`~neuro.models.diehl_cook.DiehlCookConfig`
-    (e.g. ``{"nu_post": 0.02}``); unknown names or bad values are refused.
+    ``preset`` picks the parameter set (:data:`~neuro.models.diehl_cook.PRESETS`: ``embedded``
+    or ``paper``) and, when ``epochs`` is None, the number of passes; ``overrides`` replaces
+    fields of :class:`~neuro.models.diehl_cook.DiehlCookConfig` (e.g. ``{"nu_post": 0.02}``);
+    unknown names or bad values are refused.
     """
     rundir = Path(rundir)
     ckpt = rundir / CHECKPOINT
@@ -248,6 +253,7 @@ def train(
             extra["images"],
             extra["label_images"],
         )
+        preset = extra.get("preset", "paper")
         inputs = ScheduledInputs()
         sim, _ = load_checkpoint(ckpt, inputs=inputs)
         order = np.asarray(extra["order"], dtype=np.int64)
@@ -261,7 +267,8 @@ def train(
             )
         if n_neurons < 1:
             raise NeuroError("must be >= 1", field="neurons")
-        cfg = make_config(n_neurons, overrides or {})
+        cfg = make_config(n_neurons, overrides or {}, preset)
+        epochs = PRESET_EPOCHS[preset] if epochs is None else epochs
         dataset = load_dataset(data, "train")  # fail on bad data before creating RUNDIR
         net = build_network(cfg, arithmetic, seed)
         compiled = compile_network(net)
@@ -287,6 +294,7 @@ def train(
     def extra_state(done: bool) -> dict:
         return {
             "model": MODEL,
+            "preset": preset,
             "config": cfg.to_dict(),
             "data": data,
             "epochs": epochs,
@@ -347,6 +355,7 @@ def train(
     summary = {
         "rundir": str(rundir),
         "neurons": cfg.n_neurons,
+        "preset": preset,
         "arithmetic": sim.net.arithmetic,
         "seed": sim.net.seed,
         "images": total,

@@ -16,7 +16,7 @@ from neuro.evaluate import evaluate
 from neuro.io.checkpoint import load_checkpoint
 from neuro.train import assign_labels, predict, train
 
-TINY = dict(n_neurons=4, images=6, seed=3, label_images=20, progress=False)
+TINY = dict(n_neurons=4, images=6, epochs=1, seed=3, label_images=20, progress=False)
 
 
 def test_assign_and_predict_by_hand():
@@ -149,3 +149,49 @@ def test_usage_errors_are_one_line(args):
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 2
     assert res.output.count("\n") == 1 and res.output.startswith("error: ")
+
+
+def test_presets_and_their_default_epochs(tmp_path):
+    from neuro.models.diehl_cook import PRESETS, DiehlCookConfig
+    from neuro.train import make_config
+
+    paper = make_config(10, {}, "paper")
+    assert paper == DiehlCookConfig(n_neurons=10)  # the paper preset is the class defaults
+    emb = make_config(10, {"nu_post": "0.05"}, "embedded")
+    assert (emb.nu_pre, emb.nu_post, emb.theta_plus) == (1e-3, 0.05, 0.2)  # preset, then --set
+    assert (emb.w_inh_exc, emb.eval_inhibition) == (-2040.0, -680.0)
+    assert paper.eval_inhibition == paper.w_inh_exc == -680.0
+    assert set(PRESETS) == {"paper", "embedded"}
+    with pytest.raises(NeuroError, match="unknown preset 'fast'"):
+        make_config(10, {}, "fast")
+    kw = {k: v for k, v in TINY.items() if k != "epochs"}
+    assert train(tmp_path / "e", **kw)["images"] == 3 * 6  # embedded: 3 passes by default
+    s = train(tmp_path / "p", preset="paper", **kw)
+    assert s["images"] == 6 and s["preset"] == "paper"
+
+
+@pytest.mark.parametrize("arithmetic", ["float", "loihi"])
+def test_frozen_network_uses_the_evaluation_inhibition(tmp_path, arithmetic):
+    from neuro.evaluate import frozen_simulator
+    from neuro.models.diehl_cook import build_network
+    from neuro.network import compile_network
+    from neuro.train import make_config
+
+    train(tmp_path / "run", arithmetic=arithmetic, **TINY)  # embedded preset: -2040 mV, -680 mV frozen
+    trained, _ = load_checkpoint(tmp_path / "run" / "checkpoint.h5", learning=False)
+    frozen, _ = frozen_simulator(tmp_path / "run" / "checkpoint.h5", batch=2)
+    net = frozen.net
+    p = [pr.name for pr in net.spec.projections].index("inh_exc")
+    pos = next(x for i, x in enumerate(net.projection_positions()) if i == p)
+    cfg = make_config(4, {}, "embedded")
+    expect = compile_network(build_network(cfg, arithmetic, trained.net.seed, frozen=True)).weight[pos]
+    np.testing.assert_array_equal(net.weight[pos], expect)
+    if arithmetic == "float":
+        assert np.all(net.weight[pos] == -680.0) and np.all(trained.net.weight[pos] == -2040.0)
+    else:  # a third of the trained inhibition, to the register's rounding
+        ratio = net.weight[pos].astype(float) / trained.net.weight[pos]
+        assert np.allclose(ratio, 1 / 3, rtol=0.02)
+    # everything else is the trained state: learned weights and thresholds
+    other = np.setdiff1d(np.arange(net.weight.size), pos)
+    np.testing.assert_array_equal(net.weight[other], trained.net.weight[other])
+    np.testing.assert_array_equal(frozen.state["theta"][1], trained.state["theta"][0])
