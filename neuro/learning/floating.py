@@ -47,7 +47,7 @@ FLOAT_TABLE_NAMES = (
     "lin",
     "scratch",
     "y_now",
-    "y_ready",
+    "y_stamp",
 )
 FloatTables = namedtuple("FloatTables", FLOAT_TABLE_NAMES)  # the kernels read fields by name
 
@@ -100,31 +100,42 @@ def _dw_var(r, dep, t_dep, t_pow, n_terms, consts, vals, fixed):
 
 
 @njit(cache=True, inline="always")
-def _fold(r, dep, t_dep, t_pow, n_terms, consts, first, ab):
-    """For a linear dependency (tables ``lin``): ab[0:4] = A, ab[4:8] = B with
-    ``dw = (A0 + A1 z1 + A2 z2 + A3 z3) + (B0 + B1 z1 + B2 z2 + B3 z3) w`` where z1.. are the
-    per-synapse traces starting at factor ``first`` (x1 for y0-terms, y1 for x0-terms)."""
-    ab[:] = 0.0
+def _fold(r, dep, t_coef, t_dep, t_pow, n_terms, vals, fixed, first):
+    """For a linear dependency (tables ``lin``): ``(A0, A1, A2, A3, B0, B1, B2, B3)`` with
+    ``dw = (A0 + A1 z1 + A2 z2 + A3 z3) + (B0 + B1 z1 + B2 z2 + B3 z3) w``, where z1.. are the
+    per-synapse traces starting at factor ``first`` (x1 for y0-terms, y1 for x0-terms) and the
+    coefficients include the event's ``fixed`` factors ``vals``."""
+    c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = 0.0
     for t in range(n_terms[r]):
         if t_dep[r, t] != dep:
             continue
+        v = t_coef[r, t]
+        for f in range(7):  # unrolled
+            if fixed[f]:
+                for _ in range(t_pow[r, t, f]):
+                    v *= vals[f]
         z = 0
         for f in range(3):
             if first + f < 5 and t_pow[r, t, first + f] > 0:
                 z = f + 1
-        ab[(4 if t_pow[r, t, 5] else 0) + z] += consts[t]
-
-
-@njit(cache=True, inline="always")
-def _y_now(r, k, L):
-    """y_now[r] = the post traces the x0 terms read, decayed to step ``k`` (0 if unused)."""
-    for j in range(L.r_post[r, 0], L.r_post[r, 1]):
-        dy = k - L.y_last[r, j]
-        for tr in range(3):
-            val = 0.0
-            if L.need[r, 0, 2 + tr]:
-                val = _decayed(L.y[r, tr, j], L.decay_tab, L.tr_tau_steps, r, 2 + tr, dy)
-            L.y_now[r, tr, j] = val
+        q = (4 if t_pow[r, t, 5] else 0) + z
+        if q == 0:
+            c0 += v
+        elif q == 1:
+            c1 += v
+        elif q == 2:
+            c2 += v
+        elif q == 3:
+            c3 += v
+        elif q == 4:
+            c4 += v
+        elif q == 5:
+            c5 += v
+        elif q == 6:
+            c6 += v
+        else:
+            c7 += v
+    return c0, c1, c2, c3, c4, c5, c6, c7
 
 
 @njit(cache=True, inline="always")
@@ -133,37 +144,34 @@ def _pre(r, i, k, n, slot, weight, L):
     x1 = _decayed(L.x[r, 0, i], L.decay_tab, L.tr_tau_steps, r, 0, dx)
     x2 = _decayed(L.x[r, 1, i], L.decay_tab, L.tr_tau_steps, r, 1, dx)
     a = L.seg_start[r, i]
-    if not L.y_ready[r]:  # the post traces at step k, once per step (post spikes come later)
-        _y_now(r, k, L)
-        L.y_ready[r] = 1
-    consts = L.scratch[: L.t_coef.shape[1]]
-    _consts(
-        r,
-        0,
-        L.t_coef,
-        L.t_dep,
-        L.t_pow,
-        L.n_terms,
-        (x1, x2, 0.0, 0.0, 0.0, 0.0, L.reward[0]),
-        PRE_FIXED,
-        consts,
-    )
+    n1, n2, n3 = L.need[r, 0, 2], L.need[r, 0, 3], L.need[r, 0, 4]  # post traces the x0 terms read
     lo, hi = L.w_min[r], L.w_max[r]
+    vals = (x1, x2, 0.0, 0.0, 0.0, 0.0, L.reward[0])
     lin = L.lin[r, 0]  # fast path: dw = A(y) + B(y) w
-    ab = L.scratch[L.t_coef.shape[1] :]
-    _fold(r, 0, L.t_dep, L.t_pow, L.n_terms, consts, 2, ab)
-    a0, a1, a2, a3, b0, b1, b2, b3 = ab[0], ab[1], ab[2], ab[3], ab[4], ab[5], ab[6], ab[7]
+    consts = L.scratch
+    if lin:
+        fold = _fold(r, 0, L.t_coef, L.t_dep, L.t_pow, L.n_terms, vals, PRE_FIXED, 2)
+        a0, a1, a2, a3, b0, b1, b2, b3 = fold
+    else:
+        a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = 0.0
+        _consts(r, 0, L.t_coef, L.t_dep, L.t_pow, L.n_terms, vals, PRE_FIXED, consts)
     for s in range(a, a + L.seg_len[r, i]):
         j = slot[s]
         if j >= n:  # second current channel: slot = n + target
             j -= n
+        if L.y_stamp[r, j] != k:  # decay j's traces to step k once per step (post spikes come later)
+            dy = k - L.y_last[r, j]
+            L.y_now[r, 0, j] = _decayed(L.y[r, 0, j], L.decay_tab, L.tr_tau_steps, r, 2, dy) if n1 else 0.0
+            L.y_now[r, 1, j] = _decayed(L.y[r, 1, j], L.decay_tab, L.tr_tau_steps, r, 3, dy) if n2 else 0.0
+            L.y_now[r, 2, j] = _decayed(L.y[r, 2, j], L.decay_tab, L.tr_tau_steps, r, 4, dy) if n3 else 0.0
+            L.y_stamp[r, j] = k
         y1, y2, y3 = L.y_now[r, 0, j], L.y_now[r, 1, j], L.y_now[r, 2, j]
         w0 = weight[s]
         if lin:
             dw = (a0 + a1 * y1 + a2 * y2 + a3 * y3) + (b0 + b1 * y1 + b2 * y2 + b3 * y3) * w0
         else:
-            vals = (x1, x2, y1, y2, y3, w0, 0.0)
-            dw = _dw_var(r, 0, L.t_dep, L.t_pow, L.n_terms, consts, vals, PRE_FIXED)
+            own = (x1, x2, y1, y2, y3, w0, 0.0)
+            dw = _dw_var(r, 0, L.t_dep, L.t_pow, L.n_terms, consts, own, PRE_FIXED)
         weight[s] = min(max(w0 + dw, lo), hi)
     L.counts[0] += L.seg_len[r, i]
     L.x[r, 0, i] = L.tr_impulse[r, 0] if L.tr_set[r, 0] else x1 + L.tr_impulse[r, 0]
@@ -179,23 +187,15 @@ def _post(r, j, k, weight, L):
     y2 = _decayed(L.y[r, 1, j], L.decay_tab, L.tr_tau_steps, r, 3, dy)
     y3 = _decayed(L.y[r, 2, j], L.decay_tab, L.tr_tau_steps, r, 4, dy)
     n1, n2 = L.need[r, 1, 0], L.need[r, 1, 1]  # pre traces the y0 terms read
-    consts = L.scratch[: L.t_coef.shape[1]]
-    _consts(
-        r,
-        1,
-        L.t_coef,
-        L.t_dep,
-        L.t_pow,
-        L.n_terms,
-        (0.0, 0.0, y1, y2, y3, 0.0, L.reward[0]),
-        POST_FIXED,
-        consts,
-    )
     lo, hi = L.w_min[r], L.w_max[r]
+    vals = (0.0, 0.0, y1, y2, y3, 0.0, L.reward[0])
     lin = L.lin[r, 1]  # fast path: dw = A(x) + B(x) w
-    ab = L.scratch[L.t_coef.shape[1] :]
-    _fold(r, 1, L.t_dep, L.t_pow, L.n_terms, consts, 0, ab)
-    a0, a1, a2, b0, b1, b2 = ab[0], ab[1], ab[2], ab[4], ab[5], ab[6]
+    consts = L.scratch
+    if lin:
+        a0, a1, a2, _, b0, b1, b2, _ = _fold(r, 1, L.t_coef, L.t_dep, L.t_pow, L.n_terms, vals, POST_FIXED, 0)
+    else:
+        a0 = a1 = a2 = b0 = b1 = b2 = 0.0
+        _consts(r, 1, L.t_coef, L.t_dep, L.t_pow, L.n_terms, vals, POST_FIXED, consts)
     for c in range(L.col_ptr[r, j], L.col_ptr[r, j + 1]):
         s = L.col_pos[c]
         i = L.col_src[c]
@@ -206,8 +206,8 @@ def _post(r, j, k, weight, L):
         if lin:
             dw = (a0 + a1 * x1 + a2 * x2) + (b0 + b1 * x1 + b2 * x2) * w0
         else:
-            vals = (x1, x2, 0.0, 0.0, 0.0, w0, 0.0)
-            dw = _dw_var(r, 1, L.t_dep, L.t_pow, L.n_terms, consts, vals, POST_FIXED)
+            own = (x1, x2, 0.0, 0.0, 0.0, w0, 0.0)
+            dw = _dw_var(r, 1, L.t_dep, L.t_pow, L.n_terms, consts, own, POST_FIXED)
         weight[s] = min(max(w0 + dw, lo), hi)
     L.counts[0] += L.col_ptr[r, j + 1] - L.col_ptr[r, j]
     L.y[r, 0, j] = L.tr_impulse[r, 2] if L.tr_set[r, 2] else y1 + L.tr_impulse[r, 2]
@@ -224,7 +224,6 @@ def learn_float(k, n, out_src, first, n_out, in_src, i0, i1, slot, weight, L):
     r_src, r_post = L.r_src, L.r_post
     for r in range(r_src.shape[0]):
         s0, s1, p0, p1 = r_src[r, 0], r_src[r, 1], r_post[r, 0], r_post[r, 1]
-        L.y_ready[r] = 0
         for t in range(first, n_out):
             i = out_src[t]
             if s0 <= i < s1:

@@ -175,9 +175,9 @@ def build_float_tables(net: CompiledNetwork, enabled: bool = True) -> LearningTa
     arr["counts"] = np.zeros(2, dtype=np.int64)
     arr["need"] = _needed(arr["t_dep"], arr["t_pow"], arr["n_terms"])
     arr["lin"] = _linear(arr["t_dep"], arr["t_pow"], arr["n_terms"])
-    arr["scratch"] = np.zeros(tm + 8)  # per-event constants and the fast path's A, B
-    arr["y_now"] = np.zeros((r_n, 3, n))  # post traces decayed to the current step (pre events)
-    arr["y_ready"] = np.zeros(r_n, dtype=np.int64)
+    arr["scratch"] = np.zeros(tm)  # per-event constants of the general path
+    arr["y_now"] = np.zeros((r_n, 3, n))  # post traces decayed to step y_stamp (read by pre events)
+    arr["y_stamp"] = np.full((r_n, n), -1, dtype=np.int64)
     return LearningTables(arr, rules)
 
 
