@@ -31,7 +31,15 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from neuro.learning.prng import DECAY_STREAM, IMPULSE_STREAM, random_bits, stochastic_round, trace_stream
+from neuro.learning.prng import (
+    DECAY_STREAM,
+    GOLDEN,
+    IMPULSE_STREAM,
+    mix64,
+    random_bits,
+    stochastic_round,
+    trace_stream,
+)
 
 LOIHI_TABLE_NAMES = (
     "r_src",
@@ -66,6 +74,7 @@ LOIHI_TABLE_NAMES = (
     "counts",
     "lin",
     "scratch",
+    "wbuf",
 )
 LoihiTables = namedtuple("LoihiTables", LOIHI_TABLE_NAMES)  # the kernels read fields by name
 ACC_MIN = -(1 << 15)
@@ -127,23 +136,51 @@ def _fold(r, dep, t_mant, t_exp, t_dep, t_pow, n_terms, wbits, fixed_vals, first
 
 
 @njit(cache=True, inline="always")
-def _acc_lin(m, fold, z1, z2, z3, wgt):
-    """The accumulator from :func:`_fold`'s terms and one synapse's traces and weight."""
-    acc = 0
-    for q in range(m):
-        v = fold[0, q]
-        zs = fold[1, q]
-        if zs == 1:
-            v *= z1
-        elif zs == 2:
-            v *= z2
-        elif zs == 3:
-            v *= z3
-        if fold[2, q]:
-            v *= wgt
-        sh = fold[3, q]
-        acc += (v << sh) if sh >= 0 else (v >> (-sh))
+def _term(f, zs, wp, sh, z1, z2, z3, wgt):
+    """One folded term (see :func:`_fold`) for one synapse's traces and weight (branch-free)."""
+    z = z1 if zs == 1 else (z2 if zs == 2 else (z3 if zs == 3 else np.int64(1)))
+    v = f * z * (wgt if wp != 0 else np.int64(1))
+    return (v << sh) if sh >= 0 else (v >> (-sh))
+
+
+@njit(cache=True, inline="always")
+def _fast_acc(t, z1, z2, z3, wgt):
+    """The accumulator of a synapse from the (at most two) hoisted terms ``t``."""
+    acc = _term(t[0], t[1], t[2], t[3], z1, z2, z3, wgt) + _term(t[4], t[5], t[6], t[7], z1, z2, z3, wgt)
     return min(max(acc, ACC_MIN), ACC_MAX)
+
+
+@njit(cache=True, inline="always")
+def _new_wgt(wgt, acc, bits, wmin, wmax):
+    """``clip(Wgt + (acc >> 7) + [rand7 < (acc & 127)], w_min, w_max)``, rand7 the low 7 ``bits``."""
+    up = np.int64(np.int64(bits & np.uint64(127)) < (acc & 127))
+    return min(max(wgt + (acc >> 7) + up, wmin), wmax)
+
+
+@njit(cache=True, inline="always")
+def _hoist(m, fold):
+    """:func:`_fold`'s terms as 8 scalars (a missing second term is zero); m <= 2."""
+    if m == 2:
+        return (
+            fold[0, 0],
+            fold[1, 0],
+            fold[2, 0],
+            fold[3, 0],
+            fold[0, 1],
+            fold[1, 1],
+            fold[2, 1],
+            fold[3, 1],
+        )
+    return (
+        fold[0, 0],
+        fold[1, 0],
+        fold[2, 0],
+        fold[3, 0],
+        np.int64(0),
+        np.int64(0),
+        np.int64(0),
+        np.int64(0),
+    )
 
 
 @njit(cache=True, inline="always")
@@ -161,22 +198,30 @@ def _epoch_end(r, e, n, slot, weight, L):
     sh, wb, lo, hi, rew = L.w_shift[r], L.w_bits[r], L.w_min[r], L.w_max[r], L.reward[0]
     # 1. weight updates: rows of flagged sources, then columns of flagged post neurons
     fold = L.scratch
+    base = np.uint64(k0) + mix64(np.uint64(e))  # random_bits(k0, s, e) == mix64(base + s * GOLDEN)
     for a in range(L.n_list[r, 0]):
         i = L.x_list[r, a]
-        st = L.seg_start[r, i]
+        st, ln = L.seg_start[r, i], L.seg_len[r, i]
         x1, x2 = L.x[r, 0, i], L.x[r, 1, i]
         m = -1
         if L.lin[r, 0]:
             fixed = (x1, x2, np.int64(0), np.int64(0), np.int64(0), np.int64(0), rew)
             m = _fold(r, 0, L.t_mant, L.t_exp, L.t_dep, L.t_pow, L.n_terms, wb, fixed, 2, fold)
-        for s in range(st, st + L.seg_len[r, i]):
-            j = slot[s]
-            if j >= n:  # second current channel: slot = n + target
-                j -= n
-            wgt = np.int64(weight[s]) >> sh
-            if m >= 0:
-                acc = _acc_lin(m, fold, L.y[r, 0, j], L.y[r, 1, j], L.y[r, 2, j], wgt)
-            else:
+        if 1 <= m <= 2:  # fast path, branch-free: vectorizes
+            t = _hoist(m, fold)
+            yv0, yv1, yv2 = L.y[r, 0], L.y[r, 1], L.y[r, 2]
+            for s in range(st, st + ln):
+                j = slot[s]
+                j = j - n if j >= n else j  # second current channel: slot = n + target
+                wgt = np.int64(weight[s]) >> sh
+                acc = _fast_acc(t, yv0[j], yv1[j], yv2[j], wgt)
+                weight[s] = _new_wgt(wgt, acc, mix64(base + np.uint64(s) * GOLDEN), lo, hi) << sh
+        else:
+            for s in range(st, st + ln):
+                j = slot[s]
+                if j >= n:
+                    j -= n
+                wgt = np.int64(weight[s]) >> sh
                 acc = _acc(
                     r,
                     0,
@@ -194,22 +239,33 @@ def _epoch_end(r, e, n, slot, weight, L):
                     wgt,
                     rew,
                 )
-            _apply(s, acc, sh, lo, hi, weight, k0, e)
-        L.counts[0] += L.seg_len[r, i]
+                _apply(s, acc, sh, lo, hi, weight, k0, e)
+        L.counts[0] += ln
+    buf = L.wbuf
     for a in range(L.n_list[r, 1]):
         j = L.y_list[r, a]
+        c0, c1 = L.col_ptr[r, j], L.col_ptr[r, j + 1]
         y1, y2, y3 = L.y[r, 0, j], L.y[r, 1, j], L.y[r, 2, j]
         m = -1
         if L.lin[r, 1]:
             fixed = (np.int64(0), np.int64(0), y1, y2, y3, np.int64(0), rew)
             m = _fold(r, 1, L.t_mant, L.t_exp, L.t_dep, L.t_pow, L.n_terms, wb, fixed, 0, fold)
-        for c in range(L.col_ptr[r, j], L.col_ptr[r, j + 1]):
-            s = L.col_pos[c]
-            i = L.col_src[c]
-            wgt = np.int64(weight[s]) >> sh
-            if m >= 0:
-                acc = _acc_lin(m, fold, L.x[r, 0, i], L.x[r, 1, i], np.int64(0), wgt)
-            else:
+        if 1 <= m <= 2:  # fast path: new weights of the column (vectorizes), then stored
+            t = _hoist(m, fold)
+            xv0, xv1 = L.x[r, 0], L.x[r, 1]
+            for q in range(c1 - c0):
+                s = L.col_pos[c0 + q]
+                i = L.col_src[c0 + q]
+                wgt = np.int64(weight[s]) >> sh
+                acc = _fast_acc(t, xv0[i], xv1[i], np.int64(0), wgt)
+                buf[q] = _new_wgt(wgt, acc, mix64(base + np.uint64(s) * GOLDEN), lo, hi) << sh
+            for q in range(c1 - c0):  # a column's synapses are distinct
+                weight[L.col_pos[c0 + q]] = buf[q]
+        else:
+            for c in range(c0, c1):
+                s = L.col_pos[c]
+                i = L.col_src[c]
+                wgt = np.int64(weight[s]) >> sh
                 acc = _acc(
                     r,
                     1,
@@ -227,8 +283,8 @@ def _epoch_end(r, e, n, slot, weight, L):
                     wgt,
                     rew,
                 )
-            _apply(s, acc, sh, lo, hi, weight, k0, e)
-        L.counts[0] += L.col_ptr[r, j + 1] - L.col_ptr[r, j]
+                _apply(s, acc, sh, lo, hi, weight, k0, e)
+        L.counts[0] += c1 - c0
     # 2. impulses of this L.epoch's spikes
     for a in range(L.n_list[r, 0]):
         i = L.x_list[r, a]
@@ -252,21 +308,26 @@ def _epoch_end(r, e, n, slot, weight, L):
     L.n_list[r, 1] = 0
     # 3. decay of every trace of this rule
     for tr in range(2):
-        d = L.tr_decay[r, tr]
-        if d < 1.0:
-            for i in range(L.r_src[r, 0], L.r_src[r, 1]):
-                if L.x[r, tr, i] != 0:
-                    L.x[r, tr, i] = stochastic_round(
-                        L.x[r, tr, i] * d, k0, trace_stream(DECAY_STREAM, r, tr, i), e
-                    )
+        if L.tr_decay[r, tr] < 1.0:
+            _decay_all(L.x[r, tr], L.r_src[r, 0], L.r_src[r, 1], L.tr_decay[r, tr], k0, e, r, tr)
     for tr in range(3):
-        d = L.tr_decay[r, 2 + tr]
-        if d < 1.0:
-            for j in range(L.r_post[r, 0], L.r_post[r, 1]):
-                if L.y[r, tr, j] != 0:
-                    L.y[r, tr, j] = stochastic_round(
-                        L.y[r, tr, j] * d, k0, trace_stream(DECAY_STREAM, r, 2 + tr, j), e
-                    )
+        if L.tr_decay[r, 2 + tr] < 1.0:
+            _decay_all(L.y[r, tr], L.r_post[r, 0], L.r_post[r, 1], L.tr_decay[r, 2 + tr], k0, e, r, 2 + tr)
+
+
+@njit(cache=True, inline="always")
+def _decay_all(z, a, b, d, key, e, r, tr):
+    """``z[i] = SR(z[i] * d)`` for i in a..b with :func:`~neuro.learning.prng.stochastic_round`'s
+    bits, written branch-free so it vectorizes: ``u < v - floor(v)`` is compared as
+    ``(bits >> 11) < (v - floor(v)) * 2^53`` (exact: a power-of-two scaling), and a zero trace
+    stays zero (its fraction is 0)."""
+    base = np.uint64(key) + mix64(np.uint64(e)) + trace_stream(DECAY_STREAM, r, tr, a) * GOLDEN
+    zs = z[a:b]
+    for i in range(b - a):
+        v = zs[i] * d
+        f = np.floor(v)
+        u = np.int64(mix64(base + np.uint64(i) * GOLDEN) >> np.uint64(11))
+        zs[i] = np.int64(f) + np.int64(np.float64(u) < (v - f) * 9007199254740992.0)
 
 
 @njit(cache=True, inline="always")

@@ -292,4 +292,5 @@ def build_loihi_tables(net: CompiledNetwork, enabled: bool = True) -> LearningTa
     arr["counts"] = np.zeros(2, dtype=np.int64)
     arr["lin"] = _linear(arr["t_dep"], arr["t_pow"], arr["n_terms"])
     arr["scratch"] = np.zeros((4, tm), dtype=np.int64)  # per-event F, trace, w power, shift
+    arr["wbuf"] = np.zeros(int(np.diff(arr["col_ptr"], axis=1).max(initial=0)), dtype=np.int64)  # a column
     return LearningTables(arr, rules)
