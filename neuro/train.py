@@ -163,7 +163,7 @@ def predict(counts: np.ndarray, assignments: np.ndarray, n_classes: int = 10) ->
     return scores.argmax(axis=1)
 
 
-def make_config(n_neurons: int, overrides: dict, preset: str = "paper") -> DiehlCookConfig:
+def make_config(n_neurons: int, overrides: dict, preset: str) -> DiehlCookConfig:
     """The ``preset``'s config with ``overrides`` applied, each checked against the field's type."""
     if preset not in PRESETS:
         raise NeuroError(f"unknown preset {preset!r} (known: {', '.join(PRESETS)})", field="preset")

@@ -140,6 +140,7 @@ def test_cli_train_evaluate_plot(tmp_path):
     [
         ["train", "--neurons", "x"],
         ["train", "--arithmetic", "fixed"],
+        ["train", "--preset", "fast"],
         ["evaluate"],
         ["run", "--bogus"],
         ["evaluate", "r", "--batch", "0"],
