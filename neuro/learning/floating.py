@@ -66,18 +66,21 @@ POST_FIXED = (False, False, True, True, True, False, True)  # (x1 x2) y1 y2 y3 (
 
 
 @njit(cache=True, inline="always")
+def _fixed_part(r, t, t_coef, t_pow, vals, fixed):
+    """Coefficient x the factors of term t that are the same for every synapse of the event."""
+    v = t_coef[r, t]
+    for f in range(7):  # unrolled
+        if fixed[f]:
+            for _ in range(t_pow[r, t, f]):
+                v *= vals[f]
+    return v
+
+
+@njit(cache=True, inline="always")
 def _consts(r, dep, t_coef, t_dep, t_pow, n_terms, vals, fixed, out):
-    """out[t] = coefficient x the factors of term t that are the same for every synapse of the
-    event (0 for terms of the other dependency)."""
+    """out[t] = :func:`_fixed_part` of term t (0 for terms of the other dependency)."""
     for t in range(n_terms[r]):
-        v = 0.0
-        if t_dep[r, t] == dep:
-            v = t_coef[r, t]
-            for f in range(7):  # unrolled
-                if fixed[f]:
-                    for _ in range(t_pow[r, t, f]):
-                        v *= vals[f]
-        out[t] = v
+        out[t] = _fixed_part(r, t, t_coef, t_pow, vals, fixed) if t_dep[r, t] == dep else 0.0
 
 
 @njit(cache=True, inline="always")
@@ -109,11 +112,7 @@ def _fold(r, dep, t_coef, t_dep, t_pow, n_terms, vals, fixed, first):
     for t in range(n_terms[r]):
         if t_dep[r, t] != dep:
             continue
-        v = t_coef[r, t]
-        for f in range(7):  # unrolled
-            if fixed[f]:
-                for _ in range(t_pow[r, t, f]):
-                    v *= vals[f]
+        v = _fixed_part(r, t, t_coef, t_pow, vals, fixed)
         z = 0
         for f in range(3):
             if first + f < 5 and t_pow[r, t, first + f] > 0:

@@ -186,10 +186,7 @@ def _hoist(m, fold):
 @njit(cache=True, inline="always")
 def _apply(s, acc, shift, wmin, wmax, weight, key, epoch_index):
     wgt = np.int64(weight[s]) >> shift
-    frac = acc & 127
-    up = 1 if np.int64(random_bits(key, s, epoch_index) & np.uint64(127)) < frac else 0
-    new = min(max(wgt + (acc >> 7) + up, wmin), wmax)
-    weight[s] = new << shift
+    weight[s] = _new_wgt(wgt, acc, random_bits(key, s, epoch_index), wmin, wmax) << shift
 
 
 @njit(cache=True)
