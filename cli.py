@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from neuro import __version__
+from neuro import __version__, targets
 from neuro.errors import NeuroError
 
 
@@ -66,7 +66,7 @@ def main(ctx, verbose, quiet):
 @click.option("--seed", type=click.IntRange(min=0), help="Seed of the run's generator (overrides the spec).")
 @click.option(
     "--arithmetic",
-    type=click.Choice(["float", "loihi", "truenorth"]),
+    type=click.Choice(targets.names()),
     help="float64 reference, Loihi bit-exact, or TrueNorth cores (implies --chip truenorth).",
 )
 @click.option("--chip", help="Chip profile: loihi, truenorth or unbounded.")
@@ -99,7 +99,7 @@ def run(ctx, spec, outdir, steps, seed, arithmetic, chip, chips, overwrite):
 @click.argument("spec", type=click.Path())
 @click.option("--chips", type=click.IntRange(min=1), help="Number of chips the mapper may use.")
 @click.option("--chip", help="Chip profile: loihi, truenorth or unbounded.")
-@click.option("--arithmetic", type=click.Choice(["float", "loihi", "truenorth"]))
+@click.option("--arithmetic", type=click.Choice(targets.names()))
 @click.option("--seed", type=click.IntRange(min=0))
 @click.option("--json", "as_json", is_flag=True, help="Print the placement as JSON.")
 def map_cmd(spec, chips, chip, arithmetic, seed, as_json):
@@ -118,7 +118,7 @@ def map_cmd(spec, chips, chip, arithmetic, seed, as_json):
         click.echo(json.dumps(placement.to_dict(), indent=1))
     else:
         click.echo(placement_table(placement))
-        for line in getattr(placement, "summary_lines", list)():  # TrueNorth: splitters, conversion
+        for line in placement.summary_lines():  # e.g. TrueNorth: splitters, conversion
             click.echo(line)
 
 
@@ -408,7 +408,7 @@ def plot_cores(source, output, metric, resource, chip, chips, fmt):
 
 @main.command()
 @click.argument("spec", type=click.Path())
-@click.option("--arithmetic", type=click.Choice(["float", "loihi"]), help="Default: the spec's.")
+@click.option("--arithmetic", type=click.Choice(targets.names()), help="Default: the spec's.")
 @click.option("--steps", type=click.IntRange(min=0), help="Number of steps (overrides the spec).")
 @click.option("--seed", type=click.IntRange(min=0), help="Seed of both runs (overrides the spec).")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")

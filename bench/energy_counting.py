@@ -7,10 +7,10 @@ without the counter (``--before DIR`` holding the pre-counter ``floating.py`` an
 ``loihi.py``), on identical inputs, alternating the two ``--repeats`` times and keeping the
 fastest of each:
 
-* CUBA (``models/cuba.toml``, 4000 neurons, 10000 steps = 1 s), serial kernel (``run_float`` /
-  ``run_loihi``);
+* CUBA (``models/cuba.toml``, 4000 neurons, 10000 steps = 1 s), serial kernel (today
+  ``neuro.dynamics.step.run_chunk``; before, ``run_float`` / ``run_loihi``);
 * a Diehl & Cook network (100 exc + 100 inh, 784 Poisson pixel inputs, 700 steps) frozen,
-  batch 100, parallel counting kernel (``run_float_counts`` / ``run_loihi_counts``), the
+  batch 100, parallel counting kernel (``step.run_counts``; before, ``run_*_counts``), the
   path of ``neuro evaluate`` and ``neuro energy``.
 
     mkdir -p /tmp/before && for f in floating loihi; do
@@ -28,8 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from neuro.dynamics import floating, loihi
-from neuro.engine import FLOAT_PARAMS, LOIHI_PARAMS, Simulator
+from neuro.dynamics import step
+from neuro.dynamics.floating import FLOAT_PARAMS
+from neuro.dynamics.loihi import LOIHI_PARAMS
+from neuro.engine import Simulator
 from neuro.inputs import ScheduledInputs
 from neuro.network import compile_network
 from neuro.spec import load_spec
@@ -57,7 +59,10 @@ def _serial(sim: Simulator, mod, counter: bool, steps: int) -> float:
     if counter:
         io = io + (sim.active,)
     t0 = time.perf_counter()
-    if net.arithmetic == "float":
+    if mod is None:  # the current kernels: one step loop for every arithmetic
+        lrn = sim.tables.pack(sim.target.tables_type)
+        step.run_chunk(0, steps, state, sim.target.kernel_params(p, False), csr, io, False, lrn, sim.overflow)
+    elif net.arithmetic == "float":
         params = tuple(p[k] for k in FLOAT_PARAMS) + (False,)
         mod.run_float(0, steps, state, params, csr, io, False, _tables(sim, counter))
     else:
@@ -86,7 +91,11 @@ def _batched(sim: Simulator, mod, counter: bool, in_ptr, in_src, steps: int) -> 
     counts = np.zeros((sim.batch, net.n_sources), dtype=np.int64)
     extra = (sim.active,) if counter else ()
     t0 = time.perf_counter()
-    if net.arithmetic == "float":
+    if mod is None:  # the current kernels
+        ov = np.zeros((sim.batch, 3), dtype=np.int64)
+        kp = sim.target.kernel_params(p, False)
+        step.run_counts(0, steps, state, kp, csr, in_ptr, in_src, counts, ov, *extra)
+    elif net.arithmetic == "float":
         params = tuple(p[k] for k in FLOAT_PARAMS) + (False,)
         mod.run_float_counts(0, steps, state, params, csr, in_ptr, in_src, counts, *extra)
     else:
@@ -116,7 +125,7 @@ def main(argv=None) -> None:
         "float": _load(args.before / "floating.py", "before_floating"),
         "loihi": _load(args.before / "loihi.py", "before_loihi"),
     }
-    new = {"float": floating, "loihi": loihi}
+    new = {"float": None, "loihi": None}  # None: the current step loop (neuro.dynamics.step)
     from neuro.models.diehl_cook import DiehlCookConfig, build_network
 
     rows = []

@@ -90,7 +90,7 @@ loop = time.perf_counter() - t1
 w = c.weight.astype(float)
 if c.arithmetic == "loihi":  # back to mV: Wgt / (Wgt per mV)
     shift = 6 + c.weight_exps[0]
-    w = (c.weight.astype(np.int64) >> shift) / (c.loihi_pops[0].scale / 2.0**shift)
+    w = (c.weight.astype(np.int64) >> shift) / (c.pop_registers[0].scale / 2.0**shift)
 print("LOOP", loop, "SPIKES", sum(n), "MEANW", float(w.mean()))
 """
 

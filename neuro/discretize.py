@@ -61,7 +61,7 @@ class LoihiPopulation:
     decay_theta: int = 0  # theta keeps (4096 - decay_theta)/4096 per step
 
 
-def _split_bias(b: np.ndarray, where: str) -> np.ndarray:
+def split_bias(b: np.ndarray, where: str) -> np.ndarray:
     """Integer bias values ``mant << exp`` with the smallest exp (0..7) giving |mant| <= 4095."""
     out = np.zeros(b.size, dtype=np.int64)
     todo = np.ones(b.size, dtype=bool)
@@ -142,7 +142,7 @@ def discretize_population(
         decay_u_inh=_decay(tau_inh, dt, 1),
         decay_v=decay_v,
         vth=VTH_MANT_DEFAULT << 6,
-        bias=_split_bias(drive, f"{where}.bias"),
+        bias=split_bias(drive, f"{where}.bias"),
         refract_delay=max(1, int(np.rint(pop.refractory / dt))),
         vmin=-(2**23) + 1,
         vmax=2**23 - 1,
@@ -180,3 +180,27 @@ def discretize_weights(proj: Projection, weight: np.ndarray, post: LoihiPopulati
     raise NeuroError(
         f"weights too large for Loihi: {peak:.0f} register units exceed {wmax} << 13", field=f"{where}.weight"
     )
+
+
+# --------------------------------------------------------------------------- registers -> physical
+def wgt_per_mv(proj: Projection, post: LoihiPopulation, weight_exp: int) -> float:
+    """Weight-mantissa units (``Wgt``) per mV of a projection's weights: the inverse of
+    :func:`discretize_weights` for reports, learning tables and homeostasis (1 for raw
+    register weights, which have no physical unit)."""
+    if proj.weight_exp is not None:
+        return 1.0
+    return post.scale / 2.0 ** (6 + weight_exp)
+
+
+def weights_to_mv(
+    proj: Projection, post: LoihiPopulation, weight_exp: int, weights: np.ndarray
+) -> np.ndarray:
+    """Engine weights ``Wgt << (6 + weight_exp)`` of a projection back to mV."""
+    w = np.asarray(weights, dtype=np.float64)
+    return w if proj.weight_exp is not None else w / post.scale
+
+
+def voltage_to_mv(post: LoihiPopulation, v: np.ndarray) -> np.ndarray:
+    """Voltage-register values (v, vth, theta) of a population back to mV above ``v_reset``."""
+    v = np.asarray(v, dtype=np.float64)
+    return v if post.v_scale == 0.0 else v / post.v_scale

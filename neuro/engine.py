@@ -1,7 +1,7 @@
 """The step loop: one vectorized state for all cores, advanced chunk by chunk.
 
-Each step (see :mod:`neuro.dynamics.floating` and :mod:`neuro.dynamics.loihi` for the
-arithmetic): consume the ring-buffer row of this step → update every neuron → threshold and
+Each step (:mod:`neuro.dynamics.step`; the arithmetic is the compiled network's target's, see
+:mod:`neuro.targets`): consume the ring-buffer row of this step → update every neuron → threshold and
 reset → route the step's spikes (neurons, then external inputs) through the CSR into future
 rows. Spikes crossing cores are messages from a source core to each destination core: their
 numbers per source come from the :class:`~neuro.mapping.Placement`, and the engine counts
@@ -17,14 +17,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from neuro.discretize import _split_bias
-from neuro.dynamics import floating, loihi
+from neuro.dynamics import step
 from neuro.errors import NeuroError
 from neuro.inputs import SpecInputs
-from neuro.learning.floating import FloatTables
-from neuro.learning.loihi import LoihiTables
-from neuro.learning.tables import build_float_tables, build_loihi_tables
-from neuro.network import FLOAT_PARAMS, LOIHI_PARAMS, CompiledNetwork
+from neuro.network import CompiledNetwork
 
 CHUNK_STEPS = 1000
 MIN_SPIKE_CAPACITY = 1 << 20
@@ -110,7 +106,12 @@ class ChunkRunner:
 
 
 class Simulator(ChunkRunner):
-    """Run a :class:`~neuro.network.CompiledNetwork` in its arithmetic.
+    """Run a LIF :class:`~neuro.network.CompiledNetwork` in the arithmetic of its target.
+
+    The simulator does not know the arithmetic: it asks ``net.target`` (a
+    :class:`neuro.targets.lif.LifTarget`) once, at construction, for the state, the kernel's
+    parameter namedtuple and the learning tables, and runs the one step loop
+    (:mod:`neuro.dynamics.step`), which numba specializes on those types.
 
     Parameters
     ----------
@@ -130,13 +131,6 @@ class Simulator(ChunkRunner):
         thresholds fixed).
     """
 
-    def __new__(cls, net, *args, **kwargs):
-        if cls is Simulator and net.arithmetic == "truenorth":  # neuro/truenorth/engine.py
-            from neuro.truenorth.engine import TrueNorthSimulator
-
-            return TrueNorthSimulator(net, *args, **kwargs)
-        return super().__new__(cls)
-
     def __init__(
         self,
         net: CompiledNetwork,
@@ -147,17 +141,14 @@ class Simulator(ChunkRunner):
         adapt: bool | None = None,
     ):
         self.net = net
+        self.target = net.target
         self.batch = int(batch)
         self.step = 0
         n = net.n_neurons
         self.n_rows = net.max_delay + 1
-        mod = floating if net.arithmetic == "float" else loihi
         self.n_channels = 2 if net.dual.any() else 1
-        self.state = mod.new_state(
-            self.batch, n, self.n_rows, self.n_channels, net.v_init, net.i_init, net.params["theta_init"]
-        )
-        build = build_float_tables if net.arithmetic == "float" else build_loihi_tables
-        self.tables = build(net, enabled=learning)
+        self.state = self._fresh_state()
+        self.tables = self.target.build_tables(net, enabled=learning)
         self.learning = self.tables.n_rules > 0
         if self.learning and self.batch != 1:
             raise NeuroError("learning needs batch 1 (copies in a batch would share and fight over weights)")
@@ -171,15 +162,12 @@ class Simulator(ChunkRunner):
         self.spike_count = np.zeros(net.n_sources, dtype=np.int64)
         self.active = np.zeros((self.batch, n), dtype=np.int64)  # active updates (see counters)
         self.overflow = np.zeros(3, dtype=np.int64)
+        self.probe_dtype = self.target.probe_dtype
         self._allocate_outputs(n)
-        if net.arithmetic != "float":
-            self.probe_dtype = np.int64
 
-    def reset_state(self, keep: tuple = ("theta",)) -> None:
-        """Return every neuron to its initial state (ring buffer cleared), keeping ``keep``."""
+    def _fresh_state(self) -> dict:
         net = self.net
-        mod = floating if net.arithmetic == "float" else loihi
-        fresh = mod.new_state(
+        return self.target.new_state(
             self.batch,
             net.n_neurons,
             self.n_rows,
@@ -188,6 +176,10 @@ class Simulator(ChunkRunner):
             net.i_init,
             net.params["theta_init"],
         )
+
+    def reset_state(self, keep: tuple = ("theta",)) -> None:
+        """Return every neuron to its initial state (ring buffer cleared), keeping ``keep``."""
+        fresh = self._fresh_state()
         for key, arr in self.state.items():
             if key not in keep:
                 arr[...] = fresh[key]
@@ -203,27 +195,18 @@ class Simulator(ChunkRunner):
         if key == self._bias_key:
             return
         self._bias_key = key
-        net = self.net
-        if net.arithmetic == "float":
-            bias = self._bias_base.copy()
-            for sl, amp in active:
-                bias[sl] += amp
-        else:
-            bias = self._bias_base.copy()
-            for sl, amp in active:
-                pidx = net.pop_names.index(next(p for p in net.pop_names if net.pop_slice(p) == sl))
-                lp = net.loihi_pops[pidx]
-                if lp.scale == 0.0:  # raw registers: amplitude in bias register units
-                    bias[sl] += np.rint(amp).astype(np.int64)
-                else:
-                    bias[sl] = _split_bias(bias[sl] + amp * lp.bias_scale, "inputs.amplitude")
-        self.params["bias"] = bias
+        self.params["bias"] = self.target.bias_with_currents(self.net, self._bias_base, active)
 
     # ------------------------------------------------------------------ stepping
+    def _state_tuple(self):
+        s = self.state
+        return (s["buf"], s["v"], s["cur"], s["ref"], s["theta"])
+
+    def _csr(self):
+        net = self.net
+        return (net.indptr, net.slot, net.weight, net.delay)
+
     def _kernel(self, k0, n, in_ptr, in_src, pv, pi):
-        s, p, net = self.state, self.params, self.net
-        state = (s["buf"], s["v"], s["cur"], s["ref"], s["theta"])
-        csr = (net.indptr, net.slot, net.weight, net.delay)
         io = (
             in_ptr,
             in_src,
@@ -236,48 +219,37 @@ class Simulator(ChunkRunner):
             self.spike_count,
             self.active,
         )
-        if net.arithmetic == "float":
-            params = tuple(p[k] for k in FLOAT_PARAMS) + (self.adapt,)
-            lrn = self.tables.pack(FloatTables)
-            return floating.run_float(k0, n, state, params, csr, io, self.learning, lrn)
-        params = tuple(p[k] for k in LOIHI_PARAMS) + (self.adapt,)
-        lrn = self.tables.pack(LoihiTables)
-        return loihi.run_loihi(k0, n, state, params, csr, io, self.learning, lrn, self.overflow)
+        lrn = self.tables.pack(self.target.tables_type)
+        return step.run_chunk(
+            k0,
+            n,
+            self._state_tuple(),
+            self.target.kernel_params(self.params, self.adapt),
+            self._csr(),
+            io,
+            self.learning,
+            lrn,
+            self.overflow,
+        )
 
     def _kernel_counts(self, k0, n, in_ptr, in_src, counts):
         if self.learning or self.probe_idx.size:
             raise ValueError("counting runs need learning off and no probes")
-        s, p, net = self.state, self.params, self.net
-        state = (s["buf"], s["v"], s["cur"], s["ref"], s["theta"])
-        csr = (net.indptr, net.slot, net.weight, net.delay)
         before = counts.sum(axis=0)
-        if net.arithmetic == "float":
-            floating.run_float_counts(
-                k0,
-                n,
-                state,
-                tuple(p[k] for k in FLOAT_PARAMS) + (self.adapt,),
-                csr,
-                in_ptr,
-                in_src,
-                counts,
-                self.active,
-            )
-        else:
-            ov = np.zeros((self.batch, 3), dtype=np.int64)
-            loihi.run_loihi_counts(
-                k0,
-                n,
-                state,
-                tuple(p[k] for k in LOIHI_PARAMS) + (self.adapt,),
-                csr,
-                in_ptr,
-                in_src,
-                counts,
-                ov,
-                self.active,
-            )
-            self.overflow += ov.sum(axis=0)
+        ov = np.zeros((self.batch, 3), dtype=np.int64)
+        step.run_counts(
+            k0,
+            n,
+            self._state_tuple(),
+            self.target.kernel_params(self.params, self.adapt),
+            self._csr(),
+            in_ptr,
+            in_src,
+            counts,
+            ov,
+            self.active,
+        )
+        self.overflow += ov.sum(axis=0)
         self.spike_count += counts.sum(axis=0) - before
 
     def counters(self, placement=None) -> dict:
@@ -299,12 +271,7 @@ class Simulator(ChunkRunner):
             "input_spikes": int(self.spike_count[n:].sum()),
             "synaptic_events": int(self.spike_count @ net.fanout()),
         }
-        if net.arithmetic == "loihi":
-            c.update(
-                overflow_q=int(self.overflow[0]),
-                overflow_u=int(self.overflow[1]),
-                overflow_u2=int(self.overflow[2]),
-            )
+        c.update(self.target.extra_counters(self.overflow))
         for key, val in self.host_ops.items():
             c[f"host_{key}"] = val
         if self.learning:

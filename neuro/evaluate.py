@@ -10,106 +10,19 @@ The prediction is the class whose assigned neurons fired most on average.
 from __future__ import annotations
 
 import json
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 from neuro.datasets import load_dataset
-from neuro.engine import Simulator
 from neuro.errors import NeuroError
-from neuro.inputs import ScheduledInputs
-from neuro.io.checkpoint import load_checkpoint
-
-CHECKPOINT = "checkpoint.h5"
-
-
-def frozen_simulator(ckpt: Path, batch: int) -> tuple[Simulator, dict]:
-    """A batched, non-learning simulator with the checkpoint's weights and thresholds, and the
-    evaluation inhibition of its config (``w_inh_exc_eval``, when set)."""
-    from neuro.models.diehl_cook import build_network
-    from neuro.network import compile_network
-    from neuro.train import _config_from
-
-    sim1, meta = load_checkpoint(ckpt, learning=False, adapt=False)
-    cfg = _config_from(meta["extra"]["config"])
-    if cfg.eval_inhibition != cfg.w_inh_exc:  # the inhibition weights of the evaluation network
-        net = sim1.net
-        frozen = compile_network(build_network(cfg, net.arithmetic, net.seed, frozen=True))
-        if not np.array_equal(frozen.slot, net.slot):  # same seed, same layout
-            raise NeuroError("the evaluation network does not match the checkpoint's layout", str(ckpt))
-        p = [pr.name for pr in net.spec.projections].index("inh_exc")
-        pos = next(x for i, x in enumerate(net.projection_positions()) if i == p)
-        net.weight[pos] = frozen.weight[pos]
-    theta = sim1.state["theta"][0].copy()
-    sim = Simulator(sim1.net, batch=batch, inputs=ScheduledInputs(), learning=False, adapt=False)
-    sim.state["theta"][:] = theta
-    return sim, meta
-
-
-def presentations(sim: Simulator, pres, cfg, images: np.ndarray):
-    """Show ``images`` to the frozen batched ``sim``, ``sim.batch`` at a time, each copy from
-    rest, with Diehl & Cook's intensity rule (copies that fired fewer than ``min_spikes`` are
-    shown their image again at intensity + 1; the others get a blank image).
-
-    Yields ``(idx, todo, counts)`` per presentation: the image indices of the batch, which
-    copies showed an image this time, and the excitatory spike counts (B, N).
-    """
-    batch, n = sim.batch, len(images)
-    for start in range(0, n, batch):
-        idx = np.arange(start, min(start + batch, n))
-        imgs = np.zeros((batch, images.shape[1]), dtype=images.dtype)
-        imgs[: idx.size] = images[idx]
-        intensity = np.full(batch, cfg.intensity)
-        todo = np.zeros(batch, dtype=bool)
-        todo[: idx.size] = True
-        while True:
-            sim.reset_state()
-            counts = pres.counts(np.where(todo[:, None], imgs, 0), intensity, cfg.present_steps)
-            yield idx, todo, counts
-            low = todo & (counts.sum(axis=1) < cfg.min_spikes) & (intensity + 1 <= cfg.max_intensity)
-            if not low.any():
-                break
-            todo = low
-            intensity = intensity + low
-
-
-def responses(
-    ckpt,
-    images: np.ndarray,
-    batch: int = 100,
-    progress: bool = False,
-    what: str = "evaluating",
-    stats: dict | None = None,
-) -> np.ndarray:
-    """Excitatory spike counts (n_images, N) of the frozen network for ``images``."""
-    from neuro.train import Presenter, _config_from
-
-    ckpt = Path(ckpt)
-    batch = max(1, min(batch, len(images)))
-    sim, meta = frozen_simulator(ckpt, batch)
-    cfg = _config_from(meta["extra"]["config"])
-    pres = Presenter(sim, cfg)
-    n = len(images)
-    out = np.zeros((n, cfg.n_neurons), dtype=np.int64)
-    t0 = time.perf_counter()
-    shown = 0
-    for idx, todo, counts in presentations(sim, pres, cfg, images):
-        out[idx[todo[: idx.size]]] = counts[: idx.size][todo[: idx.size]]
-        shown += int(todo.sum())
-        if progress:
-            done = idx[-1] + 1
-            sys.stderr.write(
-                f"\r{what}: {done}/{n} images, {done / (time.perf_counter() - t0):.0f} images/s "
-            )
-            sys.stderr.flush()
-    reruns = shown - n
-    if progress:
-        sys.stderr.write("\n")
-    if stats is not None:
-        stats.update(seconds=time.perf_counter() - t0, reruns=reruns, batch=batch)
-    return out
+from neuro.models.diehl_cook_protocol import (  # noqa: F401  (frozen_simulator, presentations: public here too)
+    frozen_simulator,
+    predict,
+    presentations,
+    read_run,
+    responses,
+)
 
 
 def evaluate(
@@ -122,8 +35,6 @@ def evaluate(
     write: bool = True,
 ) -> dict:
     """Accuracy and confusion matrix of the trained network in ``rundir`` on ``data``/``split``."""
-    from neuro.train import predict, read_run
-
     rundir = Path(rundir)
     ckpt, meta = read_run(rundir)
     extra = meta["extra"]

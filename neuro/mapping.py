@@ -81,6 +81,10 @@ class Placement:
             }
         return out
 
+    def summary_lines(self) -> list[str]:
+        """Extra lines for ``neuro map`` (a target's placement may add its own)."""
+        return []
+
     def to_dict(self) -> dict:
         coords = self.core_coords()
         cores = []
@@ -179,10 +183,15 @@ def _count(net: CompiledNetwork, core_of: np.ndarray, n_cores: int, comp_per_neu
     }
 
 
-def place(net: CompiledNetwork, profile: ChipProfile, n_chips: int = 1) -> Placement:
-    """Place ``net`` on up to ``n_chips`` chips of ``profile``; raise if it does not fit."""
-    if net.arithmetic == "truenorth":  # placed when compiled (neuro/truenorth/mapping.py)
-        return net.placement_on(profile, n_chips)
+def place(net, profile: ChipProfile, n_chips: int = 1) -> Placement:
+    """Place a compiled network on up to ``n_chips`` chips of ``profile`` the way its target
+    places (:meth:`neuro.targets.base.Target.place`); raise if it does not fit."""
+    return net.target.place(net, profile, n_chips)
+
+
+def place_cores(net: CompiledNetwork, profile: ChipProfile, n_chips: int = 1) -> Placement:
+    """Place a LIF network on up to ``n_chips`` chips of ``profile``, splitting each population
+    over as many cores as its most used resource needs; raise if it does not fit."""
     comp_per_neuron = np.where(net.dual, 2, 1).astype(np.float64)
     sizes = [int(s.stop - s.start) for s in (net.pop_slice(p) for p in net.pop_names)]
     duals = [bool(net.dual[net.pop_slice(p)].any()) for p in net.pop_names]

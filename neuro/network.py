@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from neuro.connectivity import build_projection
-from neuro.discretize import LoihiPopulation, discretize_population, discretize_weights
 from neuro.errors import NeuroError
 from neuro.spec import Network
 
@@ -62,8 +61,8 @@ class CompiledNetwork(IndexSpace):
         the source index space (the last entry is the end).
     indptr, slot, weight, delay : numpy.ndarray
         CSR by source: synapses of source ``s`` are ``indptr[s]:indptr[s+1]``; ``weight`` is
-        float64 mV (float arithmetic) or int32 register units ``Wgt << (6 + weight_exp)``
-        (loihi arithmetic); ``delay`` in steps (uint8).
+        in the target's units (float64 mV in float arithmetic, int32 register units
+        ``Wgt << (6 + weight_exp)`` in loihi arithmetic); ``delay`` in steps (uint8).
     params : dict of numpy.ndarray
         Per-neuron constants of the chosen arithmetic (see :mod:`neuro.dynamics`).
     proj_ranges : list of (source_start, source_stop, post_start, post_stop, n_synapses)
@@ -71,11 +70,14 @@ class CompiledNetwork(IndexSpace):
         Per projection, synapses per pre neuron. Within a source's CSR row, projections
         follow each other in spec order (see :meth:`projection_positions`).
     weight_exps : list of int or None
-        Per projection, the weight exponent chosen in loihi arithmetic.
+        Per projection, the weight exponent the target chose (None in float arithmetic).
+    pop_registers : list
+        Per population, the target's discretized registers (None in float arithmetic).
     """
 
     spec: Network
-    arithmetic: str
+    target: object  # the neuro.targets.Target that compiled it (binds the arithmetic)
+    arithmetic: str  # the target's name, for reports and files
     seed: int
     dt: float
     pop_names: list
@@ -90,7 +92,7 @@ class CompiledNetwork(IndexSpace):
     params: dict
     v_init: np.ndarray
     i_init: np.ndarray
-    loihi_pops: list | None
+    pop_registers: list  # per population, the target's registers (None for float)
     proj_ranges: list
     weight_exps: list
     dual: np.ndarray
@@ -125,107 +127,32 @@ def resolve_seed(seed: int | None) -> int:
     return int(seed)
 
 
-# Per-neuron constants the kernels take, in their argument order (neuro.dynamics).
-FLOAT_PARAMS = (
-    "em",
-    "ee",
-    "ei",
-    "ce",
-    "ci",
-    "v_rest",
-    "bias",
-    "v_th",
-    "v_reset",
-    "ref_steps",
-    "theta_plus",
-    "theta_decay",
-)
-LOIHI_PARAMS = (
-    "decay_u",
-    "decay_u_inh",
-    "decay_v",
-    "vth",
-    "bias",
-    "vmin",
-    "vmax",
-    "ref_steps",
-    "theta_plus",
-    "decay_theta",
-)
-
-
-def _coef(dt: float, tm: float, ts: float, es: float, em: float) -> float:
-    """Response of x over one step to a unit current decaying with ``ts`` (exact integration)."""
-    return (dt / tm) * em if ts == tm else ts / (ts - tm) * (es - em)
-
-
-def _float_params(net: Network, pops_bias: list) -> dict:
-    dt = net.simulation.dt
-    cols = {k: [] for k in (*FLOAT_PARAMS, "theta_init")}
-    for pop, bias in zip(net.populations, pops_bias, strict=True):
-        n = pop.size
-        tm, te = pop.tau_mem, pop.tau_syn
-        ti = te if pop.tau_syn_inh is None else pop.tau_syn_inh
-        em, ee, ei = np.exp(-dt / tm), np.exp(-dt / te), np.exp(-dt / ti)
-
-        for key, val in (
-            ("em", em),
-            ("ee", ee),
-            ("ei", ei),
-            ("ce", _coef(dt, tm, te, ee, em)),
-            ("ci", _coef(dt, tm, ti, ei, em)),
-            ("v_rest", pop.v_rest),
-            ("v_th", pop.v_threshold),
-            ("v_reset", pop.v_reset),
-        ):
-            cols[key].append(np.full(n, val, dtype=np.float64))
-        cols["bias"].append(bias)
-        cols["theta_plus"].append(np.full(n, pop.theta_plus))
-        cols["theta_decay"].append(np.full(n, 1.0 if pop.tau_theta is None else np.exp(-dt / pop.tau_theta)))
-        cols["theta_init"].append(np.full(n, pop.theta_init))
-        cols["ref_steps"].append(np.full(n, int(np.rint(pop.refractory / dt)), dtype=np.int32))
-    return {k: np.concatenate(v) for k, v in cols.items()}
-
-
-def _loihi_params(lps: list[LoihiPopulation], sizes: list[int]) -> dict:
-    out = {}
-    for key in (
-        "decay_u",
-        "decay_u_inh",
-        "decay_v",
-        "vth",
-        "refract_delay",
-        "vmin",
-        "vmax",
-        "theta_plus",
-        "theta_init",
-        "decay_theta",
-    ):
-        out[key] = np.concatenate(
-            [np.full(n, getattr(lp, key), dtype=np.int64) for lp, n in zip(lps, sizes, strict=True)]
-        )
-    out["bias"] = np.concatenate([lp.bias for lp in lps]).astype(np.int64)
-    out["ref_steps"] = out.pop("refract_delay").astype(np.int32)
-    return out
-
-
-def compile_network(net: Network, arithmetic: str | None = None, seed: int | None = None) -> CompiledNetwork:
-    """Draw every random quantity of ``net`` and lay it out as flat arrays.
+def compile_network(net: Network, arithmetic=None, seed: int | None = None):
+    """Draw every random quantity of ``net`` and lay it out for the engine of its target.
 
     Parameters
     ----------
     net : Network
-    arithmetic : {'float', 'loihi'}, optional
-        Defaults to ``net.simulation.arithmetic``.
+    arithmetic : str or Target, optional
+        The target (``neuro.targets``) or its name; defaults to ``net.simulation.arithmetic``.
     seed : int, optional
         Defaults to ``net.simulation.seed``; if both are None a seed is drawn and logged.
     """
-    arithmetic = arithmetic or net.simulation.arithmetic
-    if arithmetic == "truenorth":  # crossbar cores: own compile step (neuro/truenorth/compile.py)
-        from neuro.truenorth.compile import compile_truenorth
+    from neuro.targets import get_target
 
-        return compile_truenorth(net.with_simulation(arithmetic="truenorth"), seed)
-    net.check_arithmetic(arithmetic)
+    target = get_target(arithmetic or net.simulation.arithmetic)
+    return target.compile(net, seed)
+
+
+def build_network(net: Network, target, seed: int | None = None) -> CompiledNetwork:
+    """The LIF targets' compile step: draws in the documented order, the target's
+    discretization of every population and weight, one CSR of all synapses.
+
+    ``target`` supplies ``discretize_population(pop, dt, bias, v_init, where)`` (per-population
+    registers, or None), ``discretize_weights(proj, weight, registers, where)`` ->
+    (weights, weight_exp), ``weight_dtype``, ``params(net, registers, biases)`` and
+    ``initial_state(net, registers, v_init)`` -> (v0, i_init).
+    """
     seed = resolve_seed(seed if seed is not None else net.simulation.seed)
     rng = np.random.default_rng(seed)
     dt = net.simulation.dt
@@ -236,18 +163,16 @@ def compile_network(net: Network, arithmetic: str | None = None, seed: int | Non
     input_offsets = np.concatenate([[n], n + np.cumsum([s.size for s in spike_inputs])]).astype(np.int64)
     n_src = int(input_offsets[-1])
 
-    v_init, biases, lps = [], [], []
+    v_init, biases, regs = [], [], []
     for i, pop in enumerate(net.populations):
-        where = f"populations[{i}]"
         v0 = pop.v_init.sample(rng, pop.size) if pop.v_init is not None else np.full(pop.size, pop.v_rest)
         b = pop.bias.sample(rng, pop.size)
         v_init.append(v0)
         biases.append(b)
-        if arithmetic == "loihi":
-            try:
-                lps.append(discretize_population(pop, dt, b, v0, where))
-            except NeuroError as exc:
-                raise exc.at(net.source) from None
+        try:
+            regs.append(target.discretize_population(pop, dt, b, v0, f"populations[{i}]"))
+        except NeuroError as exc:
+            raise exc.at(net.source) from None
     dual = np.concatenate([np.full(p.size, p.dual_current) for p in net.populations])
 
     # ---- synapses, projection by projection, kept compressed until the CSR is assembled
@@ -255,21 +180,18 @@ def compile_network(net: Network, arithmetic: str | None = None, seed: int | Non
     offsets = dict(zip(names, list(pop_offsets[:-1]) + list(input_offsets[:-1]), strict=True))
     counts = np.zeros(n_src, dtype=np.int64)
     parts, proj_ranges, weight_exps, proj_counts = [], [], [], []
-    wdtype = np.float64 if arithmetic == "float" else np.int32
+    wdtype = target.weight_dtype
     for i, proj in enumerate(net.projections):
         syn = build_projection(net, i, rng)
         post_pop = net.population(proj.post)
         channel = 1 if (proj.receptor == "inh" and post_pop.dual_current) else 0
-        if arithmetic == "loihi":
-            pidx = net.populations.index(post_pop)
-            try:
-                w, e = discretize_weights(proj, syn.weight, lps[pidx], f"projections[{i}]")
-            except NeuroError as exc:
-                raise exc.at(net.source) from None
-            weight_exps.append(e)
-        else:
-            w = syn.weight
-            weight_exps.append(None)
+        try:
+            w, e = target.discretize_weights(
+                proj, syn.weight, regs[net.populations.index(post_pop)], f"projections[{i}]"
+            )
+        except NeuroError as exc:
+            raise exc.at(net.source) from None
+        weight_exps.append(e)
         n_pre = net.source_size(proj.pre)
         src0, post0 = offsets[proj.pre], offsets[proj.post]
         cnt = np.bincount(syn.pre, minlength=n_pre)
@@ -309,19 +231,12 @@ def compile_network(net: Network, arithmetic: str | None = None, seed: int | Non
         del pre, pos, sl, w, d
 
     learning_key = int(rng.integers(0, 2**63))  # seeds the learning engine's counter-based PRNG
-    if arithmetic == "float":
-        params = _float_params(net, biases)
-        i_init = np.concatenate([np.full(p.size, p.i_init) for p in net.populations])
-        v0 = np.concatenate(v_init)
-    else:
-        params = _loihi_params(lps, sizes)
-        i_init = np.concatenate(
-            [np.full(p.size, lp.u_init, dtype=np.int64) for p, lp in zip(net.populations, lps, strict=True)]
-        )
-        v0 = np.concatenate([lp.v_init for lp in lps]).astype(np.int64)
+    params = target.params(net, regs, biases)
+    v0, i_init = target.initial_state(net, regs, v_init)
     return CompiledNetwork(
         spec=net,
-        arithmetic=arithmetic,
+        target=target,
+        arithmetic=target.name,
         seed=seed,
         dt=dt,
         pop_names=[p.name for p in net.populations],
@@ -336,7 +251,7 @@ def compile_network(net: Network, arithmetic: str | None = None, seed: int | Non
         params=params,
         v_init=v0,
         i_init=i_init,
-        loihi_pops=lps if arithmetic == "loihi" else None,
+        pop_registers=regs,
         proj_ranges=proj_ranges,
         weight_exps=weight_exps,
         dual=dual,

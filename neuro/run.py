@@ -15,7 +15,6 @@ import numpy as np
 from neuro import __version__
 from neuro.chips import get_profile
 from neuro.energy.ledger import ledger_from_simulator, write_ledger
-from neuro.engine import Simulator
 from neuro.errors import NeuroError
 from neuro.io.sonata import SpikeWriter
 from neuro.mapping import Placement, place
@@ -112,7 +111,7 @@ def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = Tru
         local = np.arange(sl.stop - sl.start) if pb.neurons is None else np.asarray(pb.neurons)
         probe_map.append((pb, local, len(probe_idx)))
         probe_idx.extend((sl.start + local).tolist())
-    sim = Simulator(compiled, probe_neurons=probe_idx)
+    sim = compiled.target.simulator(compiled, probe_neurons=probe_idx)
 
     if outdir.exists():
         shutil.rmtree(outdir)

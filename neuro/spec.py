@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from neuro import targets
 from neuro.chips import PROFILES
 from neuro.errors import NeuroError
 from neuro.plasticity import Plasticity
-from neuro.truenorth.spec import TrueNorthNeuron, check_truenorth
+from neuro.truenorth.spec import TrueNorthNeuron
 from neuro.values import Value, parse_value
 
-ARITHMETICS = ("float", "loihi", "truenorth")
 RECEPTORS = ("exc", "inh")
 INPUT_KINDS = ("spike_times", "poisson", "current", "external")
 CONNECTORS = ("all_to_all", "one_to_one", "fixed_probability", "list", "matrix")
@@ -623,9 +623,9 @@ class Simulation:
         if d.get("seed") is not None:
             kw["seed"] = _num(d["seed"], f"{where}.seed", 0, 2**63 - 1, integer=True)
         if "arithmetic" in d:
-            kw["arithmetic"] = _choice(d["arithmetic"], f"{where}.arithmetic", ARITHMETICS)
-            if kw["arithmetic"] == "truenorth" and "chip" not in d:  # TrueNorth arithmetic implies its chip
-                kw["chip"] = "truenorth"
+            kw["arithmetic"] = _choice(d["arithmetic"], f"{where}.arithmetic", targets.names())
+            if "chip" not in d:  # an arithmetic implies its default chip (neuro.targets)
+                kw["chip"] = targets.entry(kw["arithmetic"]).default_chip
         if "chip" in d:
             if not isinstance(d["chip"], str) or d["chip"] not in PROFILES:
                 raise NeuroError(
@@ -641,7 +641,7 @@ class Simulation:
         return _dataclass_to_dict(self)
 
 
-def _max_delay_ms(pr: Projection) -> tuple[float, str]:
+def max_delay_ms(pr: Projection) -> tuple[float, str]:
     """Largest delay (ms) a projection can have and the field it comes from: its ``delay`` value,
     or the delay column (the 4th) of a list connector, which replaces it."""
     c = pr.connector
@@ -755,39 +755,13 @@ class Network:
                     f"neuron index {max(pb.neurons)} out of range [0, {pops[pb.population].size - 1}]",
                     f"probes[{i}].neurons",
                 )
-        self.check_arithmetic(self.simulation.arithmetic)
+        self.check_arithmetic()
 
-    def check_arithmetic(self, arithmetic: str) -> None:
-        """Raise if the network cannot run in ``arithmetic``."""
-        dt = self.simulation.dt
-        for i, p in enumerate(self.populations):
-            if arithmetic == "float" and p.loihi is not None:
-                raise self._err(
-                    f"population {p.name!r} is given as raw Loihi registers; run it with arithmetic 'loihi'",
-                    f"populations[{i}].loihi",
-                )
-        if arithmetic == "loihi":
-            for i, pr in enumerate(self.projections):
-                hi, where = _max_delay_ms(pr)
-                if not math.isfinite(hi):
-                    raise self._err(
-                        f"delay distribution is unbounded; Loihi allows 0..{MAX_DELAY_STEPS_LOIHI} steps "
-                        "(clip it with 'high')",
-                        f"projections[{i}].{where}",
-                    )
-                if round(hi / dt) > MAX_DELAY_STEPS_LOIHI:
-                    raise self._err(
-                        f"delay {hi} ms is {round(hi / dt)} steps; Loihi allows 0..{MAX_DELAY_STEPS_LOIHI}",
-                        f"projections[{i}].{where}",
-                    )
-            for i, p in enumerate(self.populations):
-                if p.loihi is None and round(p.refractory / dt) > LOIHI_REGISTER_RANGES["refract_delay"][1]:
-                    raise self._err(
-                        f"refractory {p.refractory} ms is {round(p.refractory / dt)} steps; "
-                        "Loihi allows at most 63",
-                        f"populations[{i}].refractory",
-                    )
-        check_truenorth(self, arithmetic)  # TrueNorth rules (neuro/truenorth/spec.py)
+    def check_arithmetic(self, arithmetic: str | None = None) -> None:
+        """Raise if the network cannot run in ``arithmetic`` (default: its own) on its chip:
+        the target's checks (:meth:`neuro.targets.base.Target.check`)."""
+        net = self if arithmetic is None else self.with_simulation(arithmetic=arithmetic)
+        targets.get_target(net.simulation.arithmetic).check(net)
 
     # ------------------------------------------------------------------ access
     def population(self, name: str) -> Population:
@@ -804,12 +778,11 @@ class Network:
 
     def with_simulation(self, **changes) -> Network:
         """Return a copy with simulation settings changed (validated again)."""
-        if changes.get("arithmetic") == "truenorth" and changes.get("chip") is None:  # implies its chip
-            changes["chip"] = "truenorth"
-        elif changes.get("chip") == "truenorth" and changes.get("arithmetic") is None:
-            changes["arithmetic"] = "truenorth"
-        elif changes.get("arithmetic") and not changes.get("chip") and self.simulation.chip == "truenorth":
-            changes["chip"] = "loihi"  # leaving truenorth arithmetic leaves its chip
+        if changes.get("arithmetic") is not None:
+            targets.entry(changes["arithmetic"])  # a known name (one-line error otherwise)
+        changes["arithmetic"], changes["chip"] = targets.choose_chip(
+            changes.get("arithmetic"), changes.get("chip"), self.simulation.arithmetic, self.simulation.chip
+        )
         sim = replace(self.simulation, **{k: v for k, v in changes.items() if v is not None})
         Simulation.from_dict(sim.to_dict())  # re-check ranges
         return replace(self, simulation=sim)

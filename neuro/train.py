@@ -21,25 +21,31 @@ import logging
 import signal
 import sys
 import time
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 
 from neuro import __version__
 from neuro.datasets import load_dataset
-from neuro.datasets.encoders import poisson_spikes
 from neuro.engine import Simulator
 from neuro.errors import NeuroError
 from neuro.inputs import ScheduledInputs
 from neuro.io.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
-from neuro.learning.homeostasis import normalize_weights
-from neuro.models.diehl_cook import PRESET_EPOCHS, PRESETS, DiehlCookConfig, build_network
+from neuro.models.diehl_cook import PRESET_EPOCHS, build_network
+from neuro.models.diehl_cook_protocol import (  # noqa: F401  (assign_labels, predict: public API here too)
+    CHECKPOINT,
+    MODEL,
+    Presenter,
+    assign_labels,
+    config_from,
+    make_config,
+    predict,
+    read_run,
+    responses,
+)
 from neuro.network import compile_network
 
 log = logging.getLogger(__name__)
-MODEL = "diehl-cook"
-CHECKPOINT = "checkpoint.h5"
 
 
 class _StopFlag:
@@ -66,127 +72,6 @@ class _StopFlag:
     def __exit__(self, *exc):
         for sig, old in self._old.items():
             signal.signal(sig, old)
-
-
-class Presenter:
-    """Shows images to a Diehl & Cook simulator: encoding, presentation, rest, intensity."""
-
-    def __init__(self, sim: Simulator, cfg: DiehlCookConfig):
-        self.sim, self.cfg = sim, cfg
-        net = sim.net
-        self.exc = net.pop_slice("exc")
-        self.pixels0 = net.source_offset("pixels")
-        self.inputs = sim.inputs
-        self.plastic = [i for i, p in enumerate(net.spec.projections) if p.plasticity is not None][0]
-        self.positions = next(pos for i, pos in enumerate(net.projection_positions()) if i == self.plastic)
-
-    def counts(self, images: np.ndarray, intensity: np.ndarray, steps: int) -> np.ndarray:
-        """Present a batch of images for ``steps`` steps; spike counts of exc neurons (B, N)."""
-        sim, cfg = self.sim, self.cfg
-        k0 = sim.step
-        st, b, c = poisson_spikes(images, 1.0 / 8.0, cfg.dt, cfg.present_steps, sim.net.rng, intensity)
-        self.inputs.set_schedule(st + k0, b, c + self.pixels0, presorted=True)
-        n_exc = self.exc.stop - self.exc.start
-        if not sim.learning:  # frozen: count spikes with the parallel batched kernel
-            counts = np.zeros((sim.batch, sim.net.n_sources), dtype=np.int64)
-            sim.run(steps, counts=counts)
-            return counts[:, self.exc.start : self.exc.stop]
-        out = np.zeros(sim.batch * n_exc, dtype=np.int64)
-        lo = self.exc.start
-
-        def on_spikes(step, bb, neuron):
-            sel = (neuron >= lo) & (neuron < lo + n_exc)
-            if sel.any():
-                out[:] += np.bincount(
-                    bb[sel].astype(np.int64) * n_exc + (neuron[sel] - lo), minlength=out.size
-                )
-
-        sim.run(steps, on_spikes=on_spikes)
-        return out.reshape(sim.batch, n_exc)
-
-    def train_image(self, image: np.ndarray) -> tuple[np.ndarray, int]:
-        """One training presentation (with intensity increases); returns (exc counts, tries)."""
-        cfg = self.cfg
-        intensity = cfg.intensity
-        tries = 0
-        while True:
-            normalize_weights(self.sim, self.plastic, cfg.norm_target * cfg.input_gain, self.positions)
-            counts = self.counts(image[None, :], np.array([intensity]), cfg.present_steps)
-            self.inputs.set_schedule(*(np.zeros(0, dtype=np.int64),) * 3)
-            self.sim.run(cfg.rest_steps)
-            tries += 1
-            if counts.sum() >= cfg.min_spikes or intensity + 1 > cfg.max_intensity:
-                return counts[0], tries
-            intensity += 1
-
-
-def read_run(rundir, labelled: bool = True) -> tuple[Path, dict]:
-    """The checkpoint path and metadata of a Diehl & Cook RUNDIR (one-line errors otherwise);
-    ``labelled`` requires finished training (neurons labelled)."""
-    rundir = Path(rundir)
-    ckpt = rundir / CHECKPOINT
-    if not ckpt.is_file():
-        raise NeuroError("no checkpoint.h5: not a training run directory", str(rundir))
-    meta = read_checkpoint_meta(ckpt)
-    extra = meta["extra"]
-    if extra.get("model") != MODEL:
-        raise NeuroError(f"holds a {extra.get('model')!r} run, not a {MODEL} one", str(rundir))
-    if labelled and "assignments" not in extra:
-        raise NeuroError(
-            "training has not finished (no neuron labels yet); resume it with --resume", str(rundir)
-        )
-    return ckpt, meta
-
-
-def assign_labels(counts: np.ndarray, labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
-    """Each neuron's label: the class with its highest mean response (Diehl & Cook).
-
-    Neurons that never fired get label -1 and take no part in predictions.
-    """
-    rates = np.zeros((n_classes, counts.shape[1]))
-    for c in range(n_classes):
-        sel = labels == c
-        if sel.any():
-            rates[c] = counts[sel].mean(axis=0)
-    out = rates.argmax(axis=0)
-    out[rates.max(axis=0) == 0] = -1
-    return out
-
-
-def predict(counts: np.ndarray, assignments: np.ndarray, n_classes: int = 10) -> np.ndarray:
-    """Class whose assigned neurons have the highest mean spike count (Diehl & Cook)."""
-    scores = np.full((counts.shape[0], n_classes), -1.0)
-    for c in range(n_classes):
-        sel = assignments == c
-        if sel.any():
-            scores[:, c] = counts[:, sel].mean(axis=1)
-    return scores.argmax(axis=1)
-
-
-def make_config(n_neurons: int, overrides: dict, preset: str) -> DiehlCookConfig:
-    """The ``preset``'s config with ``overrides`` applied, each checked against the field's type."""
-    if preset not in PRESETS:
-        raise NeuroError(f"unknown preset {preset!r} (known: {', '.join(PRESETS)})", field="preset")
-    kinds = {f.name: f.type for f in fields(DiehlCookConfig)}
-    kw = {"n_neurons": n_neurons, **PRESETS[preset]}
-    for key, val in overrides.items():
-        if key not in kinds or key == "n_neurons":
-            raise NeuroError(
-                f"unknown model parameter {key!r} (known: {', '.join(k for k in kinds if k != 'n_neurons')})",
-                field="set",
-            )
-        try:
-            kw[key] = int(val) if kinds[key] in ("int", int) else float(val)
-        except (TypeError, ValueError):
-            raise NeuroError(f"{key} must be a number, got {val!r}", field="set") from None
-        if not np.isfinite(kw[key]):
-            raise NeuroError(f"{key} must be a finite number, got {val!r}", field="set")
-    return DiehlCookConfig(**kw)
-
-
-def _config_from(d: dict) -> DiehlCookConfig:
-    names = {f.name for f in fields(DiehlCookConfig)}
-    return DiehlCookConfig(**{k: v for k, v in d.items() if k in names})
 
 
 class _Progress:
@@ -246,7 +131,7 @@ def train(
         extra = meta["extra"]
         if extra.get("model") != MODEL:
             raise NeuroError(f"holds a {extra.get('model')!r} run, not {MODEL!r}", str(rundir))
-        cfg = _config_from(extra["config"])
+        cfg = config_from(extra["config"])
         data, epochs, images, label_images = (
             extra["data"],
             extra["epochs"],
@@ -341,8 +226,6 @@ def train(
         return {"stopped": True, "rundir": str(rundir), "epoch": epoch, "position": pos}
     save_checkpoint(sim, ckpt, extra_state(True))
     # label the neurons from their responses to labelled training images (learning off)
-    from neuro.evaluate import responses
-
     n_label = min(label_images, len(dataset))
     lab_idx = sim.net.rng.permutation(len(dataset))[:n_label]
     counts = responses(ckpt, dataset.images[lab_idx], progress=progress, what="labelling")

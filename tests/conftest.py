@@ -43,7 +43,7 @@ def simulate(net, steps: int | None = None, probe=None, batch: int = 1, seed: in
     if isinstance(net, dict):
         net = Network.from_dict(net)
     compiled = compile_network(net, seed=seed if seed is not None else (net.simulation.seed or 0))
-    sim = Simulator(compiled, batch=batch, probe_neurons=probe)
+    sim = compiled.target.simulator(compiled, batch=batch, probe_neurons=probe)
     out_s, out_b, out_n, pv, pi = [], [], [], [], []
 
     def on_spikes(s, b, n):

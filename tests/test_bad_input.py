@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from neuro.chips import get_profile
-from neuro.engine import Simulator
 from neuro.errors import NeuroError
 from neuro.network import compile_network
 from neuro.run import prepare
@@ -218,8 +217,22 @@ CASES = [
     (LOIHI_BASE, ("projections", 0, "weight_exp"), DELETE, "projections[0].weight_exp", "raw"),
     (BASE, ("projections", 1, "weight_exp"), 0, "projections[1].weight_exp", "raw"),
     (LOIHI_BASE, ("simulation", "arithmetic"), "float", "populations[0].loihi", "arithmetic 'loihi'"),
-    # ---- delays above 62 steps in loihi arithmetic
-    (BASE, ("projections", 1, "delay"), 63.0, None, None),  # fine in float (control)
+    # ---- delays above 62 steps: loihi arithmetic, and any arithmetic placed on Loihi cores
+    (
+        setp(BASE, ("simulation", "chip"), "unbounded"),
+        ("projections", 1, "delay"),
+        63.0,
+        None,
+        None,
+    ),  # control
+    (BASE, ("projections", 1, "delay"), 63.0, "delay", "62"),  # float on loihi cores: the chip's limit
+    (
+        setp(setp(BASE, ("simulation", "arithmetic"), "loihi"), ("simulation", "chip"), "unbounded"),
+        ("projections", 1, "delay"),
+        63.0,
+        "delay",
+        "62",
+    ),  # loihi arithmetic: the synapse's delay field, whatever the chip
     (setp(BASE, ("simulation", "arithmetic"), "loihi"), ("projections", 1, "delay"), 63.0, "delay", "62"),
     (
         setp(BASE, ("simulation", "arithmetic"), "loihi"),
@@ -316,8 +329,8 @@ def test_list_delay_column_in_npy_file_over_62_steps(tmp_path, write_spec):
 
 # --------------------------------------------------------------------------- found when the network is built
 def _compile(spec_path):
-    net = load_spec(spec_path)
-    return Simulator(compile_network(net))
+    compiled = compile_network(load_spec(spec_path))
+    return compiled.target.simulator(compiled)
 
 
 @pytest.mark.parametrize(
@@ -403,7 +416,9 @@ def test_override_errors_name_the_field_once(override, field, write_spec):
 
 
 def test_arithmetic_override_error_names_the_offending_field(write_spec):
-    spec = write_spec(to_toml(setp(BASE, ("projections", 1, "delay"), 100.0)))
+    spec = write_spec(
+        to_toml(setp(setp(BASE, ("projections", 1, "delay"), 100.0), ("simulation", "chip"), "unbounded"))
+    )
     net = load_spec(spec)
     with pytest.raises(NeuroError) as ei:
         prepare(net, arithmetic="loihi")

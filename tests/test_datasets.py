@@ -4,10 +4,10 @@ import gzip
 
 import numpy as np
 import pytest
+
 from neuro.datasets import load_dataset
 from neuro.datasets.encoders import latency_spikes, poisson_spikes
 from neuro.datasets.mnist import IMAGE_MAGIC, LABEL_MAGIC
-
 from neuro.errors import NeuroError
 
 

@@ -34,7 +34,7 @@ def psp(w, j, dt, tm, ts):
 def one_neuron(steps, dt=1.0, inputs=(), projections=(), **pop):
     base = {"name": "n", "size": 1, "tau_mem": 10.0, "tau_syn": 5.0, "v_threshold": BIG}
     return {
-        "simulation": {"dt": dt, "steps": steps, "seed": 0},
+        "simulation": {"dt": dt, "steps": steps, "seed": 0, "chip": "unbounded"},
         "populations": [{**base, **pop}],
         "inputs": list(inputs),
         "projections": list(projections),

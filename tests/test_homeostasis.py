@@ -98,7 +98,7 @@ def test_loihi_columns_sum_to_target_within_rounding():
     c = sim.net
     pos, post = columns(sim, 0)
     shift = 6 + c.weight_exps[0]
-    lsb = c.loihi_pops[0].scale / 2.0**shift  # Wgt per mV
+    lsb = c.pop_registers[0].scale / 2.0**shift  # Wgt per mV
     wgt0 = c.weight[pos].astype(np.int64) >> shift
     normalize_weights(sim, 0, 5.0)
     wgt = c.weight[pos].astype(np.int64) >> shift

@@ -410,7 +410,7 @@ def test_pair_stdp_in_weight_units_is_unbiased(delta, n_pre, n_post, term):
     # 1/4 (rounding) + (m 2^e / 128)^2 * 5/4 (trace roundings); every synapse reads its own trace.
     sim = build(phys_spec(50.0, 50.0 + delta, n_pre, n_post, w_min=-1.0))
     c, t = sim.net, sim.tables.arrays
-    lp = c.loihi_pops[0]
+    lp = c.pop_registers[0]
     lsb = lp.scale / 2.0 ** (6 + c.weight_exps[0])
     a = (0.05, -0.06)[term]
     coef = a * lsb * 128 / 64

@@ -303,9 +303,10 @@ def test_loihi_delay_at_62_steps_accepted(dt, delay):
     )
 
 
-def test_long_delay_is_fine_in_float():
+def test_long_delay_is_fine_in_float_on_unbounded_cores():
     net = Network.from_dict(
         {
+            "simulation": {"chip": "unbounded"},
             "populations": [{"name": "p", "size": 2}],
             "projections": [{"pre": "p", "post": "p", "delay": 200.0}],
         }
@@ -313,9 +314,20 @@ def test_long_delay_is_fine_in_float():
     assert net.simulation.arithmetic == "float"
 
 
+def test_float_on_loihi_cores_is_held_to_the_chips_delay_limit():
+    with pytest.raises(NeuroError, match=r"projections\[0\]\.delay.*200 steps.*loihi chip allows 0\.\.62"):
+        Network.from_dict(
+            {
+                "populations": [{"name": "p", "size": 2}],
+                "projections": [{"pre": "p", "post": "p", "delay": 200.0}],
+            }
+        )
+
+
 def test_with_simulation_revalidates():
     net = Network.from_dict(
         {
+            "simulation": {"chip": "unbounded"},
             "populations": [{"name": "p", "size": 2}],
             "projections": [{"pre": "p", "post": "p", "delay": 70.0}],
         },

@@ -375,11 +375,10 @@ def test_same_seed_same_spikes_other_seed_other_spikes():
 
 
 def test_chunking_and_batch_do_not_change_the_draws():
-    from neuro.engine import Simulator
-
     net = _stochastic_spec(3)
     whole = simulate(net)
-    sim = Simulator(compile_network(net, seed=3))
+    compiled = compile_network(net, seed=3)
+    sim = compiled.target.simulator(compiled)
     sim.chunk_steps = 7
     got = []
     sim.run(300, on_spikes=lambda s, b, n: got.append(np.stack([s, n])))

@@ -11,7 +11,7 @@ from neuro.analysis.figure import new_figure
 def learned_state(rundir) -> dict:
     """Input weights (784, N) in units of w_max, thresholds theta (N, mV), labels (N,)."""
     from neuro.io.checkpoint import load_checkpoint
-    from neuro.train import read_run
+    from neuro.models.diehl_cook_protocol import read_run
 
     ckpt, meta = read_run(rundir, labelled=False)
     extra = meta["extra"]
@@ -23,12 +23,8 @@ def learned_state(rundir) -> dict:
     exc = net.pop_slice("exc")
     pre = np.repeat(np.arange(net.proj_counts[p].size), net.proj_counts[p])
     post = net.slot[pos].astype(np.int64) % n - exc.start
-    w = net.weight[pos].astype(np.float64)
-    theta = sim.state["theta"][0, exc].astype(np.float64)
-    if net.arithmetic == "loihi":  # registers back to mV
-        lp = net.loihi_pops[net.pop_names.index("exc")]
-        w = w / lp.scale
-        theta = theta / lp.v_scale
+    w = net.target.weights_to_physical(net, p, net.weight[pos])  # registers back to mV
+    theta = net.target.theta_to_physical(net, "exc", sim.state["theta"][0, exc])
     weights = np.zeros((net.proj_counts[p].size, exc.stop - exc.start))
     weights[pre, post] = w
     w_max = net.spec.projections[p].plasticity.w_max

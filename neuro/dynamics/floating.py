@@ -18,20 +18,14 @@ A spike at step ``k`` starts a refractory period of ``R = rint(refractory / dt)`
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit, prange
+from collections import namedtuple
 
-from neuro.dynamics.routing import (
-    ACTIVE_FLUSH,
-    count_active,
-    deliver,
-    deliver_inputs,
-    flush_active,
-    probe,
-    record,
-    route_counted,
-)
-from neuro.learning.floating import learn_float
+import numpy as np
+from numba import njit
+from numba.extending import overload
+
+from neuro.dynamics.step import apply_learning, neuron_update
+from neuro.learning.floating import FloatTables, learn_float
 
 
 @njit(cache=True, inline="always")
@@ -44,7 +38,14 @@ def update(q, ie, ii, vb, rb, th, fired, params, two):
     :math:`v' \\ne v \\lor I_e' \\ne I_e \\lor I_i' \\ne I_i`. The flag travels in ``fired``
     rather than in an array of its own: one more written array stops LLVM from vectorizing
     this loop (too many runtime alias checks), which cost 2-4x."""
-    em, ee, ei, ce, ci, v_rest, bias, v_th, v_reset, ref_steps, theta_plus, theta_decay, adapt = params
+    em, ee, ei, ce, ci = params.em, params.ee, params.ei, params.ce, params.ci
+    v_rest, bias, v_th, v_reset = params.v_rest, params.bias, params.v_th, params.v_reset
+    ref_steps, theta_plus, theta_decay, adapt = (
+        params.ref_steps,
+        params.theta_plus,
+        params.theta_decay,
+        params.adapt,
+    )
     n = vb.shape[0]
     for i in range(n):
         e_old, i_old = ie[i], ii[i]
@@ -76,79 +77,44 @@ def update(q, ie, ii, vb, rb, th, fired, params, two):
         fired[i] = spk + 2 * ((free & (vn != v_old)) | (ne != e_old) | (ni != i_old))
         ie[i] = ne
         ii[i] = ni
+    return 0, 0, 0
 
 
-@njit(cache=True)
-def run_float(k0, n_steps, state, params, csr, io, learn, lrn):
-    """Advance ``n_steps`` steps from step ``k0``; return (steps done, spikes written).
-
-    ``state`` = (buf (D, B, C*N), v (B, N), cur (B, 2, N), ref (B, N), theta (B, N));
-    ``params`` = per-neuron constants (see :func:`neuro.network._float_params`) and
-    ``adapt`` (1: thresholds adapt); ``csr`` = (indptr, slot, weight, delay); ``io`` = input
-    spikes, output buffers, probes and spike counts; ``learn`` (1: apply ``lrn``, the
-    :mod:`neuro.learning.floating` tables). Stops early (at a step boundary) when the spike
-    output buffers could overflow.
-    """
-    buf, v, cur, ref, theta = state
-    indptr, slot, weight, delay = csr
-    in_ptr, in_src, out_step, out_b, out_src, probe_idx, probe_v, probe_i, spike_count, active = io
-    n_rows, n_batch = buf.shape[0], buf.shape[1]
-    n = v.shape[1]
-    two = buf.shape[2] == 2 * n  # a second current channel exists (dual-current populations)
-    cap = out_step.shape[0]
-    n_out = 0
-    fired = np.zeros(n, dtype=np.uint8)
-    acc = np.zeros((n_batch, n), dtype=np.uint8)
-    for j in range(n_steps):
-        k = k0 + j
-        if n_out + n_batch * n > cap or j % ACTIVE_FLUSH == ACTIVE_FLUSH - 1:
-            for b in range(n_batch):
-                flush_active(acc[b], active[b])
-        if n_out + n_batch * n > cap:
-            return j, n_out
-        row = k % n_rows
-        first = n_out
-        for b in range(n_batch):
-            update(buf[row, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two)
-            count_active(fired, acc[b])
-            n_out = record(fired, k, b, out_step, out_b, out_src, n_out)
-            probe(j, b, v, cur, probe_idx, probe_v, probe_i)
-        # route this step's spikes (neurons, then external inputs)
-        for t in range(first, n_out):
-            spike_count[out_src[t]] += 1
-            deliver(out_src[t], out_b[t], k, n_rows, indptr, slot, weight, delay, buf)
-        deliver_inputs(k, j, n_batch, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count)
-        if learn:
-            learn_float(k, n, out_src, first, n_out, in_src, in_ptr[j], in_ptr[j + 1], slot, weight, lrn)
-    for b in range(n_batch):
-        flush_active(acc[b], active[b])
-    return n_steps, n_out
+FLOAT_PARAMS = (
+    "em",
+    "ee",
+    "ei",
+    "ce",
+    "ci",
+    "v_rest",
+    "bias",
+    "v_th",
+    "v_reset",
+    "ref_steps",
+    "theta_plus",
+    "theta_decay",
+)
+# Per-neuron constants of the float update (built by neuro.targets.floating), plus ``adapt``
+# (1: thresholds adapt). The step loop (neuro.dynamics.step) is specialized on this type.
+FloatParams = namedtuple("FloatParams", (*FLOAT_PARAMS, "adapt"))
 
 
-@njit(cache=True, parallel=True)
-def run_float_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, active):
-    """Batched run without learning or spike lists: batch elements advance in parallel
-    threads (they share only the read-only weights); ``counts[b, s]`` accumulates the spikes
-    of every source ``s`` (neurons, then inputs) of element ``b``, ``active[b, i]`` the
-    active updates of neuron ``i`` (see :func:`update`)."""
-    buf, v, cur, ref, theta = state
-    indptr, slot, weight, delay = csr
-    n_rows, n_batch = buf.shape[0], buf.shape[1]
-    n = v.shape[1]
-    two = buf.shape[2] == 2 * n
-    for b in prange(n_batch):
-        fired = np.zeros(n, dtype=np.uint8)
-        acc = np.zeros(n, dtype=np.uint8)
-        for j in range(n_steps):
-            k = k0 + j
-            if j % ACTIVE_FLUSH == ACTIVE_FLUSH - 1:
-                flush_active(acc, active[b])
-            update(buf[k % n_rows, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two)
-            count_active(fired, acc)
-            route_counted(
-                fired, b, k, j, n_batch, in_ptr, in_src, counts, n_rows, indptr, slot, weight, delay, buf
-            )
-        flush_active(acc, active[b])
+@overload(neuron_update, inline="always")
+def _float_update(params, q, u0, u1, vb, rb, th, fired, two):
+    if getattr(params, "instance_class", None) is FloatParams:
+        return lambda params, q, u0, u1, vb, rb, th, fired, two: update(
+            q, u0, u1, vb, rb, th, fired, params, two
+        )
+    return None
+
+
+@overload(apply_learning, inline="always")
+def _float_learning(lrn, k, n, out_src, first, n_out, in_src, i0, i1, slot, weight):
+    if getattr(lrn, "instance_class", None) is FloatTables:
+        return lambda lrn, k, n, out_src, first, n_out, in_src, i0, i1, slot, weight: learn_float(
+            k, n, out_src, first, n_out, in_src, i0, i1, slot, weight, lrn
+        )
+    return None
 
 
 def new_state(

@@ -22,20 +22,14 @@ single current this is exactly nengo-loihi's update).
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit, prange
+from collections import namedtuple
 
-from neuro.dynamics.routing import (
-    ACTIVE_FLUSH,
-    count_active,
-    deliver,
-    deliver_inputs,
-    flush_active,
-    probe,
-    record,
-    route_counted,
-)
-from neuro.learning.loihi import learn_loihi
+import numpy as np
+from numba import njit
+from numba.extending import overload
+
+from neuro.dynamics.step import apply_learning, neuron_update
+from neuro.learning.loihi import LoihiTables, learn_loihi
 
 Q_BITS = 21
 U_BITS = 23
@@ -62,7 +56,9 @@ def update(q, u0, u1, vb, rb, th, fired, params, two):
     :math:`v' \\ne v \\lor u_0' \\ne u_0 \\lor u_1' \\ne u_1`; see
     :func:`neuro.dynamics.floating.update`) and returns the overflow counts (q, u, u2) of
     this step."""
-    (decay_u, decay_u_inh, decay_v, vth, bias, vmin, vmax, ref_steps, theta_plus, decay_theta, adapt) = params
+    decay_u, decay_u_inh, decay_v, vth = params.decay_u, params.decay_u_inh, params.decay_v, params.vth
+    bias, vmin, vmax, ref_steps = params.bias, params.vmin, params.vmax, params.ref_steps
+    theta_plus, decay_theta, adapt = params.theta_plus, params.decay_theta, params.adapt
     n = vb.shape[0]
     ov_q = 0
     ov_u = 0
@@ -107,83 +103,38 @@ def update(q, u0, u1, vb, rb, th, fired, params, two):
     return ov_q, ov_u, ov_u2
 
 
-@njit(cache=True)
-def run_loihi(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
-    """Advance ``n_steps`` steps from ``k0``; return (steps done, spikes written).
-
-    Arguments are grouped as in :func:`neuro.dynamics.floating.run_float`; ``params`` holds
-    the registers. ``overflow`` counts wrap events of q, u and u2 (the chip wraps silently;
-    nengo-loihi warns). The adaptive threshold (an extension) is ``vth + theta`` with
-    ``theta = decay(theta, decay_theta, 0)`` each step and ``theta += theta_plus`` per spike.
-    """
-    buf, v, cur, ref, theta = state
-    indptr, slot, weight, delay = csr
-    in_ptr, in_src, out_step, out_b, out_src, probe_idx, probe_v, probe_i, spike_count, active = io
-    n_rows, n_batch = buf.shape[0], buf.shape[1]
-    n = v.shape[1]
-    two = buf.shape[2] == 2 * n  # a second current channel exists (dual-current populations)
-    cap = out_step.shape[0]
-    n_out = 0
-    fired = np.zeros(n, dtype=np.uint8)
-    acc = np.zeros((n_batch, n), dtype=np.uint8)  # active updates (see routing.count_active)
-    for j in range(n_steps):
-        k = k0 + j
-        if n_out + n_batch * n > cap or j % ACTIVE_FLUSH == ACTIVE_FLUSH - 1:
-            for b in range(n_batch):
-                flush_active(acc[b], active[b])
-        if n_out + n_batch * n > cap:
-            return j, n_out
-        row = k % n_rows
-        first = n_out
-        for b in range(n_batch):
-            oq, ou, ou2 = update(
-                buf[row, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two
-            )
-            overflow[0] += oq
-            overflow[1] += ou
-            overflow[2] += ou2
-            count_active(fired, acc[b])
-            n_out = record(fired, k, b, out_step, out_b, out_src, n_out)
-            probe(j, b, v, cur, probe_idx, probe_v, probe_i)
-        for t in range(first, n_out):
-            spike_count[out_src[t]] += 1
-            deliver(out_src[t], out_b[t], k, n_rows, indptr, slot, weight, delay, buf)
-        deliver_inputs(k, j, n_batch, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count)
-        if learn:
-            learn_loihi(k, n, out_src, first, n_out, in_src, in_ptr[j], in_ptr[j + 1], slot, weight, lrn)
-    for b in range(n_batch):
-        flush_active(acc[b], active[b])
-    return n_steps, n_out
+LOIHI_PARAMS = (
+    "decay_u",
+    "decay_u_inh",
+    "decay_v",
+    "vth",
+    "bias",
+    "vmin",
+    "vmax",
+    "ref_steps",
+    "theta_plus",
+    "decay_theta",
+)
+# Per-neuron registers of the Loihi update (built by neuro.targets.loihi), plus ``adapt``.
+LoihiParams = namedtuple("LoihiParams", (*LOIHI_PARAMS, "adapt"))
 
 
-@njit(cache=True, parallel=True)
-def run_loihi_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, overflow_b, active):
-    """Batched run without learning or spike lists, batch elements in parallel threads (see
-    :func:`neuro.dynamics.floating.run_float_counts`); ``overflow_b[b]`` counts wraps,
-    ``active[b, i]`` the active updates of neuron ``i``."""
-    buf, v, cur, ref, theta = state
-    indptr, slot, weight, delay = csr
-    n_rows, n_batch = buf.shape[0], buf.shape[1]
-    n = v.shape[1]
-    two = buf.shape[2] == 2 * n
-    for b in prange(n_batch):
-        fired = np.zeros(n, dtype=np.uint8)
-        acc = np.zeros(n, dtype=np.uint8)
-        for j in range(n_steps):
-            k = k0 + j
-            if j % ACTIVE_FLUSH == ACTIVE_FLUSH - 1:
-                flush_active(acc, active[b])
-            oq, ou, ou2 = update(
-                buf[k % n_rows, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two
-            )
-            overflow_b[b, 0] += oq
-            overflow_b[b, 1] += ou
-            overflow_b[b, 2] += ou2
-            count_active(fired, acc)
-            route_counted(
-                fired, b, k, j, n_batch, in_ptr, in_src, counts, n_rows, indptr, slot, weight, delay, buf
-            )
-        flush_active(acc, active[b])
+@overload(neuron_update, inline="always")
+def _loihi_update(params, q, u0, u1, vb, rb, th, fired, two):
+    if getattr(params, "instance_class", None) is LoihiParams:
+        return lambda params, q, u0, u1, vb, rb, th, fired, two: update(
+            q, u0, u1, vb, rb, th, fired, params, two
+        )
+    return None
+
+
+@overload(apply_learning, inline="always")
+def _loihi_learning(lrn, k, n, out_src, first, n_out, in_src, i0, i1, slot, weight):
+    if getattr(lrn, "instance_class", None) is LoihiTables:
+        return lambda lrn, k, n, out_src, first, n_out, in_src, i0, i1, slot, weight: learn_loihi(
+            k, n, out_src, first, n_out, in_src, i0, i1, slot, weight, lrn
+        )
+    return None
 
 
 def new_state(

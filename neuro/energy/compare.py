@@ -26,6 +26,7 @@ from neuro.energy.measure import CHECKPOINT, check_rundir, measure_rundir
 from neuro.energy.price import price
 from neuro.energy.profile import load_profile
 from neuro.errors import NeuroError
+from neuro.targets import get_target, names
 
 
 def _snn_block(ledger, priced, accuracy, mac_pj: float) -> dict:
@@ -192,11 +193,7 @@ def assumptions(result: dict, ledger, prof, cost_profile) -> list[str]:
             f"SNN counts are those stored with the run, divided by {result['inferences']} inference(s)."
         )
     arith = a.get("arithmetic")
-    note = (
-        " In float arithmetic the leak never settles exactly at rest, so a driven neuron stays active."
-        if arith == "float"
-        else ""
-    )
+    note = get_target(arith).active_update_note if arith in names() else ""
     if a.get("active_counted", True):
         out.append(f"Active neuron update = v or a current changed in that step ({arith} arithmetic).{note}")
     else:

@@ -55,7 +55,7 @@ class Measurement:
 
 def check_rundir(rundir: Path) -> dict:
     """Checkpoint metadata of a finished Diehl & Cook RUNDIR (one-line errors otherwise)."""
-    from neuro.train import read_run
+    from neuro.models.diehl_cook_protocol import read_run
 
     if not (rundir / CHECKPOINT).is_file():
         raise NeuroError("no checkpoint.h5 and no spikes.h5: not a training or run directory", str(rundir))
@@ -68,9 +68,14 @@ def measure_rundir(
     """Evaluate RUNDIR's frozen network on the first ``images`` test images and count."""
     from neuro.chips import get_profile
     from neuro.datasets import load_dataset
-    from neuro.evaluate import frozen_simulator, presentations
     from neuro.mapping import place
-    from neuro.train import Presenter, _config_from, predict
+    from neuro.models.diehl_cook_protocol import (
+        Presenter,
+        config_from,
+        frozen_simulator,
+        predict,
+        presentations,
+    )
 
     rundir = Path(rundir)
     meta = check_rundir(rundir)
@@ -87,7 +92,7 @@ def measure_rundir(
     sim, _ = frozen_simulator(rundir / CHECKPOINT, batch)
     net = sim.net
     placement = place(net, get_profile(net.spec.simulation.chip), net.spec.simulation.chips)
-    cfg = _config_from(extra["config"])
+    cfg = config_from(extra["config"])
     pres = Presenter(sim, cfg)
     spikes = np.zeros(net.n_sources, dtype=np.int64)
     active = np.zeros(net.n_neurons, dtype=np.int64)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neuro.discretize import wgt_per_mv
 from neuro.errors import NeuroError
 from neuro.network import CompiledNetwork
 from neuro.plasticity import TRACES
@@ -231,8 +232,7 @@ def build_loihi_tables(net: CompiledNetwork, enabled: bool = True) -> LearningTa
         wlim = 2**proj.weight_bits - 1
         epoch[r] = pl.epoch
         raw = proj.weight_exp is not None
-        post = net.loihi_pops[net.pop_names.index(proj.post)]
-        lsb = 1.0 if raw else post.scale / 2.0 ** shift[r]  # Wgt per mV
+        lsb = wgt_per_mv(proj, net.pop_registers[net.pop_names.index(proj.post)], e_w)  # Wgt per mV
         lo, hi = (pl.w_min, pl.w_max) if raw else (pl.w_min * lsb, pl.w_max * lsb)
         w_min[r] = int(np.clip(np.ceil(lo - 1e-9), -wlim, wlim))
         w_max[r] = int(np.clip(np.floor(hi + 1e-9), -wlim, wlim))

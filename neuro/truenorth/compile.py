@@ -81,8 +81,12 @@ class TrueNorthNetwork(IndexSpace):
     prng_key: int
     n_logical_synapses: int
     rng: np.random.Generator = field(repr=False)
-    arithmetic: str = "truenorth"
+    target: object = None  # the neuro.targets.truenorth.TrueNorthTarget that compiled it
     _view: object = field(default=None, repr=False, compare=False)
+
+    @property
+    def arithmetic(self) -> str:
+        return self.target.name
 
     @property
     def n_neurons(self) -> int:
@@ -108,7 +112,7 @@ class TrueNorthNetwork(IndexSpace):
 
     def placement_on(self, profile, n_chips: int) -> TrueNorthPlacement:
         """The placement, checked against ``profile`` and ``n_chips`` (``neuro.mapping.place``)."""
-        if profile.name != "truenorth":
+        if profile.name != self.placement.profile.name:
             raise NeuroError(
                 f"a network compiled for TrueNorth cores cannot be placed on {profile.name!r}",
                 self.spec.source,
@@ -146,6 +150,7 @@ class PhysicalView:
     def __init__(self, tn: TrueNorthNetwork):
         N, P = tn.n_neurons, tn.n_physical
         self.spec = tn.spec
+        self.target = tn.target
         self.arithmetic = tn.arithmetic
         self.seed = tn.seed
         self.dt = tn.dt
@@ -184,9 +189,8 @@ def _err(net, msg, fld):
     return NeuroError(msg, net.source, fld)
 
 
-def compile_truenorth(net, seed: int | None = None) -> TrueNorthNetwork:
-    """Compile ``net`` for TrueNorth cores (see module docstring)."""
-    net.check_arithmetic("truenorth")
+def compile_truenorth(net, target, seed: int | None = None) -> TrueNorthNetwork:
+    """Compile ``net`` (already checked by ``target``) for TrueNorth cores (see module docstring)."""
     seed = resolve_seed(seed if seed is not None else net.simulation.seed)
     rng = np.random.default_rng(seed)
     dt = net.simulation.dt
@@ -369,4 +373,5 @@ def compile_truenorth(net, seed: int | None = None) -> TrueNorthNetwork:
         prng_key=prng_key,
         n_logical_synapses=int(src.size),
         rng=rng,
+        target=target,
     )

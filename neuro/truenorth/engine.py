@@ -1,10 +1,11 @@
 """Run a :class:`~neuro.truenorth.compile.TrueNorthNetwork` tick by tick.
 
-Same interface as :class:`neuro.engine.Simulator` (which hands ``truenorth`` networks to this
-class), same chunking, input and spike-callback conventions: each tick, consume the ring-buffer
-row of the tick → update every neuron (:mod:`neuro.dynamics.truenorth`) → route the tick's
-spikes (neurons, splitters, then external inputs). Only the network's own neurons are
-reported to ``on_spikes``; splitter spikes are counted (``splitter_spikes``).
+Same interface as :class:`neuro.engine.Simulator` (the ``truenorth`` target,
+:mod:`neuro.targets.truenorth`, makes this simulator), same chunking, input and spike-callback
+conventions: each tick, consume the ring-buffer row of the tick → update every neuron
+(:mod:`neuro.dynamics.truenorth`) → route the tick's spikes (neurons, splitters, then external
+inputs). Only the network's own neurons are reported to ``on_spikes``; splitter spikes are
+counted (``splitter_spikes``).
 
 Probes record ``v`` (the membrane potential after the tick) and ``i`` (the synaptic input
 integrated in the tick, TrueNorth units).

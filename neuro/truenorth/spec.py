@@ -259,31 +259,13 @@ def delay_ticks(delay_ms: float, dt: float) -> int:
     return 1 + int(round(delay_ms / dt))
 
 
-def check_truenorth(net, arithmetic: str) -> None:
-    """Raise a one-line :class:`NeuroError` if ``net`` uses TrueNorth parts outside ``truenorth``
-    arithmetic, or cannot be expressed in it. Called by ``Network.check_arithmetic``."""
-    from neuro.spec import _max_delay_ms  # late: neuro.spec imports this module
+def check_truenorth(net) -> None:
+    """Raise a one-line :class:`NeuroError` if ``net`` cannot be expressed on TrueNorth cores
+    (called by :meth:`neuro.targets.truenorth.TrueNorthTarget.check`)."""
+    from neuro.spec import max_delay_ms  # late: neuro.spec imports this module
 
     err = net._err
     sim = net.simulation
-    if arithmetic != "truenorth":
-        for i, p in enumerate(net.populations):
-            if p.truenorth is not None:
-                raise err(
-                    f"population {p.name!r} is given as TrueNorth neuron parameters; run it with "
-                    "arithmetic 'truenorth'",
-                    f"populations[{i}].truenorth",
-                )
-        for i, pr in enumerate(net.projections):
-            if pr.axon_type is not None:
-                raise err("axon types exist only in arithmetic 'truenorth'", f"projections[{i}].axon_type")
-        if sim.chip == "truenorth":
-            raise err(
-                f"TrueNorth cores run only arithmetic 'truenorth', got {arithmetic!r}", "simulation.chip"
-            )
-        return
-    if sim.chip != "truenorth":
-        raise err(f"arithmetic 'truenorth' runs on chip 'truenorth', got {sim.chip!r}", "simulation.chip")
     pops = {p.name: (i, p) for i, p in enumerate(net.populations)}
     for i, p in enumerate(net.populations):
         where = f"populations[{i}]"
@@ -314,7 +296,7 @@ def check_truenorth(net, arithmetic: str) -> None:
         tn = post.truenorth
         if pr.plasticity is not None:
             raise err("TrueNorth cores have no on-chip learning", f"{where}.plasticity")
-        hi, dfield = _max_delay_ms(pr)
+        hi, dfield = max_delay_ms(pr)
         if not math.isfinite(hi):
             raise err(
                 f"delay distribution is unbounded; TrueNorth allows {DELAY_TICKS[0]}..{DELAY_TICKS[1]} ticks "

@@ -73,7 +73,7 @@ def update_code(channels: tuple) -> str:
 def population_group(net: CompiledNetwork, index: int, clock) -> NeuronGroup:
     """The Brian2 group of population ``index``, with its initial registers set."""
     pop = net.spec.populations[index]
-    lp = net.loihi_pops[index]
+    lp = net.pop_registers[index]
     channels = CHANNELS if pop.dual_current else CHANNELS[:1]
     names = ["v", "ref", "bias"] + [f"{x}_{c}" for c in channels for x in ("u", "q")]
     eqs = "\n".join(f"{x} : integer" + (" (constant)" if x == "bias" else "") for x in names)
@@ -129,7 +129,7 @@ def bias(net: CompiledNetwork, index: int, active: list) -> np.ndarray:
     """
     name = net.pop_names[index]
     sl = net.pop_slice(name)
-    lp = net.loihi_pops[index]
+    lp = net.pop_registers[index]
     out = net.params["bias"][sl].astype(np.int64)
     for s, amp in active:
         if s != sl:

@@ -19,6 +19,7 @@ module wires the groups together:
 from __future__ import annotations
 
 import contextlib
+import importlib
 import tempfile
 import time
 from dataclasses import dataclass
@@ -90,12 +91,12 @@ def check_expressible(net: Network) -> None:
             )
 
 
+# The Brian2 formulation of each target's arithmetic (module per target name).
+TRANSLATORS = {"float": "neuro.verify.brian2_float", "loihi": "neuro.verify.brian2_loihi"}
+
+
 def _model(arithmetic: str):
-    if arithmetic == "float":
-        from neuro.verify import brian2_float as model
-    else:
-        from neuro.verify import brian2_loihi as model
-    return model
+    return importlib.import_module(TRANSLATORS[arithmetic])
 
 
 def run_brian2(net: Network, arithmetic: str, seed: int, steps: int, target: str = "numpy") -> Brian2Run:

@@ -57,6 +57,7 @@ from neuro.errors import NeuroError
 from neuro.inputs import SpecInputs
 from neuro.network import CompiledNetwork, compile_network
 from neuro.spec import Network
+from neuro.targets import get_target
 from neuro.verify import layout
 from neuro.verify.brian2_float import refractory_steps
 from neuro.verify.brian2_net import _target
@@ -89,7 +90,7 @@ class PlasticRun:
 
 def check_plastic_expressible(net: Network, arithmetic: str = "float") -> None:
     """Refuse, with one line, what this module has no Brian2 formulation for (see module docstring)."""
-    if arithmetic != "float":
+    if get_target(arithmetic).integer:
         raise NeuroError(
             "the plastic Brian2 comparison runs float arithmetic only", net.source, "simulation.arithmetic"
         )

@@ -28,12 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from neuro.engine import Simulator
 from neuro.errors import NeuroError
 from neuro.network import compile_network, resolve_seed
 from neuro.spec import Network
+from neuro.targets import get_target
 from neuro.verify import layout
-from neuro.verify.brian2_net import TARGETS, check_expressible, run_brian2
+from neuro.verify.brian2_net import TARGETS, TRANSLATORS, check_expressible, run_brian2
 
 RATE_TOLERANCE_PCT = 1.0
 
@@ -76,7 +76,7 @@ class VerifyReport:
     chaotic: bool = field(init=False)
 
     def __post_init__(self):
-        self.chaotic = self.arithmetic == "float" and bool(self.recurrent)
+        self.chaotic = not get_target(self.arithmetic).integer and bool(self.recurrent)
 
     @property
     def identical(self) -> bool:
@@ -107,7 +107,7 @@ class VerifyReport:
         where = f"first divergence at step {k} ({k * self.dt:g} ms)"
         if not self.chaotic:
             n_diff = sum(p.only_neuro + p.only_brian2 for p in self.populations)
-            why = "integer arithmetic" if self.arithmetic == "loihi" else "not recurrent"
+            why = "integer arithmetic" if get_target(self.arithmetic).integer else "not recurrent"
             return f"{n_diff} spikes differ, {where}; {why}, so spikes must be identical"
         within = "within" if self.rates_within_tolerance else "NOT within"
         return f"identical up to the {where} (chaotic network); rates {within} {RATE_TOLERANCE_PCT:g}%"
@@ -174,7 +174,7 @@ def run_neuro(net: Network, arithmetic: str, seed: int, steps: int) -> tuple[dic
     """Spikes of every population from neuro's engine: ``{name: (step, neuron)}``, and seconds."""
     t0 = time.perf_counter()
     compiled = compile_network(net, arithmetic, seed)
-    sim = Simulator(compiled)
+    sim = compiled.target.simulator(compiled)
     got_step, got_src = [], []
 
     def on_spikes(step, _batch, src):
@@ -214,9 +214,9 @@ def verify(
     if target not in TARGETS:
         raise NeuroError(f"unknown Brian2 target {target!r} (known: {', '.join(TARGETS)})")
     arithmetic = arithmetic or net.simulation.arithmetic
-    if arithmetic == "truenorth":
+    if arithmetic not in TRANSLATORS:
         raise NeuroError(
-            "neuro verify compares float and loihi arithmetic; TrueNorth networks are "
+            f"neuro verify compares {' and '.join(TRANSLATORS)} arithmetic; TrueNorth networks are "
             "cross-checked against Brian2 by tests/test_truenorth_brian2.py",
             net.source,
             "simulation.arithmetic",

@@ -1,0 +1,235 @@
+"""The Diehl & Cook protocol: how images are shown, how neurons are labelled, how a class is
+predicted, and how a run directory is read.
+
+``neuro train``, ``neuro evaluate`` and ``neuro energy`` all use these (and not each other):
+
+* :class:`Presenter` — encode an image as Poisson spikes, present it, rest, raise the
+  intensity when the excitatory layer stayed nearly silent;
+* :func:`frozen_simulator`, :func:`presentations`, :func:`responses` — the batched, frozen
+  network's spike counts for a set of images (evaluation, labelling, energy measurement);
+* :func:`assign_labels`, :func:`predict` — Diehl & Cook's labelling and vote;
+* :func:`read_run`, :func:`make_config`, :func:`config_from` — run directories and configs.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+
+from neuro.datasets.encoders import poisson_spikes
+from neuro.engine import Simulator
+from neuro.errors import NeuroError
+from neuro.inputs import ScheduledInputs
+from neuro.io.checkpoint import load_checkpoint, read_checkpoint_meta
+from neuro.learning.homeostasis import normalize_weights
+from neuro.models.diehl_cook import PRESETS, DiehlCookConfig, build_network
+from neuro.network import compile_network
+
+MODEL = "diehl-cook"
+CHECKPOINT = "checkpoint.h5"
+
+
+class Presenter:
+    """Shows images to a Diehl & Cook simulator: encoding, presentation, rest, intensity."""
+
+    def __init__(self, sim: Simulator, cfg: DiehlCookConfig):
+        self.sim, self.cfg = sim, cfg
+        net = sim.net
+        self.exc = net.pop_slice("exc")
+        self.pixels0 = net.source_offset("pixels")
+        self.inputs = sim.inputs
+        self.plastic = [i for i, p in enumerate(net.spec.projections) if p.plasticity is not None][0]
+        self.positions = next(pos for i, pos in enumerate(net.projection_positions()) if i == self.plastic)
+
+    def counts(self, images: np.ndarray, intensity: np.ndarray, steps: int) -> np.ndarray:
+        """Present a batch of images for ``steps`` steps; spike counts of exc neurons (B, N)."""
+        sim, cfg = self.sim, self.cfg
+        k0 = sim.step
+        st, b, c = poisson_spikes(images, 1.0 / 8.0, cfg.dt, cfg.present_steps, sim.net.rng, intensity)
+        self.inputs.set_schedule(st + k0, b, c + self.pixels0, presorted=True)
+        n_exc = self.exc.stop - self.exc.start
+        if not sim.learning:  # frozen: count spikes with the parallel batched kernel
+            counts = np.zeros((sim.batch, sim.net.n_sources), dtype=np.int64)
+            sim.run(steps, counts=counts)
+            return counts[:, self.exc.start : self.exc.stop]
+        out = np.zeros(sim.batch * n_exc, dtype=np.int64)
+        lo = self.exc.start
+
+        def on_spikes(step, bb, neuron):
+            sel = (neuron >= lo) & (neuron < lo + n_exc)
+            if sel.any():
+                out[:] += np.bincount(
+                    bb[sel].astype(np.int64) * n_exc + (neuron[sel] - lo), minlength=out.size
+                )
+
+        sim.run(steps, on_spikes=on_spikes)
+        return out.reshape(sim.batch, n_exc)
+
+    def train_image(self, image: np.ndarray) -> tuple[np.ndarray, int]:
+        """One training presentation (with intensity increases); returns (exc counts, tries)."""
+        cfg = self.cfg
+        intensity = cfg.intensity
+        tries = 0
+        while True:
+            normalize_weights(self.sim, self.plastic, cfg.norm_target * cfg.input_gain, self.positions)
+            counts = self.counts(image[None, :], np.array([intensity]), cfg.present_steps)
+            self.inputs.set_schedule(*(np.zeros(0, dtype=np.int64),) * 3)
+            self.sim.run(cfg.rest_steps)
+            tries += 1
+            if counts.sum() >= cfg.min_spikes or intensity + 1 > cfg.max_intensity:
+                return counts[0], tries
+            intensity += 1
+
+
+def read_run(rundir, labelled: bool = True) -> tuple[Path, dict]:
+    """The checkpoint path and metadata of a Diehl & Cook RUNDIR (one-line errors otherwise);
+    ``labelled`` requires finished training (neurons labelled)."""
+    rundir = Path(rundir)
+    ckpt = rundir / CHECKPOINT
+    if not ckpt.is_file():
+        raise NeuroError("no checkpoint.h5: not a training run directory", str(rundir))
+    meta = read_checkpoint_meta(ckpt)
+    extra = meta["extra"]
+    if extra.get("model") != MODEL:
+        raise NeuroError(f"holds a {extra.get('model')!r} run, not a {MODEL} one", str(rundir))
+    if labelled and "assignments" not in extra:
+        raise NeuroError(
+            "training has not finished (no neuron labels yet); resume it with --resume", str(rundir)
+        )
+    return ckpt, meta
+
+
+def assign_labels(counts: np.ndarray, labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
+    """Each neuron's label: the class with its highest mean response (Diehl & Cook).
+
+    Neurons that never fired get label -1 and take no part in predictions.
+    """
+    rates = np.zeros((n_classes, counts.shape[1]))
+    for c in range(n_classes):
+        sel = labels == c
+        if sel.any():
+            rates[c] = counts[sel].mean(axis=0)
+    out = rates.argmax(axis=0)
+    out[rates.max(axis=0) == 0] = -1
+    return out
+
+
+def predict(counts: np.ndarray, assignments: np.ndarray, n_classes: int = 10) -> np.ndarray:
+    """Class whose assigned neurons have the highest mean spike count (Diehl & Cook)."""
+    scores = np.full((counts.shape[0], n_classes), -1.0)
+    for c in range(n_classes):
+        sel = assignments == c
+        if sel.any():
+            scores[:, c] = counts[:, sel].mean(axis=1)
+    return scores.argmax(axis=1)
+
+
+def make_config(n_neurons: int, overrides: dict, preset: str) -> DiehlCookConfig:
+    """The ``preset``'s config with ``overrides`` applied, each checked against the field's type."""
+    if preset not in PRESETS:
+        raise NeuroError(f"unknown preset {preset!r} (known: {', '.join(PRESETS)})", field="preset")
+    kinds = {f.name: f.type for f in fields(DiehlCookConfig)}
+    kw = {"n_neurons": n_neurons, **PRESETS[preset]}
+    for key, val in overrides.items():
+        if key not in kinds or key == "n_neurons":
+            raise NeuroError(
+                f"unknown model parameter {key!r} (known: {', '.join(k for k in kinds if k != 'n_neurons')})",
+                field="set",
+            )
+        try:
+            kw[key] = int(val) if kinds[key] in ("int", int) else float(val)
+        except (TypeError, ValueError):
+            raise NeuroError(f"{key} must be a number, got {val!r}", field="set") from None
+        if not np.isfinite(kw[key]):
+            raise NeuroError(f"{key} must be a finite number, got {val!r}", field="set")
+    return DiehlCookConfig(**kw)
+
+
+def config_from(d: dict) -> DiehlCookConfig:
+    names = {f.name for f in fields(DiehlCookConfig)}
+    return DiehlCookConfig(**{k: v for k, v in d.items() if k in names})
+
+
+def frozen_simulator(ckpt: Path, batch: int) -> tuple[Simulator, dict]:
+    """A batched, non-learning simulator with the checkpoint's weights and thresholds, and the
+    evaluation inhibition of its config (``w_inh_exc_eval``, when set)."""
+    sim1, meta = load_checkpoint(ckpt, learning=False, adapt=False)
+    cfg = config_from(meta["extra"]["config"])
+    if cfg.eval_inhibition != cfg.w_inh_exc:  # the inhibition weights of the evaluation network
+        net = sim1.net
+        frozen = compile_network(build_network(cfg, net.arithmetic, net.seed, frozen=True))
+        if not np.array_equal(frozen.slot, net.slot):  # same seed, same layout
+            raise NeuroError("the evaluation network does not match the checkpoint's layout", str(ckpt))
+        p = [pr.name for pr in net.spec.projections].index("inh_exc")
+        pos = next(x for i, x in enumerate(net.projection_positions()) if i == p)
+        net.weight[pos] = frozen.weight[pos]
+    theta = sim1.state["theta"][0].copy()
+    sim = Simulator(sim1.net, batch=batch, inputs=ScheduledInputs(), learning=False, adapt=False)
+    sim.state["theta"][:] = theta
+    return sim, meta
+
+
+def presentations(sim: Simulator, pres, cfg, images: np.ndarray):
+    """Show ``images`` to the frozen batched ``sim``, ``sim.batch`` at a time, each copy from
+    rest, with Diehl & Cook's intensity rule (copies that fired fewer than ``min_spikes`` are
+    shown their image again at intensity + 1; the others get a blank image).
+
+    Yields ``(idx, todo, counts)`` per presentation: the image indices of the batch, which
+    copies showed an image this time, and the excitatory spike counts (B, N).
+    """
+    batch, n = sim.batch, len(images)
+    for start in range(0, n, batch):
+        idx = np.arange(start, min(start + batch, n))
+        imgs = np.zeros((batch, images.shape[1]), dtype=images.dtype)
+        imgs[: idx.size] = images[idx]
+        intensity = np.full(batch, cfg.intensity)
+        todo = np.zeros(batch, dtype=bool)
+        todo[: idx.size] = True
+        while True:
+            sim.reset_state()
+            counts = pres.counts(np.where(todo[:, None], imgs, 0), intensity, cfg.present_steps)
+            yield idx, todo, counts
+            low = todo & (counts.sum(axis=1) < cfg.min_spikes) & (intensity + 1 <= cfg.max_intensity)
+            if not low.any():
+                break
+            todo = low
+            intensity = intensity + low
+
+
+def responses(
+    ckpt,
+    images: np.ndarray,
+    batch: int = 100,
+    progress: bool = False,
+    what: str = "evaluating",
+    stats: dict | None = None,
+) -> np.ndarray:
+    """Excitatory spike counts (n_images, N) of the frozen network for ``images``."""
+    ckpt = Path(ckpt)
+    batch = max(1, min(batch, len(images)))
+    sim, meta = frozen_simulator(ckpt, batch)
+    cfg = config_from(meta["extra"]["config"])
+    pres = Presenter(sim, cfg)
+    n = len(images)
+    out = np.zeros((n, cfg.n_neurons), dtype=np.int64)
+    t0 = time.perf_counter()
+    shown = 0
+    for idx, todo, counts in presentations(sim, pres, cfg, images):
+        out[idx[todo[: idx.size]]] = counts[: idx.size][todo[: idx.size]]
+        shown += int(todo.sum())
+        if progress:
+            done = idx[-1] + 1
+            sys.stderr.write(
+                f"\r{what}: {done}/{n} images, {done / (time.perf_counter() - t0):.0f} images/s "
+            )
+            sys.stderr.flush()
+    reruns = shown - n
+    if progress:
+        sys.stderr.write("\n")
+    if stats is not None:
+        stats.update(seconds=time.perf_counter() - t0, reruns=reruns, batch=batch)
+    return out

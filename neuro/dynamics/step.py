@@ -1,0 +1,131 @@
+"""The step loop shared by every arithmetic: deliver → update → record → route → learn.
+
+One compiled loop serves every arithmetic. What differs — the neuron update and the learning
+applier — is chosen at compile time from the *type* of the arguments: each arithmetic module
+registers an implementation of :func:`neuron_update` for its parameter namedtuple and of
+:func:`apply_learning` for its learning-table namedtuple (``numba.extending.overload``), so
+numba specializes this loop once per arithmetic with no branch on a name at run time. A new
+arithmetic adds its own namedtuples and two overloads, nothing here.
+
+Per step ``k`` (row ``k % D`` of the delay ring buffer holds the input that arrives now):
+
+1. for every batch element ``b``: ``update`` consumes the row, integrates, thresholds and
+   resets every neuron, sets ``fired[i] = spiked + 2 * active``; the spikes are recorded and
+   probed;
+2. the step's neuron spikes, then the external input spikes, are routed through the CSR into
+   rows ``k + 1 + delay`` (:mod:`neuro.dynamics.routing`);
+3. the learning applier sees the step's spikes (batch 1 only).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from neuro.dynamics.routing import (
+    ACTIVE_FLUSH,
+    count_active,
+    deliver,
+    deliver_inputs,
+    flush_active,
+    probe,
+    record,
+    route_counted,
+)
+
+
+def neuron_update(params, q, u0, u1, vb, rb, th, fired, two):
+    """Update every neuron of one batch element; return the overflow counts ``(q, u, u2)``.
+
+    A compile-time generic: each arithmetic registers its implementation for its parameter
+    namedtuple type (see :mod:`neuro.dynamics.floating`, :mod:`neuro.dynamics.loihi`).
+    """
+    raise NotImplementedError("neuron_update runs only inside compiled kernels")
+
+
+def apply_learning(lrn, k, n, out_src, first, n_out, in_src, i0, i1, slot, weight):
+    """Apply the plastic projections' rules to step ``k``'s spikes (compile-time generic on
+    the learning-table namedtuple, see :mod:`neuro.learning.floating` and
+    :mod:`neuro.learning.loihi`)."""
+    raise NotImplementedError("apply_learning runs only inside compiled kernels")
+
+
+@njit(cache=True)
+def run_chunk(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
+    """Advance ``n_steps`` steps from step ``k0``; return (steps done, spikes written).
+
+    ``state`` = (buf (D, B, C*N), v (B, N), cur (B, 2, N), ref (B, N), theta (B, N));
+    ``params`` = the arithmetic's per-neuron constants (a namedtuple); ``csr`` = (indptr,
+    slot, weight, delay); ``io`` = input spikes, output buffers, probes and counts; ``learn``
+    (1: apply ``lrn``, the arithmetic's learning tables); ``overflow`` counts register wraps
+    (q, u, u2). Stops early (at a step boundary) when the spike output buffers could overflow.
+    """
+    buf, v, cur, ref, theta = state
+    indptr, slot, weight, delay = csr
+    in_ptr, in_src, out_step, out_b, out_src, probe_idx, probe_v, probe_i, spike_count, active = io
+    n_rows, n_batch = buf.shape[0], buf.shape[1]
+    n = v.shape[1]
+    two = buf.shape[2] == 2 * n  # a second current channel exists (dual-current populations)
+    cap = out_step.shape[0]
+    n_out = 0
+    fired = np.zeros(n, dtype=np.uint8)
+    acc = np.zeros((n_batch, n), dtype=np.uint8)  # active updates (see routing.count_active)
+    for j in range(n_steps):
+        k = k0 + j
+        if n_out + n_batch * n > cap or j % ACTIVE_FLUSH == ACTIVE_FLUSH - 1:
+            for b in range(n_batch):
+                flush_active(acc[b], active[b])
+        if n_out + n_batch * n > cap:
+            return j, n_out
+        row = k % n_rows
+        first = n_out
+        for b in range(n_batch):
+            oq, ou, ou2 = neuron_update(
+                params, buf[row, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, two
+            )
+            overflow[0] += oq
+            overflow[1] += ou
+            overflow[2] += ou2
+            count_active(fired, acc[b])
+            n_out = record(fired, k, b, out_step, out_b, out_src, n_out)
+            probe(j, b, v, cur, probe_idx, probe_v, probe_i)
+        for t in range(first, n_out):
+            spike_count[out_src[t]] += 1
+            deliver(out_src[t], out_b[t], k, n_rows, indptr, slot, weight, delay, buf)
+        deliver_inputs(k, j, n_batch, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count)
+        if learn:
+            apply_learning(lrn, k, n, out_src, first, n_out, in_src, in_ptr[j], in_ptr[j + 1], slot, weight)
+    for b in range(n_batch):
+        flush_active(acc[b], active[b])
+    return n_steps, n_out
+
+
+@njit(cache=True, parallel=True)
+def run_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, overflow_b, active):
+    """Batched run without learning or spike lists: batch elements advance in parallel
+    threads (they share only the read-only weights); ``counts[b, s]`` accumulates the spikes
+    of every source ``s`` (neurons, then inputs) of element ``b``, ``overflow_b[b]`` its
+    register wraps, ``active[b, i]`` the active updates of neuron ``i``."""
+    buf, v, cur, ref, theta = state
+    indptr, slot, weight, delay = csr
+    n_rows, n_batch = buf.shape[0], buf.shape[1]
+    n = v.shape[1]
+    two = buf.shape[2] == 2 * n
+    for b in prange(n_batch):
+        fired = np.zeros(n, dtype=np.uint8)
+        acc = np.zeros(n, dtype=np.uint8)
+        for j in range(n_steps):
+            k = k0 + j
+            if j % ACTIVE_FLUSH == ACTIVE_FLUSH - 1:
+                flush_active(acc, active[b])
+            oq, ou, ou2 = neuron_update(
+                params, buf[k % n_rows, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, two
+            )
+            overflow_b[b, 0] += oq
+            overflow_b[b, 1] += ou
+            overflow_b[b, 2] += ou2
+            count_active(fired, acc)
+            route_counted(
+                fired, b, k, j, n_batch, in_ptr, in_src, counts, n_rows, indptr, slot, weight, delay, buf
+            )
+        flush_active(acc, active[b])

@@ -1,0 +1,63 @@
+"""The Target interface: what the rest of the code may ask of an arithmetic and its chip.
+
+A target is chosen once (:func:`neuro.targets.get_target`), travels with the compiled network
+(``compiled.target``) and is asked, never re-tested by name:
+
+* :meth:`Target.check` — can the spec run here (ranges of the arithmetic's registers, the
+  chip profile's per-core limits that are known before placement: delays, refractory)?
+* :meth:`Target.compile` — spec → flat, engine-ready arrays (draws in the documented order).
+* :meth:`Target.place` — compiled network → :class:`~neuro.mapping.Placement` on a chip.
+* :meth:`Target.simulator` — the simulator that steps the compiled network.
+* :meth:`Target.weights_to_physical` / :meth:`Target.theta_to_physical` — the target's
+  registers back to mV, for reports, pictures and homeostasis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neuro.chips import get_profile
+
+
+class Target:
+    """Base class of every target (see module docstring). Subclasses set :attr:`name`."""
+
+    name: str = ""
+    #: True when the arithmetic is integer (bit-exact: two runs of it never drift apart).
+    integer: bool = True
+    #: A sentence for energy reports on what counts as an active neuron update.
+    active_update_note: str = ""
+
+    def __repr__(self) -> str:
+        return f"<target {self.name}>"
+
+    def __reduce__(self):  # pickles (e.g. across MPI ranks) as its registry name
+        from neuro.targets import get_target
+
+        return get_target, (self.name,)
+
+    def profile(self, net):
+        """The chip profile the spec asks for."""
+        return get_profile(net.simulation.chip)
+
+    def check(self, net) -> None:
+        """Raise a located one-line :class:`~neuro.errors.NeuroError` if ``net`` cannot run
+        on this target and the chip its simulation section names."""
+        raise NotImplementedError
+
+    def compile(self, net, seed: int | None = None):
+        raise NotImplementedError
+
+    def place(self, compiled, profile, n_chips: int = 1):
+        raise NotImplementedError
+
+    def simulator(self, compiled, **kwargs):
+        raise NotImplementedError
+
+    def weights_to_physical(self, compiled, projection: int, weights: np.ndarray) -> np.ndarray:
+        """Synaptic weights of ``projection`` (the engine's units) in mV."""
+        return np.asarray(weights, dtype=np.float64)
+
+    def theta_to_physical(self, compiled, population: str, theta: np.ndarray) -> np.ndarray:
+        """Adaptive thresholds of ``population`` (the engine's units) in mV."""
+        return np.asarray(theta, dtype=np.float64)
