@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from neuro.errors import NeuroError
+from neuro.fields import number
 
 DISTRIBUTIONS = {"uniform": ("low", "high"), "normal": ("mean", "std")}
 
@@ -105,11 +106,7 @@ class Value:
 
 
 def _number(x: Any, field: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, int | float):
-        raise NeuroError(f"must be a number, got {x!r}", field=field)
-    if not math.isfinite(x):
-        raise NeuroError(f"must be finite, got {x!r}", field=field)
-    return float(x)
+    return float(number(x, field))
 
 
 def load_npy(raw: str, field: str, base_dir: Path | None = None) -> tuple[Path, np.ndarray]:
@@ -175,3 +172,37 @@ def parse_value(raw: Any, field: str, base_dir: Path | None = None) -> Value:
             raise NeuroError("std must be >= 0", field=f"{field}.std")
         return Value(dist, params=tuple(sorted(params.items())))
     raise NeuroError(f"must be a number, list, .npy path or distribution, got {raw!r}", field=field)
+
+
+def bounded_value(
+    raw: Any, field: str | None, lo=None, hi=None, *, lo_open: bool = False, base_dir: Path | None = None
+) -> Value:
+    """Parse a value (see :func:`parse_value`) whose every possible element lies in ``[lo, hi]``."""
+    val = parse_value(raw, field, base_dir)
+    a, b = val.bounds()
+    if lo is not None and (a < lo or (lo_open and a <= lo)):
+        raise NeuroError(f"values must be {'>' if lo_open else '>='} {lo}, got {a}", field=field)
+    if hi is not None and b > hi:
+        raise NeuroError(f"values must be <= {hi}, got {b}", field=field)
+    return val
+
+
+def integer_value(raw: Any, field: str | None, lo: int, hi: int, base_dir: Path | None = None) -> Value:
+    """Parse a value of integer registers in ``[lo, hi]``: a constant or per-element integers,
+    never a random distribution."""
+    val = parse_value(raw, field, base_dir)
+    if val.is_random:
+        raise NeuroError("must be integers, not a random distribution", field=field)
+    arr = val.array if val.kind == "array" else np.array([val.constant])
+    if arr.size and not np.all(arr == np.round(arr)):
+        raise NeuroError("must be integers", field=field)
+    if arr.size and (arr.min() < lo or arr.max() > hi):
+        bad = arr.min() if arr.min() < lo else arr.max()
+        raise NeuroError(f"must be in [{lo}, {hi}], got {bad:g}", field=field)
+    return val
+
+
+def check_size(val: Value | None, n: int, field: str, what: str = "the population has {n} neurons") -> None:
+    """Refuse a per-element array whose length is not ``n``."""
+    if val is not None and val.kind == "array" and val.array.size != n:
+        raise NeuroError(f"has {val.array.size} values but {what.format(n=n)}", field=field)
