@@ -103,5 +103,8 @@ def unused(obj: Any, used: Iterable[str], why: str) -> None:
     for f in fields(obj):
         if f.name in used or f.default is MISSING:
             continue
-        if getattr(obj, f.name) != f.default:
+        v = getattr(obj, f.name)
+        if isinstance(v, list | tuple) and isinstance(f.default, tuple):
+            v = tuple(v)
+        if v != f.default:
             raise NeuroError(f"{why} (it uses: {', '.join(sorted(used))})", field=f.name)

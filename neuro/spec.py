@@ -177,8 +177,11 @@ class Population:
             _set(self, "v_init", bounded_value(self.v_init, "v_init"))
         if isinstance(self.loihi, dict):
             _set(self, "loihi", LoihiRegisters.from_dict(self.loihi, "loihi"))
-        if self.loihi is not None and not isinstance(self.loihi, LoihiRegisters):
-            raise NeuroError("must be a table of Loihi registers", field="loihi")
+        if self.loihi is not None:
+            if not isinstance(self.loihi, LoihiRegisters):
+                raise NeuroError("must be a table of Loihi registers", field="loihi")
+            for key in ("bias_mant", "v_init"):
+                check_size(getattr(self.loihi, key), self.size, f"loihi.{key}")
         if isinstance(self.truenorth, dict):
             _set(self, "truenorth", TrueNorthNeuron.from_dict(self.truenorth, "truenorth"))
         if self.truenorth is not None:
@@ -254,6 +257,8 @@ class Input:
                     raise NeuroError("must be a list of spike times in ms", field=f"times[{i}]")
                 clean.append(tuple(number(t, f"times[{i}]", 0) for t in ch))
             _set(self, "times", tuple(clean))
+        else:
+            _set(self, "times", ())  # unused by this kind (an empty list is accepted)
         _set(self, "rate", bounded_value(self.rate, "rate", 0))
         check_size(self.rate, self.size, "rate", "size is {n}")
         _set(self, "amplitude", bounded_value(self.amplitude, "amplitude"))
@@ -589,8 +594,8 @@ class Network:
                 raise NeuroError("must be a Simulation or a table", field="simulation")
             for key, cls_ in NETWORK_PARTS:
                 items = getattr(self, key)
-                if not isinstance(items, list | tuple):
-                    raise NeuroError(f"must be a list of tables ([[{key}]] in TOML)", field=key)
+                if isinstance(items, str | dict) or not hasattr(items, "__iter__"):
+                    raise NeuroError(f"must be a list of {cls_.__name__} objects or tables", field=key)
                 items = tuple(
                     cls_.from_dict(x, f"{key}[{i}]") if isinstance(x, dict) else x
                     for i, x in enumerate(items)

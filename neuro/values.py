@@ -105,7 +105,7 @@ class Value:
         return {"dist": self.kind, **dict(self.params)}
 
 
-def _number(x: Any, field: str) -> float:
+def _float(x: Any, field: str) -> float:
     return float(number(x, field))
 
 
@@ -129,14 +129,14 @@ def parse_value(raw: Any, field: str, base_dir: Path | None = None) -> Value:
     if isinstance(raw, bool):
         raise NeuroError(f"must be a number, list, .npy path or distribution, got {raw!r}", field=field)
     if isinstance(raw, int | float):
-        return Value("constant", constant=_number(raw, field))
+        return Value("constant", constant=_float(raw, field))
     if isinstance(raw, np.ndarray):
         arr = np.asarray(raw, dtype=np.float64).ravel()
         if not np.all(np.isfinite(arr)):
             raise NeuroError("must hold finite numbers", field=field)
         return Value("array", array=arr)
     if isinstance(raw, list):
-        arr = np.array([_number(x, f"{field}[{i}]") for i, x in enumerate(raw)], dtype=np.float64)
+        arr = np.array([_float(x, f"{field}[{i}]") for i, x in enumerate(raw)], dtype=np.float64)
         return Value("array", array=arr)
     if isinstance(raw, str):
         path, arr = load_npy(raw, field, base_dir)
@@ -165,7 +165,7 @@ def parse_value(raw: Any, field: str, base_dir: Path | None = None) -> Value:
                 raise NeuroError(f"missing for a {dist} distribution", field=f"{field}.{key}")
         for key in raw:
             if key != "dist":
-                params[key] = _number(raw[key], f"{field}.{key}")
+                params[key] = _float(raw[key], f"{field}.{key}")
         if dist == "uniform" and params["low"] > params["high"]:
             raise NeuroError("low must be <= high", field=field)
         if dist == "normal" and params["std"] < 0:

@@ -43,6 +43,8 @@ CASES = [
     (Population, POP, "bias", {"dist": "gauss"}, "dist"),
     (Population, POP, "v_init", [0.0], "1 values"),
     (Population, POP, "loihi", {"decay_u": 0}, "missing"),
+    (Population, POP, "loihi", {**REGS, "bias_mant": [1, 2, 3]}, "3 values but the population has 2"),
+    (Population, POP, "loihi", 5, "must be a table"),
     (Population, POP, "truenorth", {"leak": [1, 2, 3]}, "3 values"),
     (LoihiRegisters, REGS, "decay_u", 4096, "[0, 4095]"),
     (LoihiRegisters, REGS, "decay_v", -1, "[0, 4095]"),
@@ -178,6 +180,11 @@ def test_network_names_the_bad_part():
     with pytest.raises(NeuroError) as ei:
         Network(populations=[{"name": "a", "size": 1, "tau_syn": -1.0}])
     assert ei.value.field == "populations[0].tau_syn"
+    with pytest.raises(NeuroError) as ei:
+        Network(populations=Population("a", 1))
+    assert ei.value.field == "populations" and "list of Population" in str(ei.value)
+    net = Network(populations=(Population(n, 1) for n in "ab"), simulation={"steps": 5})
+    assert [p.name for p in net.populations] == ["a", "b"] and net.simulation == Simulation(steps=5)
 
 
 def test_with_simulation_names_the_simulation_field():
