@@ -18,6 +18,22 @@ LOIHI_MAX_DELAY_STEPS = 62  # brian2_loihi delay range [code]
 SYNAPSE_GROUP_HEADER_BITS = 10  # per group of <= 64 synapses (nengo-loihi) [code]
 SYNAPSE_GROUP_SIZE = 64
 
+# Loihi 1 compartment registers, inclusive ranges (../shared/reference/loihi-semantics.md, section 0)
+LOIHI_REGISTER_RANGES = {
+    "decay_u": (0, 4095),
+    "decay_u_inh": (0, 4095),
+    "decay_v": (0, 4095),
+    "vth_mant": (1, 2**17 - 1),
+    "bias_mant": (-4095, 4095),
+    "bias_exp": (0, 7),
+    "refract_delay": (1, 63),
+    "vmin_exp": (0, 23),
+    "vmax_exp": (0, 7),
+}
+LOIHI_V_RANGE = (-(2**23), 2**23 - 1)  # 24-bit signed membrane register
+LOIHI_WEIGHT_EXP_RANGE = (-6, 7)  # synapse weight exponent
+LOIHI_RAW_WEIGHT_MAX = 255  # |Wgt| of an 8-bit (+sign) synapse weight
+
 # TrueNorth (rules in neuro/truenorth/mapping.py; sources in docs/truenorth.md)
 TRUENORTH_NEURONS_PER_CORE = 256  # CAS Magazine p.20 [S]
 TRUENORTH_AXONS_PER_CORE = 256  # [S]
@@ -25,6 +41,17 @@ TRUENORTH_CROSSBAR_BITS = 256 * 256  # binary crossbar, one bit per (axon, neuro
 TRUENORTH_CORES_PER_CHIP = 4096  # Merolla 2014 abstract [P]
 TRUENORTH_MESH = (64, 64)  # CAS Magazine [S]
 TRUENORTH_MAX_DELAY_STEPS = 14  # delivery 1..15 ticks after the spike = 1 + delay steps [S]
+TRUENORTH_DELAY_TICKS = (1, 1 + TRUENORTH_MAX_DELAY_STEPS)  # axonal delay in ticks [S]
+
+# TrueNorth neuron parameters, inclusive ranges (Cassidy et al. 2013; docs/truenorth.md)
+TRUENORTH_AXON_TYPES = 4
+TRUENORTH_WEIGHT_RANGE = (-256, 255)  # 9-bit signed synaptic weight s_j^G [S]
+TRUENORTH_LEAK_RANGE = (-256, 255)  # 9-bit signed leak lambda_j [A: same width as the weights]
+TRUENORTH_THRESHOLD_RANGE = (0, 2**18 - 1)  # alpha_j, 18-bit unsigned [A]
+TRUENORTH_NEG_THRESHOLD_RANGE = (0, 2**18 - 1)  # beta_j, 18-bit unsigned [A]
+TRUENORTH_MASK_RANGE = (0, 2**18 - 1)  # threshold PRN mask M_j [A]
+TRUENORTH_RESET_RANGE = (-(2**18 - 1), 2**18 - 1)  # reset value R_j [A]
+TRUENORTH_V_RANGE = (-(2**19), 2**19 - 1)  # membrane potential register, 20-bit signed, saturating [A]
 
 
 @dataclass(frozen=True)

@@ -30,12 +30,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neuro.chips import LOIHI_REGISTER_RANGES, LOIHI_WEIGHT_EXP_RANGE
 from neuro.errors import NeuroError
 from neuro.spec import Population, Projection
 
 VTH_MANT_DEFAULT = 4096
-BIAS_MANT_MAX = 4095
-BIAS_EXP_MAX = 7
+BIAS_MANT_MAX = LOIHI_REGISTER_RANGES["bias_mant"][1]
+BIAS_EXP_MAX = LOIHI_REGISTER_RANGES["bias_exp"][1]
 
 
 @dataclass
@@ -173,7 +174,7 @@ def discretize_weights(proj: Projection, weight: np.ndarray, post: LoihiPopulati
     peak = np.abs(reg).max(initial=0.0)
     if proj.plasticity is not None:  # learned weights must fit too
         peak = max(peak, abs(proj.plasticity.w_min) * scale, abs(proj.plasticity.w_max) * scale)
-    for e in range(-6, 8):
+    for e in range(LOIHI_WEIGHT_EXP_RANGE[0], LOIHI_WEIGHT_EXP_RANGE[1] + 1):
         if peak / 2 ** (6 + e) <= wmax + 0.5:
             wgt = np.clip(np.rint(reg / 2 ** (6 + e)), -wmax, wmax)
             return (wgt * 2 ** (6 + e)).astype(np.int64), e

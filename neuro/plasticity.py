@@ -35,10 +35,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neuro.errors import NeuroError
+from neuro.fields import choice, located, number, table
 
 FACTORS = ("x0", "y0", "x1", "x2", "y1", "y2", "y3", "w", "r")
+POWERS = ("x1", "x2", "y1", "y2", "y3", "w", "r")  # the factors a term holds a power of
 TRACES = ("x1", "x2", "y1", "y2", "y3")
 KINDS = ("rule", "pair_stdp", "diehl_cook")
+TRACE_MODES = ("add", "set")
+EPOCH_RANGE = (1, 63)  # learning epoch in steps (Loihi's 6-bit field)
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,17 @@ class Term:
     factors: tuple  # counts of (x1, x2, y1, y2, y3, w, r)
     dependency: str
 
+    def __post_init__(self):
+        number(self.coef, "coef")
+        choice(self.dependency, "dependency", ("x0", "y0"))
+        if not isinstance(self.factors, list | tuple) or len(self.factors) != len(POWERS):
+            raise NeuroError(f"must be {len(POWERS)} powers of ({', '.join(POWERS)})", field="factors")
+        object.__setattr__(
+            self, "factors", tuple(number(k, "factors", 0, integer=True) for k in self.factors)
+        )
+
     def power(self, name: str) -> int:
-        return self.factors[("x1", "x2", "y1", "y2", "y3", "w", "r").index(name)]
+        return self.factors[POWERS.index(name)]
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,22 @@ class Trace:
     tau: float = 20.0
     impulse: float = 1.0
     mode: str = "add"
+
+    def __post_init__(self):
+        object.__setattr__(self, "tau", float(number(self.tau, "tau", 0, lo_open=True)))
+        object.__setattr__(self, "impulse", float(number(self.impulse, "impulse", 0)))
+        if self.mode not in TRACE_MODES:
+            raise NeuroError(f"must be add or set, got {self.mode!r}", field="mode")
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str) -> Trace:
+        if isinstance(d, Trace):
+            return d
+        if not isinstance(d, dict):
+            raise NeuroError("must be a table {tau, impulse, mode}", field=where)
+        with located(where):
+            table(d, None, ("tau", "impulse", "mode"))
+            return cls(**d)
 
     def to_dict(self) -> dict:
         return {"tau": self.tau, "impulse": self.impulse, "mode": self.mode}
@@ -148,27 +177,9 @@ def format_rule(terms) -> str:
     return "dw = " + (s[2:] if s.startswith("+ ") else s)
 
 
-def _num(d, key, where, default, lo=None, hi=None, lo_open=False):
-    v = d.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise NeuroError(f"must be a finite number, got {v!r}", field=f"{where}.{key}")
-    if lo is not None and (v < lo or (lo_open and v == lo)):
-        raise NeuroError(f"must be {'>' if lo_open else '>='} {lo}, got {v!r}", field=f"{where}.{key}")
-    if hi is not None and v > hi:
-        raise NeuroError(f"must be <= {hi}, got {v!r}", field=f"{where}.{key}")
-    return float(v)
-
-
-def _trace(d: Any, where: str) -> Trace:
-    if not isinstance(d, dict):
-        raise NeuroError("must be a table {tau, impulse, mode}", field=where)
-    for k in d:
-        if k not in ("tau", "impulse", "mode"):
-            raise NeuroError("unknown key (allowed: tau, impulse, mode)", field=f"{where}.{k}")
-    mode = d.get("mode", "add")
-    if mode not in ("add", "set"):
-        raise NeuroError(f"must be add or set, got {mode!r}", field=f"{where}.mode")
-    return Trace(_num(d, "tau", where, 20.0, 0, lo_open=True), _num(d, "impulse", where, 1.0, 0), mode)
+def _param(d: dict, key: str, default: float, lo=None, lo_open: bool = False) -> float:
+    """A convenience rule's parameter ``key`` of ``d`` (``default`` when absent) as a float."""
+    return float(number(d.get(key, default), key, lo, lo_open=lo_open))
 
 
 @dataclass(frozen=True)
@@ -198,16 +209,44 @@ class Plasticity:
     epoch: int = 1
     params: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        set_ = object.__setattr__
+        choice(self.kind, "kind", KINDS)
+        epoch = self.epoch
+        if isinstance(epoch, float):  # an epoch is a count of steps: 2.0 is refused, not rounded
+            raise NeuroError(f"must be an integer in [1, 63], got {epoch!r}", field="epoch")
+        set_(self, "epoch", number(epoch, "epoch", *EPOCH_RANGE, integer=True))
+        set_(self, "w_min", float(number(self.w_min, "w_min")))
+        set_(self, "w_max", float(number(self.w_max, "w_max")))
+        if self.w_min > self.w_max:
+            raise NeuroError(f"w_min {self.w_min} > w_max {self.w_max}")
+        if not isinstance(self.terms, list | tuple) or not all(isinstance(t, Term) for t in self.terms):
+            raise NeuroError("must be a list of Term (see parse_rule)", field="terms")
+        set_(self, "terms", tuple(self.terms))
+        table(self.traces, "traces", TRACES)
+        traces = {k: Trace.from_dict(v, f"traces.{k}") for k, v in self.traces.items()}
+        for t in self.terms:  # a trace the rule reads and nobody described gets the default trace
+            for name in TRACES:
+                if t.power(name) and name not in traces:
+                    traces[name] = Trace()
+        set_(self, "traces", traces)
+        table(self.params, "params")
+
     def uses(self, name: str) -> bool:
         return any(t.power(name) for t in self.terms)
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "plasticity") -> Plasticity:
+        if isinstance(d, Plasticity):
+            return d
         if not isinstance(d, dict):
             raise NeuroError("must be a table", field=where)
-        kind = d.get("kind", "rule")
-        if kind not in KINDS:
-            raise NeuroError(f"must be one of {', '.join(KINDS)}, got {kind!r}", field=f"{where}.kind")
+        with located(where):
+            return cls._from_table(d)
+
+    @classmethod
+    def _from_table(cls, d: dict) -> Plasticity:
+        kind = choice(d.get("kind", "rule"), "kind", KINDS)
         common = {"kind", "w_min", "w_max", "epoch"}
         allowed = {
             "rule": common | {"rule", *TRACES},
@@ -215,39 +254,22 @@ class Plasticity:
             | {"A_plus", "A_minus", "tau_plus", "tau_minus", "nearest", "weight_dependent"},
             "diehl_cook": common | {"nu_pre", "nu_post", "tau_pre", "tau_post1", "tau_post2"},
         }[kind]
-        for k in d:
-            if k not in allowed:
-                raise NeuroError(
-                    f"not used by a {kind} rule (allowed: {', '.join(sorted(allowed))})", field=f"{where}.{k}"
-                )
-        epoch = d.get("epoch", 1)
-        if isinstance(epoch, bool) or not isinstance(epoch, int) or not 1 <= epoch <= 63:
-            raise NeuroError(f"must be an integer in [1, 63], got {epoch!r}", field=f"{where}.epoch")
-        w_min = _num(d, "w_min", where, 0.0)
-        w_max = _num(d, "w_max", where, 1.0)
-        if w_min > w_max:
-            raise NeuroError(f"w_min {w_min} > w_max {w_max}", field=where)
+        table(d, None, allowed, f"not used by a {kind} rule")
+        w_min, w_max = _param(d, "w_min", 0.0), _param(d, "w_max", 1.0)
         params = {k: v for k, v in d.items() if k not in common}
         if kind == "rule":
             if "rule" not in d:
-                raise NeuroError("missing (e.g. 'dw = 2^-2*x1*y0 - 2^-3*y1*x0')", field=f"{where}.rule")
-            terms = parse_rule(d["rule"], f"{where}.rule")
-            traces = {}
-            for name in TRACES:
-                if name in d:
-                    traces[name] = _trace(d[name], f"{where}.{name}")
-            for t in terms:
-                for name in TRACES:
-                    if t.power(name) and name not in traces:
-                        traces[name] = Trace()
+                raise NeuroError("missing (e.g. 'dw = 2^-2*x1*y0 - 2^-3*y1*x0')", field="rule")
+            terms = parse_rule(d["rule"], "rule")
+            traces = {name: Trace.from_dict(d[name], name) for name in TRACES if name in d}
             params = {"rule": d["rule"]}  # the traces live in ``traces`` (to_dict writes them in full)
         elif kind == "pair_stdp":
-            a_p = _num(d, "A_plus", where, 0.01, 0)
-            a_m = _num(d, "A_minus", where, 0.0105, 0)
+            a_p = _param(d, "A_plus", 0.01, 0)
+            a_m = _param(d, "A_minus", 0.0105, 0)
             mode = "set" if d.get("nearest", False) else "add"
             traces = {
-                "x1": Trace(_num(d, "tau_plus", where, 20.0, 0, lo_open=True), 1.0, mode),
-                "y1": Trace(_num(d, "tau_minus", where, 20.0, 0, lo_open=True), 1.0, mode),
+                "x1": Trace(_param(d, "tau_plus", 20.0, 0, lo_open=True), 1.0, mode),
+                "y1": Trace(_param(d, "tau_minus", 20.0, 0, lo_open=True), 1.0, mode),
             }
             if d.get("weight_dependent", False):
                 # dw = A+ (w_max - w) x1 y0 - A- (w - w_min) y1 x0
@@ -260,15 +282,15 @@ class Plasticity:
             else:
                 terms = (Term(a_p, (1, 0, 0, 0, 0, 0, 0), "y0"), Term(-a_m, (0, 0, 1, 0, 0, 0, 0), "x0"))
         else:
-            nu_pre = _num(d, "nu_pre", where, 1e-4, 0)
-            nu_post = _num(d, "nu_post", where, 1e-2, 0)
+            nu_pre = _param(d, "nu_pre", 1e-4, 0)
+            nu_post = _param(d, "nu_post", 1e-2, 0)
             traces = {
-                "x1": Trace(_num(d, "tau_pre", where, 20.0, 0, lo_open=True), 1.0, "set"),
-                "y1": Trace(_num(d, "tau_post1", where, 20.0, 0, lo_open=True), 1.0, "set"),
-                "y2": Trace(_num(d, "tau_post2", where, 40.0, 0, lo_open=True), 1.0, "set"),
+                "x1": Trace(_param(d, "tau_pre", 20.0, 0, lo_open=True), 1.0, "set"),
+                "y1": Trace(_param(d, "tau_post1", 20.0, 0, lo_open=True), 1.0, "set"),
+                "y2": Trace(_param(d, "tau_post2", 40.0, 0, lo_open=True), 1.0, "set"),
             }
             terms = (Term(-nu_pre, (0, 0, 1, 0, 0, 0, 0), "x0"), Term(nu_post, (1, 0, 0, 1, 0, 0, 0), "y0"))
-        return cls(kind, terms, traces, w_min, w_max, epoch, params)
+        return cls(kind, terms, traces, w_min, w_max, d.get("epoch", 1), params)
 
     def to_dict(self) -> dict:
         d = {"kind": self.kind, "w_min": self.w_min, "w_max": self.w_max, "epoch": self.epoch}

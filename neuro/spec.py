@@ -19,85 +19,63 @@ from typing import Any
 import numpy as np
 
 from neuro import targets
-from neuro.chips import PROFILES
+from neuro.chips import (
+    LOIHI_RAW_WEIGHT_MAX,
+    LOIHI_WEIGHT_EXP_RANGE,
+    PROFILES,
+    TRUENORTH_AXON_TYPES,
+)
 from neuro.errors import NeuroError
+from neuro.fields import choice, flag, located, number, optional_number, table, unused
+from neuro.fields import name as _name
 from neuro.plasticity import Plasticity
-from neuro.truenorth.spec import TrueNorthNeuron
-from neuro.values import Value, parse_value
+from neuro.registers import LoihiRegisters, TrueNorthNeuron
+from neuro.values import Value, bounded_value, check_size, parse_value
+
+__all__ = [
+    "Connector",
+    "Input",
+    "LoihiRegisters",
+    "Network",
+    "Population",
+    "Probe",
+    "Projection",
+    "Simulation",
+    "TrueNorthNeuron",
+    "load_spec",
+]
 
 RECEPTORS = ("exc", "inh")
 INPUT_KINDS = ("spike_times", "poisson", "current", "external")
 CONNECTORS = ("all_to_all", "one_to_one", "fixed_probability", "list", "matrix")
 PROBE_VARIABLES = ("v", "i")
-_REQUIRED = object()
-
-# Loihi register ranges (see ../shared/reference/loihi-semantics.md, section 0).
-LOIHI_REGISTER_RANGES = {
-    "decay_u": (0, 4095),
-    "decay_u_inh": (0, 4095),
-    "decay_v": (0, 4095),
-    "vth_mant": (1, 2**17 - 1),
-    "bias_mant": (-4095, 4095),
-    "bias_exp": (0, 7),
-    "refract_delay": (1, 63),
-    "vmin_exp": (0, 23),
-    "vmax_exp": (0, 7),
+CONNECTOR_FIELDS = {  # the fields each type of connector uses
+    "all_to_all": ("type", "allow_self", "skip_diagonal"),
+    "one_to_one": ("type",),
+    "fixed_probability": ("type", "p", "allow_self", "skip_diagonal"),
+    "list": ("type", "pairs", "file"),
+    "matrix": ("type", "values", "file"),
 }
-WEIGHT_EXP_RANGE = (-6, 7)
-RAW_WEIGHT_MAX = 255  # |Wgt| of an 8-bit (+sign) synapse weight
-MAX_DELAY_STEPS_LOIHI = 62
+INPUT_FIELDS = {  # the fields each kind of input uses
+    "spike_times": ("name", "kind", "size", "times"),
+    "poisson": ("name", "kind", "size", "rate", "start", "stop"),
+    "current": ("name", "kind", "target", "amplitude", "start", "stop"),
+    "external": ("name", "kind", "size"),
+}
+MAX_SIZE = 2**31 - 1  # neurons of a population, channels of an input
+
+# Kept importable from here for older callers; the chip facts live in neuro.chips.
+WEIGHT_EXP_RANGE = LOIHI_WEIGHT_EXP_RANGE
+RAW_WEIGHT_MAX = LOIHI_RAW_WEIGHT_MAX
 
 
 # --------------------------------------------------------------------------- helpers
-def _check_keys(d: dict, cls, where: str, extra: tuple = ()) -> None:
-    if not isinstance(d, dict):
-        raise NeuroError(f"must be a table, got {type(d).__name__}", field=where)
-    allowed = {f.name for f in fields(cls)} | set(extra)
-    for key in d:
-        if key not in allowed:
-            raise NeuroError(f"unknown key (allowed: {', '.join(sorted(allowed))})", field=f"{where}.{key}")
+def _set(obj, key: str, value) -> None:
+    object.__setattr__(obj, key, value)
 
 
-def _num(v: Any, where: str, lo=None, hi=None, lo_open=False, integer=False, allow_none=False):
-    if v is None and allow_none:
-        return None
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        raise NeuroError(f"must be {'an integer' if integer else 'a number'}, got {v!r}", field=where)
-    if isinstance(v, float) and not math.isfinite(v):
-        raise NeuroError(f"must be finite, got {v!r}", field=where)
-    if integer:
-        if isinstance(v, float) and not v.is_integer():
-            raise NeuroError(f"must be an integer, got {v!r}", field=where)
-        v = int(v)
-    rng = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
-    if lo is not None and (v < lo or (lo_open and v == lo)):
-        rng = rng.replace("[", "(") if lo_open else rng
-        raise NeuroError(f"must be in {rng}, got {v!r}", field=where)
-    if hi is not None and v > hi:
-        raise NeuroError(f"must be in {rng}, got {v!r}", field=where)
-    return v
-
-
-def _choice(v: Any, where: str, choices: tuple) -> str:
-    if v not in choices:
-        raise NeuroError(f"must be one of {', '.join(choices)}, got {v!r}", field=where)
-    return v
-
-
-def _name(v: Any, where: str) -> str:
-    if not isinstance(v, str) or not v or not v.replace("_", "").replace("-", "").isalnum():
-        raise NeuroError(f"must be a non-empty name of letters, digits, '_' or '-', got {v!r}", field=where)
-    return v
-
-
-def _value(v: Any, where: str, base_dir: Path | None, lo=None, hi=None, lo_open=False) -> Value:
-    val = parse_value(v, where, base_dir)
-    a, b = val.bounds()
-    if lo is not None and (a < lo or (lo_open and a <= lo)):
-        raise NeuroError(f"values must be {'>' if lo_open else '>='} {lo}, got {a}", field=where)
-    if hi is not None and b > hi:
-        raise NeuroError(f"values must be <= {hi}, got {b}", field=where)
-    return val
+def _keys(cls) -> list:
+    return [f.name for f in fields(cls)]
 
 
 def _to_plain(obj: Any) -> Any:
@@ -120,68 +98,16 @@ def _dataclass_to_dict(obj) -> dict:
     return out
 
 
+def _values(d: dict, keys, base_dir: Path | None) -> dict:
+    """``d`` with the per-element values among ``keys`` parsed (``.npy`` paths relative to ``base_dir``)."""
+    kw = dict(d)
+    for key in keys:
+        if kw.get(key) is not None:
+            kw[key] = parse_value(kw[key], key, base_dir)
+    return kw
+
+
 # --------------------------------------------------------------------------- classes
-@dataclass(frozen=True)
-class LoihiRegisters:
-    """Raw Loihi compartment registers of a population, used as they are in ``loihi`` arithmetic.
-
-    The compartment update (see ``neuro.dynamics.loihi``) is
-
-    .. math::
-
-        u_c[t] = \\mathrm{wrap}_{23}(\\mathrm{decay}(u_c[t-1], \\delta_u, 1) + q_c[t]), \\quad
-        v[t] = \\mathrm{clip}(\\mathrm{decay}(v[t-1], \\delta_v, 0)
-               + \\mathrm{wrap}_{23}(\\textstyle\\sum_c u_c[t] + b), v_{min}, v_{max})
-
-    with :math:`b = \\mathrm{bias\\_mant} \\cdot 2^{\\mathrm{bias\\_exp}}` and a spike when
-    :math:`v > \\mathrm{vth\\_mant} \\cdot 2^6`.
-    """
-
-    decay_u: int
-    decay_v: int
-    vth_mant: int
-    bias_mant: Value = Value("constant", 0.0)
-    bias_exp: int = 0
-    refract_delay: int = 1
-    vmin_exp: int = 23
-    vmax_exp: int = 7
-    decay_u_inh: int | None = None
-    v_init: Value = Value("constant", 0.0)
-
-    @classmethod
-    def from_dict(cls, d: dict, where: str, base_dir: Path | None = None) -> LoihiRegisters:
-        _check_keys(d, cls, where)
-        kw = {}
-        for key, (lo, hi) in LOIHI_REGISTER_RANGES.items():
-            if key == "bias_mant":
-                continue
-            if key in d:
-                kw[key] = _num(d[key], f"{where}.{key}", lo, hi, integer=True)
-            elif key in ("decay_u", "decay_v", "vth_mant"):
-                raise NeuroError("missing (required for raw Loihi registers)", field=f"{where}.{key}")
-        lo, hi = LOIHI_REGISTER_RANGES["bias_mant"]
-        if "bias_mant" in d:
-            kw["bias_mant"] = _int_value(d["bias_mant"], f"{where}.bias_mant", base_dir, lo, hi)
-        if "v_init" in d:
-            kw["v_init"] = _int_value(d["v_init"], f"{where}.v_init", base_dir, -(2**23), 2**23 - 1)
-        return cls(**kw)
-
-    def to_dict(self) -> dict:
-        return _dataclass_to_dict(self)
-
-
-def _int_value(raw, where, base_dir, lo, hi) -> Value:
-    val = _value(raw, where, base_dir, lo, hi)
-    if val.is_random:
-        raise NeuroError("raw register values cannot be random distributions", field=where)
-    arr = val.sample(None, val.array.size) if val.kind == "array" else None
-    if (arr is not None and not all(float(x).is_integer() for x in arr)) or (
-        val.kind == "constant" and not float(val.constant).is_integer()
-    ):
-        raise NeuroError("must be integers", field=where)
-    return val
-
-
 @dataclass(frozen=True)
 class Population:
     """A population of current-based leaky integrate-and-fire neurons.
@@ -217,7 +143,7 @@ class Population:
     tau_theta: float | None = None
     theta_init: float = 0.0
     loihi: LoihiRegisters | None = None
-    truenorth: TrueNorthNeuron | None = None  # TrueNorth neuron parameters (neuro/truenorth/spec.py)
+    truenorth: TrueNorthNeuron | None = None  # TrueNorth neuron parameters (neuro/registers.py)
 
     @property
     def adaptive(self) -> bool:
@@ -231,56 +157,50 @@ class Population:
             return self.loihi.decay_u_inh is not None and self.loihi.decay_u_inh != self.loihi.decay_u
         return self.tau_syn_inh is not None and self.tau_syn_inh != self.tau_syn
 
+    def __post_init__(self):
+        _name(self.name, "name")
+        _set(self, "size", number(self.size, "size", 1, MAX_SIZE, integer=True))
+        for key in ("tau_mem", "tau_syn"):
+            number(getattr(self, key), key, 0, lo_open=True)
+        for key in ("tau_syn_inh", "tau_theta"):
+            optional_number(getattr(self, key), key, 0, lo_open=True)
+        for key in ("v_rest", "v_threshold", "v_reset", "i_init"):
+            number(getattr(self, key), key)
+        for key in ("theta_plus", "theta_init", "refractory"):
+            number(getattr(self, key), key, 0)
+        _set(self, "bias", bounded_value(self.bias, "bias"))
+        if self.v_init is not None:
+            _set(self, "v_init", bounded_value(self.v_init, "v_init"))
+        if isinstance(self.loihi, dict):
+            _set(self, "loihi", LoihiRegisters.from_dict(self.loihi, "loihi"))
+        if self.loihi is not None:
+            if not isinstance(self.loihi, LoihiRegisters):
+                raise NeuroError("must be a table of Loihi registers", field="loihi")
+            for key in ("bias_mant", "v_init"):
+                check_size(getattr(self.loihi, key), self.size, f"loihi.{key}")
+        if isinstance(self.truenorth, dict):
+            _set(self, "truenorth", TrueNorthNeuron.from_dict(self.truenorth, "truenorth"))
+        if self.truenorth is not None:
+            if not isinstance(self.truenorth, TrueNorthNeuron):
+                raise NeuroError("must be a table of TrueNorth neuron parameters", field="truenorth")
+            with located("truenorth"):
+                self.truenorth.check_size(self.size)
+        for key in ("bias", "v_init"):
+            check_size(getattr(self, key), self.size, key)
+
     @classmethod
     def from_dict(cls, d: dict, where: str, base_dir: Path | None = None) -> Population:
-        _check_keys(d, cls, where)
-        if "name" not in d:
-            raise NeuroError("missing", field=f"{where}.name")
-        if "size" not in d:
-            raise NeuroError("missing", field=f"{where}.size")
-        kw: dict[str, Any] = {
-            "name": _name(d["name"], f"{where}.name"),
-            "size": _num(d["size"], f"{where}.size", 1, 2**31 - 1, integer=True),
-        }
-        for key in ("tau_mem", "tau_syn"):
-            if key in d:
-                kw[key] = _num(d[key], f"{where}.{key}", 0, None, lo_open=True)
-        if d.get("tau_syn_inh") is not None:
-            kw["tau_syn_inh"] = _num(d["tau_syn_inh"], f"{where}.tau_syn_inh", 0, None, lo_open=True)
-        for key in ("v_rest", "v_threshold", "v_reset", "i_init"):
-            if key in d:
-                kw[key] = _num(d[key], f"{where}.{key}")
-        for key in ("theta_plus", "theta_init"):
-            if key in d:
-                kw[key] = _num(d[key], f"{where}.{key}", 0)
-        if d.get("tau_theta") is not None:
-            kw["tau_theta"] = _num(d["tau_theta"], f"{where}.tau_theta", 0, None, lo_open=True)
-        if "refractory" in d:
-            kw["refractory"] = _num(d["refractory"], f"{where}.refractory", 0)
-        if "bias" in d:
-            kw["bias"] = _value(d["bias"], f"{where}.bias", base_dir)
-        if d.get("v_init") is not None:
-            kw["v_init"] = _value(d["v_init"], f"{where}.v_init", base_dir)
-        if d.get("loihi") is not None:
-            lo = d["loihi"]
-            kw["loihi"] = (
-                lo
-                if isinstance(lo, LoihiRegisters)
-                else LoihiRegisters.from_dict(lo, f"{where}.loihi", base_dir)
-            )
-        if d.get("truenorth") is not None:  # TrueNorth neuron parameters
-            kw["truenorth"] = TrueNorthNeuron.from_dict(
-                d["truenorth"], f"{where}.truenorth", base_dir, kw["size"]
-            )
-        pop = cls(**kw)
-        for key in ("bias", "v_init"):
-            val = getattr(pop, key)
-            if val is not None and val.kind == "array" and val.array.size != pop.size:
-                raise NeuroError(
-                    f"has {val.array.size} values but the population has {pop.size} neurons",
-                    field=f"{where}.{key}",
-                )
-        return pop
+        with located(where):
+            table(d, None, _keys(cls))
+            for key in ("name", "size"):
+                if key not in d:
+                    raise NeuroError("missing", field=key)
+            kw = _values(d, ("bias", "v_init"), base_dir)
+            if d.get("loihi") is not None:
+                kw["loihi"] = LoihiRegisters.from_dict(d["loihi"], "loihi", base_dir)
+            if d.get("truenorth") is not None:
+                kw["truenorth"] = TrueNorthNeuron.from_dict(d["truenorth"], "truenorth", base_dir)
+            return cls(**kw)
 
     def to_dict(self) -> dict:
         return _dataclass_to_dict(self)
@@ -314,70 +234,57 @@ class Input:
     def is_spike_source(self) -> bool:
         return self.kind != "current"
 
-    @classmethod
-    def from_dict(cls, d: dict, where: str, base_dir: Path | None = None) -> Input:
-        _check_keys(d, cls, where)
-        for key in ("name", "kind"):
-            if key not in d:
-                raise NeuroError("missing", field=f"{where}.{key}")
-        kw: dict[str, Any] = {
-            "name": _name(d["name"], f"{where}.name"),
-            "kind": _choice(d["kind"], f"{where}.kind", INPUT_KINDS),
-        }
-        kind = kw["kind"]
-        allowed = {
-            "spike_times": {"name", "kind", "size", "times"},
-            "poisson": {"name", "kind", "size", "rate", "start", "stop"},
-            "current": {"name", "kind", "target", "amplitude", "start", "stop"},
-            "external": {"name", "kind", "size"},
-        }[kind]
-        for key in d:
-            if key not in allowed:
-                raise NeuroError(
-                    f"not used by a {kind} input (allowed: {', '.join(sorted(allowed))})",
-                    field=f"{where}.{key}",
-                )
-        if "size" in d:
-            kw["size"] = _num(d["size"], f"{where}.size", 1, 2**31 - 1, integer=True)
+    def __post_init__(self):
+        _name(self.name, "name")
+        kind = choice(self.kind, "kind", INPUT_KINDS)
+        unused(self, INPUT_FIELDS[kind], f"not used by a {kind} input")
+        _set(self, "size", number(self.size, "size", 1, MAX_SIZE, integer=True))
         if kind == "spike_times":
-            times = d.get("times")
+            times = self.times
             if not isinstance(times, list | tuple):
                 raise NeuroError(
-                    "must be a list with one list of spike times (ms) per channel", field=f"{where}.times"
+                    "must be a list with one list of spike times (ms) per channel", field="times"
                 )
-            if "size" not in d:
-                kw["size"] = max(len(times), 1)
-            if len(times) != kw["size"]:
-                raise NeuroError(
-                    f"has {len(times)} channels but size is {kw['size']}", field=f"{where}.times"
-                )
+            if len(times) != self.size:
+                raise NeuroError(f"has {len(times)} channels but size is {self.size}", field="times")
             clean = []
             for i, ch in enumerate(times):
                 if not isinstance(ch, list | tuple):
-                    raise NeuroError("must be a list of spike times in ms", field=f"{where}.times[{i}]")
-                clean.append(tuple(_num(t, f"{where}.times[{i}]", 0) for t in ch))
-            kw["times"] = tuple(clean)
-        if kind == "poisson":
-            if "rate" not in d:
-                raise NeuroError("missing (Hz)", field=f"{where}.rate")
-            kw["rate"] = _value(d["rate"], f"{where}.rate", base_dir, 0)
-        if kind == "current":
-            if "target" not in d:
-                raise NeuroError("missing (the population the current flows into)", field=f"{where}.target")
-            kw["target"] = _name(d["target"], f"{where}.target")
-            if "amplitude" not in d:
-                raise NeuroError("missing (mV)", field=f"{where}.amplitude")
-            kw["amplitude"] = _value(d["amplitude"], f"{where}.amplitude", base_dir)
-        if "start" in d:
-            kw["start"] = _num(d["start"], f"{where}.start", 0)
-        if d.get("stop") is not None:
-            kw["stop"] = _num(d["stop"], f"{where}.stop", kw.get("start", 0.0))
-        inp = cls(**kw)
-        if kind == "poisson" and inp.rate.kind == "array" and inp.rate.array.size != inp.size:
-            raise NeuroError(
-                f"has {inp.rate.array.size} values but size is {inp.size}", field=f"{where}.rate"
-            )
-        return inp
+                    raise NeuroError("must be a list of spike times in ms", field=f"times[{i}]")
+                clean.append(tuple(number(t, f"times[{i}]", 0) for t in ch))
+            _set(self, "times", tuple(clean))
+        else:
+            _set(self, "times", ())  # unused by this kind (an empty list is accepted)
+        _set(self, "rate", bounded_value(self.rate, "rate", 0))
+        check_size(self.rate, self.size, "rate", "size is {n}")
+        _set(self, "amplitude", bounded_value(self.amplitude, "amplitude"))
+        if kind == "current" and self.target is None:
+            raise NeuroError("missing (the population the current flows into)", field="target")
+        if self.target is not None:
+            _name(self.target, "target")
+        number(self.start, "start", 0)
+        optional_number(self.stop, "stop", self.start)
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str, base_dir: Path | None = None) -> Input:
+        with located(where):
+            table(d, None, _keys(cls))
+            for key in ("name", "kind"):
+                if key not in d:
+                    raise NeuroError("missing", field=key)
+            kind = choice(d["kind"], "kind", INPUT_KINDS)
+            table(d, None, INPUT_FIELDS[kind], f"not used by a {kind} input")
+            if kind == "spike_times" and "times" not in d:
+                raise NeuroError(
+                    "must be a list with one list of spike times (ms) per channel", field="times"
+                )
+            kw = _values(d, ("rate", "amplitude"), base_dir)
+            if kind == "spike_times" and "size" not in d and isinstance(d.get("times"), list | tuple):
+                kw["size"] = max(len(d["times"]), 1)
+            for key, why in (("rate", "missing (Hz)"), ("amplitude", "missing (mV)")):
+                if key in INPUT_FIELDS[kind] and key not in d:
+                    raise NeuroError(why, field=key)
+            return cls(**kw)
 
     def to_dict(self) -> dict:
         d = {"name": self.name, "kind": self.kind}
@@ -416,54 +323,51 @@ class Connector:
     file: str | None = None
     values: tuple | None = None
 
-    @classmethod
-    def from_dict(cls, d: Any, where: str, base_dir: Path | None = None) -> Connector:
-        if isinstance(d, str):
-            d = {"type": d}
-        _check_keys(d, cls, where)
-        if "type" not in d:
-            raise NeuroError(f"missing (one of {', '.join(CONNECTORS)})", field=f"{where}.type")
-        kind = _choice(d["type"], f"{where}.type", CONNECTORS)
-        allowed = {
-            "all_to_all": {"allow_self", "skip_diagonal"},
-            "one_to_one": set(),
-            "fixed_probability": {"p", "allow_self", "skip_diagonal"},
-            "list": {"pairs", "file"},
-            "matrix": {"values", "file"},
-        }[kind] | {"type"}
-        for key in d:
-            if key not in allowed:
-                raise NeuroError(f"not used by a {kind} connector", field=f"{where}.{key}")
-        kw: dict[str, Any] = {"type": kind}
-        for flag in ("allow_self", "skip_diagonal"):
-            if flag in d:
-                if not isinstance(d[flag], bool):
-                    raise NeuroError("must be true or false", field=f"{where}.{flag}")
-                kw[flag] = d[flag]
+    def __post_init__(self):
+        kind = choice(self.type, "type", CONNECTORS)
+        unused(self, CONNECTOR_FIELDS[kind], f"not used by a {kind} connector")
+        for key in ("allow_self", "skip_diagonal"):
+            flag(getattr(self, key), key)
         if kind == "fixed_probability":
-            if "p" not in d:
-                raise NeuroError("missing (connection probability in [0, 1])", field=f"{where}.p")
-            kw["p"] = _num(d["p"], f"{where}.p", 0, 1)
+            if self.p is None:
+                raise NeuroError("missing (connection probability in [0, 1])", field="p")
+            number(self.p, "p", 0, 1)
         if kind in ("list", "matrix"):
             key = "pairs" if kind == "list" else "values"
-            if (key in d) == ("file" in d):
-                raise NeuroError(f"give exactly one of '{key}' or 'file'", field=where)
-            if "file" in d:
-                f = d["file"]
+            rows = getattr(self, key)
+            if (rows is None) == (self.file is None):
+                raise NeuroError(f"give exactly one of '{key}' or 'file'")
+            if self.file is not None:
+                f = self.file
+                if isinstance(f, Path):
+                    _set(self, "file", f := str(f))
                 if not isinstance(f, str) or not f.endswith(".npy"):
-                    raise NeuroError(f"must be a path to a .npy file, got {f!r}", field=f"{where}.file")
-                path = Path(f)
-                if not path.is_absolute() and base_dir is not None:
-                    path = base_dir / path
-                if not path.is_file():
-                    raise NeuroError(f"file not found: {path}", field=f"{where}.file")
-                kw["file"] = str(path)
+                    raise NeuroError(f"must be a path to a .npy file, got {f!r}", field="file")
+                if not Path(f).is_file():
+                    raise NeuroError(f"file not found: {f}", field="file")
             else:
-                rows = d[key]
                 if not isinstance(rows, list | tuple) or not all(isinstance(r, list | tuple) for r in rows):
-                    raise NeuroError("must be a list of rows", field=f"{where}.{key}")
-                kw[key] = tuple(tuple(_num(x, f"{where}.{key}[{i}]") for x in r) for i, r in enumerate(rows))
-        return cls(**kw)
+                    raise NeuroError("must be a list of rows", field=key)
+                _set(self, key, tuple(tuple(number(x, f"{key}[{i}]") for x in r) for i, r in enumerate(rows)))
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str, base_dir: Path | None = None) -> Connector:
+        if isinstance(d, Connector):
+            return d
+        if isinstance(d, str):
+            d = {"type": d}
+        with located(where):
+            table(d, None, _keys(cls))
+            if "type" not in d:
+                raise NeuroError(f"missing (one of {', '.join(CONNECTORS)})", field="type")
+            kind = choice(d["type"], "type", CONNECTORS)
+            table(d, None, CONNECTOR_FIELDS[kind], f"not used by a {kind} connector")
+            kw = dict(d)
+            f = d.get("file")
+            if isinstance(f, str) and f.endswith(".npy"):
+                path = Path(f)
+                kw["file"] = str(base_dir / path if not path.is_absolute() and base_dir is not None else path)
+            return cls(**kw)
 
     def to_dict(self) -> dict:
         d = _dataclass_to_dict(self)
@@ -498,50 +402,58 @@ class Projection:
     weight_exp: int | None = None
     weight_bits: int = 8
     plasticity: Plasticity | None = None
-    axon_type: int | None = None  # TrueNorth axon type 0..3 (neuro/truenorth/spec.py)
+    axon_type: int | None = None  # TrueNorth axon type 0..3 (rules in neuro/truenorth/spec.py)
+
+    def __post_init__(self):
+        _name(self.pre, "pre")
+        _name(self.post, "post")
+        if isinstance(self.connector, str | dict):
+            _set(self, "connector", Connector.from_dict(self.connector, "connector"))
+        if not isinstance(self.connector, Connector):
+            raise NeuroError("must be a connector type or table", field="connector")
+        _set(self, "weight", bounded_value(self.weight, "weight"))
+        _set(self, "delay", bounded_value(self.delay, "delay", 0))
+        choice(self.receptor, "receptor", RECEPTORS)
+        if self.name is not None:
+            _name(self.name, "name")
+        if self.weight_exp is not None:
+            _set(
+                self,
+                "weight_exp",
+                number(self.weight_exp, "weight_exp", *LOIHI_WEIGHT_EXP_RANGE, integer=True),
+            )
+            lo, hi = self.weight.bounds()
+            if max(abs(lo), abs(hi)) > LOIHI_RAW_WEIGHT_MAX:
+                raise NeuroError(
+                    f"raw Loihi weights (weight_exp set) must be integers in "
+                    f"[-{LOIHI_RAW_WEIGHT_MAX}, {LOIHI_RAW_WEIGHT_MAX}], got {lo}..{hi}",
+                    field="weight",
+                )
+        _set(self, "weight_bits", number(self.weight_bits, "weight_bits", 1, 8, integer=True))
+        if self.axon_type is not None:  # TrueNorth
+            _set(
+                self,
+                "axon_type",
+                number(self.axon_type, "axon_type", 0, TRUENORTH_AXON_TYPES - 1, integer=True),
+            )
+        if isinstance(self.plasticity, dict):
+            _set(self, "plasticity", Plasticity.from_dict(self.plasticity, "plasticity"))
+        if self.plasticity is not None and not isinstance(self.plasticity, Plasticity):
+            raise NeuroError("must be a table", field="plasticity")
 
     @classmethod
     def from_dict(cls, d: dict, where: str, base_dir: Path | None = None) -> Projection:
-        _check_keys(d, cls, where)
-        for key in ("pre", "post"):
-            if key not in d:
-                raise NeuroError("missing", field=f"{where}.{key}")
-        kw: dict[str, Any] = {
-            "pre": _name(d["pre"], f"{where}.pre"),
-            "post": _name(d["post"], f"{where}.post"),
-        }
-        if "connector" in d:
-            c = d["connector"]
-            kw["connector"] = (
-                c if isinstance(c, Connector) else Connector.from_dict(c, f"{where}.connector", base_dir)
-            )
-        if "weight" in d:
-            kw["weight"] = _value(d["weight"], f"{where}.weight", base_dir)
-        if "delay" in d:
-            kw["delay"] = _value(d["delay"], f"{where}.delay", base_dir, 0)
-        if "receptor" in d:
-            kw["receptor"] = _choice(d["receptor"], f"{where}.receptor", RECEPTORS)
-        if d.get("name") is not None:
-            kw["name"] = _name(d["name"], f"{where}.name")
-        if d.get("weight_exp") is not None:
-            kw["weight_exp"] = _num(d["weight_exp"], f"{where}.weight_exp", *WEIGHT_EXP_RANGE, integer=True)
-            lo, hi = kw.get("weight", Value("constant", 1.0)).bounds()
-            if max(abs(lo), abs(hi)) > RAW_WEIGHT_MAX:
-                raise NeuroError(
-                    f"raw Loihi weights (weight_exp set) must be integers in "
-                    f"[-{RAW_WEIGHT_MAX}, {RAW_WEIGHT_MAX}], got {lo}..{hi}",
-                    field=f"{where}.weight",
-                )
-        if "weight_bits" in d:
-            kw["weight_bits"] = _num(d["weight_bits"], f"{where}.weight_bits", 1, 8, integer=True)
-        if d.get("axon_type") is not None:  # TrueNorth
-            kw["axon_type"] = _num(d["axon_type"], f"{where}.axon_type", 0, 3, integer=True)
-        if d.get("plasticity") is not None:
-            pl = d["plasticity"]
-            kw["plasticity"] = (
-                pl if isinstance(pl, Plasticity) else Plasticity.from_dict(pl, f"{where}.plasticity")
-            )
-        return cls(**kw)
+        with located(where):
+            table(d, None, _keys(cls))
+            for key in ("pre", "post"):
+                if key not in d:
+                    raise NeuroError("missing", field=key)
+            kw = _values(d, ("weight", "delay"), base_dir)
+            if "connector" in d:
+                kw["connector"] = Connector.from_dict(d["connector"], "connector", base_dir)
+            if d.get("plasticity") is not None:
+                kw["plasticity"] = Plasticity.from_dict(d["plasticity"], "plasticity")
+            return cls(**kw)
 
     @property
     def label(self) -> str:
@@ -564,27 +476,25 @@ class Probe:
     variables: tuple = ("v",)
     neurons: tuple | None = None
 
+    def __post_init__(self):
+        _name(self.population, "population")
+        vs = (self.variables,) if isinstance(self.variables, str) else self.variables
+        if not isinstance(vs, list | tuple) or not vs:
+            raise NeuroError(f"must be a list of {', '.join(PROBE_VARIABLES)}", field="variables")
+        _set(self, "variables", tuple(choice(v, "variables", PROBE_VARIABLES) for v in vs))
+        if self.neurons is not None:
+            ns = self.neurons
+            if not isinstance(ns, list | tuple) or not ns:
+                raise NeuroError("must be a non-empty list of neuron indices", field="neurons")
+            _set(self, "neurons", tuple(number(n, "neurons", 0, integer=True) for n in ns))
+
     @classmethod
     def from_dict(cls, d: dict, where: str, base_dir: Path | None = None) -> Probe:
-        _check_keys(d, cls, where)
-        if "population" not in d:
-            raise NeuroError("missing", field=f"{where}.population")
-        kw: dict[str, Any] = {"population": _name(d["population"], f"{where}.population")}
-        if "variables" in d:
-            vs = d["variables"]
-            if isinstance(vs, str):
-                vs = [vs]
-            if not isinstance(vs, list | tuple) or not vs:
-                raise NeuroError(
-                    f"must be a list of {', '.join(PROBE_VARIABLES)}", field=f"{where}.variables"
-                )
-            kw["variables"] = tuple(_choice(v, f"{where}.variables", PROBE_VARIABLES) for v in vs)
-        if d.get("neurons") is not None:
-            ns = d["neurons"]
-            if not isinstance(ns, list | tuple) or not ns:
-                raise NeuroError("must be a non-empty list of neuron indices", field=f"{where}.neurons")
-            kw["neurons"] = tuple(_num(n, f"{where}.neurons", 0, integer=True) for n in ns)
-        return cls(**kw)
+        with located(where):
+            table(d, None, _keys(cls))
+            if "population" not in d:
+                raise NeuroError("missing", field="population")
+            return cls(**d)
 
     def to_dict(self) -> dict:
         d = _dataclass_to_dict(self)
@@ -607,35 +517,31 @@ class Simulation:
     chip: str = "loihi"
     chips: int = 1
 
+    def __post_init__(self):
+        number(self.dt, "dt", 0, lo_open=True)
+        _set(self, "steps", number(self.steps, "steps", 0, 2**40, integer=True))
+        _set(self, "seed", optional_number(self.seed, "seed", 0, 2**63 - 1, integer=True))
+        choice(self.arithmetic, "arithmetic", targets.names())
+        if not isinstance(self.chip, str) or self.chip not in PROFILES:
+            raise NeuroError(
+                f"must be a chip profile name (known: {', '.join(PROFILES)}), got {self.chip!r}", field="chip"
+            )
+        _set(self, "chips", number(self.chips, "chips", 1, 16384, integer=True))
+
     @classmethod
     def from_dict(cls, d: dict, where: str = "simulation", base_dir: Path | None = None) -> Simulation:
-        _check_keys(d, cls, where, extra=("duration",))
-        kw: dict[str, Any] = {}
-        if "dt" in d:
-            kw["dt"] = _num(d["dt"], f"{where}.dt", 0, None, lo_open=True)
-        if "steps" in d and "duration" in d:
-            raise NeuroError("give steps or duration, not both", field=where)
-        if "steps" in d:
-            kw["steps"] = _num(d["steps"], f"{where}.steps", 0, 2**40, integer=True)
-        if "duration" in d:
-            dur = _num(d["duration"], f"{where}.duration", 0)
-            kw["steps"] = int(round(dur / kw.get("dt", 1.0)))
-        if d.get("seed") is not None:
-            kw["seed"] = _num(d["seed"], f"{where}.seed", 0, 2**63 - 1, integer=True)
-        if "arithmetic" in d:
-            kw["arithmetic"] = _choice(d["arithmetic"], f"{where}.arithmetic", targets.names())
-            if "chip" not in d:  # an arithmetic implies its default chip (neuro.targets)
-                kw["chip"] = targets.entry(kw["arithmetic"]).default_chip
-        if "chip" in d:
-            if not isinstance(d["chip"], str) or d["chip"] not in PROFILES:
-                raise NeuroError(
-                    f"must be a chip profile name (known: {', '.join(PROFILES)}), got {d['chip']!r}",
-                    field=f"{where}.chip",
-                )
-            kw["chip"] = d["chip"]
-        if "chips" in d:
-            kw["chips"] = _num(d["chips"], f"{where}.chips", 1, 16384, integer=True)
-        return cls(**kw)
+        with located(where):
+            table(d, None, [*_keys(cls), "duration"])
+            kw = {k: v for k, v in d.items() if not (k == "seed" and v is None)}
+            if "steps" in d and "duration" in d:
+                raise NeuroError("give steps or duration, not both")
+            if "duration" in d:
+                dt = number(d.get("dt", 1.0), "dt", 0, lo_open=True)
+                kw["steps"] = int(round(number(kw.pop("duration"), "duration", 0) / dt))
+            if "arithmetic" in d and "chip" not in d:  # an arithmetic implies its default chip
+                choice(d["arithmetic"], "arithmetic", targets.names())
+                kw["chip"] = targets.entry(d["arithmetic"]).default_chip
+            return cls(**kw)
 
     def to_dict(self) -> dict:
         return _dataclass_to_dict(self)
@@ -675,10 +581,26 @@ class Network:
     source: str | None = field(default=None, compare=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "populations", tuple(self.populations))
-        object.__setattr__(self, "projections", tuple(self.projections))
-        object.__setattr__(self, "inputs", tuple(self.inputs))
-        object.__setattr__(self, "probes", tuple(self.probes))
+        with located(None, self.source):
+            _name(self.name, "name")
+            if isinstance(self.simulation, dict):
+                _set(self, "simulation", Simulation.from_dict(self.simulation))
+            if not isinstance(self.simulation, Simulation):
+                raise NeuroError("must be a Simulation or a table", field="simulation")
+            for key, cls_ in NETWORK_PARTS:
+                items = getattr(self, key)
+                if isinstance(items, str | dict) or not hasattr(items, "__iter__"):
+                    raise NeuroError(f"must be a list of {cls_.__name__} objects or tables", field=key)
+                items = tuple(
+                    cls_.from_dict(x, f"{key}[{i}]") if isinstance(x, dict) else x
+                    for i, x in enumerate(items)
+                )
+                for i, x in enumerate(items):
+                    if not isinstance(x, cls_):
+                        raise NeuroError(
+                            f"must be a {cls_.__name__}, got {type(x).__name__}", field=f"{key}[{i}]"
+                        )
+                _set(self, key, items)
         self._validate()
 
     def _err(self, msg, fld):
@@ -779,38 +701,28 @@ class Network:
     def with_simulation(self, **changes) -> Network:
         """Return a copy with simulation settings changed (validated again)."""
         if changes.get("arithmetic") is not None:
-            targets.entry(changes["arithmetic"])  # a known name (one-line error otherwise)
+            with located("simulation", self.source):
+                choice(changes["arithmetic"], "arithmetic", targets.names())
         changes["arithmetic"], changes["chip"] = targets.choose_chip(
             changes.get("arithmetic"), changes.get("chip"), self.simulation.arithmetic, self.simulation.chip
         )
-        sim = replace(self.simulation, **{k: v for k, v in changes.items() if v is not None})
-        Simulation.from_dict(sim.to_dict())  # re-check ranges
+        with located("simulation", self.source):
+            sim = replace(self.simulation, **{k: v for k, v in changes.items() if v is not None})
         return replace(self, simulation=sim)
 
     # ------------------------------------------------------------------ (de)serialization
     @classmethod
     def from_dict(cls, d: dict, source: str | None = None, base_dir: Path | None = None) -> Network:
-        try:
-            _check_keys(d, cls, "network", extra=())
-            kw: dict[str, Any] = {"source": source}
-            if "name" in d:
-                kw["name"] = _name(d["name"], "name")
-            if "source" in d:
-                raise NeuroError("unknown key", field="source")
+        with located(None, source):
+            table(d, "network", [k for k in _keys(cls) if k != "source"])
+            kw: dict[str, Any] = {k: v for k, v in d.items() if k != "simulation"}
             kw["simulation"] = Simulation.from_dict(d.get("simulation", {}), "simulation", base_dir)
-            for key, cls_ in (
-                ("populations", Population),
-                ("inputs", Input),
-                ("projections", Projection),
-                ("probes", Probe),
-            ):
+            for key, cls_ in NETWORK_PARTS:
                 items = d.get(key, [])
                 if not isinstance(items, list | tuple):
                     raise NeuroError(f"must be a list of tables ([[{key}]] in TOML)", field=key)
                 kw[key] = tuple(cls_.from_dict(x, f"{key}[{i}]", base_dir) for i, x in enumerate(items))
-            return cls(**kw)
-        except NeuroError as exc:
-            raise exc.at(source) from None
+            return cls(**kw, source=source)
 
     def to_dict(self) -> dict:
         d: dict[str, Any] = {"name": self.name, "simulation": self.simulation.to_dict()}
@@ -819,6 +731,14 @@ class Network:
             if items:
                 d[key] = [x.to_dict() for x in items]
         return d
+
+
+NETWORK_PARTS = (
+    ("populations", Population),
+    ("inputs", Input),
+    ("projections", Projection),
+    ("probes", Probe),
+)
 
 
 def load_spec(path: str | Path) -> Network:

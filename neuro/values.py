@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from neuro.errors import NeuroError
+from neuro.fields import number
 
 DISTRIBUTIONS = {"uniform": ("low", "high"), "normal": ("mean", "std")}
 
@@ -104,12 +105,8 @@ class Value:
         return {"dist": self.kind, **dict(self.params)}
 
 
-def _number(x: Any, field: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, int | float):
-        raise NeuroError(f"must be a number, got {x!r}", field=field)
-    if not math.isfinite(x):
-        raise NeuroError(f"must be finite, got {x!r}", field=field)
-    return float(x)
+def _float(x: Any, field: str) -> float:
+    return float(number(x, field))
 
 
 def load_npy(raw: str, field: str, base_dir: Path | None = None) -> tuple[Path, np.ndarray]:
@@ -132,14 +129,14 @@ def parse_value(raw: Any, field: str, base_dir: Path | None = None) -> Value:
     if isinstance(raw, bool):
         raise NeuroError(f"must be a number, list, .npy path or distribution, got {raw!r}", field=field)
     if isinstance(raw, int | float):
-        return Value("constant", constant=_number(raw, field))
+        return Value("constant", constant=_float(raw, field))
     if isinstance(raw, np.ndarray):
         arr = np.asarray(raw, dtype=np.float64).ravel()
         if not np.all(np.isfinite(arr)):
             raise NeuroError("must hold finite numbers", field=field)
         return Value("array", array=arr)
     if isinstance(raw, list):
-        arr = np.array([_number(x, f"{field}[{i}]") for i, x in enumerate(raw)], dtype=np.float64)
+        arr = np.array([_float(x, f"{field}[{i}]") for i, x in enumerate(raw)], dtype=np.float64)
         return Value("array", array=arr)
     if isinstance(raw, str):
         path, arr = load_npy(raw, field, base_dir)
@@ -168,10 +165,44 @@ def parse_value(raw: Any, field: str, base_dir: Path | None = None) -> Value:
                 raise NeuroError(f"missing for a {dist} distribution", field=f"{field}.{key}")
         for key in raw:
             if key != "dist":
-                params[key] = _number(raw[key], f"{field}.{key}")
+                params[key] = _float(raw[key], f"{field}.{key}")
         if dist == "uniform" and params["low"] > params["high"]:
             raise NeuroError("low must be <= high", field=field)
         if dist == "normal" and params["std"] < 0:
             raise NeuroError("std must be >= 0", field=f"{field}.std")
         return Value(dist, params=tuple(sorted(params.items())))
     raise NeuroError(f"must be a number, list, .npy path or distribution, got {raw!r}", field=field)
+
+
+def bounded_value(
+    raw: Any, field: str | None, lo=None, hi=None, *, lo_open: bool = False, base_dir: Path | None = None
+) -> Value:
+    """Parse a value (see :func:`parse_value`) whose every possible element lies in ``[lo, hi]``."""
+    val = parse_value(raw, field, base_dir)
+    a, b = val.bounds()
+    if lo is not None and (a < lo or (lo_open and a <= lo)):
+        raise NeuroError(f"values must be {'>' if lo_open else '>='} {lo}, got {a}", field=field)
+    if hi is not None and b > hi:
+        raise NeuroError(f"values must be <= {hi}, got {b}", field=field)
+    return val
+
+
+def integer_value(raw: Any, field: str | None, lo: int, hi: int, base_dir: Path | None = None) -> Value:
+    """Parse a value of integer registers in ``[lo, hi]``: a constant or per-element integers,
+    never a random distribution."""
+    val = parse_value(raw, field, base_dir)
+    if val.is_random:
+        raise NeuroError("must be integers, not a random distribution", field=field)
+    arr = val.array if val.kind == "array" else np.array([val.constant])
+    if arr.size and not np.all(arr == np.round(arr)):
+        raise NeuroError("must be integers", field=field)
+    if arr.size and (arr.min() < lo or arr.max() > hi):
+        bad = arr.min() if arr.min() < lo else arr.max()
+        raise NeuroError(f"must be in [{lo}, {hi}], got {bad:g}", field=field)
+    return val
+
+
+def check_size(val: Value | None, n: int, field: str, what: str = "the population has {n} neurons") -> None:
+    """Refuse a per-element array whose length is not ``n``."""
+    if val is not None and val.kind == "array" and val.array.size != n:
+        raise NeuroError(f"has {val.array.size} values but {what.format(n=n)}", field=field)

@@ -164,10 +164,10 @@ CASES = [
     # ---- NaN / negative / zero time constants
     (BASE, ("populations", 0, "tau_mem"), nan, "populations[0].tau_mem", "finite"),
     (BASE, ("populations", 0, "tau_mem"), inf, "populations[0].tau_mem", "finite"),
-    (BASE, ("populations", 0, "tau_mem"), -20.0, "populations[0].tau_mem", "(0, inf]"),
-    (BASE, ("populations", 0, "tau_syn"), 0.0, "populations[0].tau_syn", "(0, inf]"),
+    (BASE, ("populations", 0, "tau_mem"), -20.0, "populations[0].tau_mem", "> 0"),
+    (BASE, ("populations", 0, "tau_syn"), 0.0, "populations[0].tau_syn", "> 0"),
     (BASE, ("populations", 0, "tau_syn"), nan, "populations[0].tau_syn", "finite"),
-    (BASE, ("populations", 1, "tau_syn_inh"), -1.0, "populations[1].tau_syn_inh", "(0, inf]"),
+    (BASE, ("populations", 1, "tau_syn_inh"), -1.0, "populations[1].tau_syn_inh", "> 0"),
     (BASE, ("populations", 1, "tau_syn_inh"), nan, "populations[1].tau_syn_inh", "finite"),
     (BASE, ("populations", 0, "refractory"), -1.0, "populations[0].refractory", ""),
     (BASE, ("populations", 0, "v_threshold"), nan, "populations[0].v_threshold", "finite"),

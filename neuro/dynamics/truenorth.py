@@ -1,6 +1,6 @@
 """TrueNorth arithmetic: the neuron of Cassidy et al. (2013), integer, tick by tick.
 
-Symbols (per neuron ``j``; ``neuro/truenorth/spec.py`` has the ranges): ``V`` membrane
+Symbols (per neuron ``j``; ``neuro/chips.py`` has the ranges): ``V`` membrane
 potential, ``s^G`` the weight for axon type ``G`` (0..3), ``b^G`` stochastic-synapse flag,
 ``lambda`` leak, ``epsilon`` leak reversal, ``c`` stochastic leak, ``alpha`` threshold, ``M``
 threshold mask, ``beta`` negative threshold, ``kappa`` negative saturation (1) or reset (0),
@@ -57,11 +57,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from neuro.chips import TRUENORTH_V_RANGE
 from neuro.dynamics.routing import deliver, deliver_inputs
 from neuro.learning.prng import random_bits
 
-V_MIN = -(2**19)
-V_MAX = 2**19 - 1
+V_MIN, V_MAX = TRUENORTH_V_RANGE  # 20-bit signed, saturating
 SLOT_LEAK = 0
 SLOT_THRESHOLD = 1
 SLOT_SYNAPSE = 2

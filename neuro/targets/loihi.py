@@ -13,12 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from neuro import discretize
-from neuro.chips import LOIHI_MAX_DELAY_STEPS
+from neuro.chips import LOIHI_MAX_DELAY_STEPS, LOIHI_REGISTER_RANGES
 from neuro.dynamics import loihi
 from neuro.learning.homeostasis import scale_columns_wgt
 from neuro.learning.loihi import LoihiTables
 from neuro.learning.tables import build_loihi_tables
-from neuro.spec import LOIHI_REGISTER_RANGES
 from neuro.targets.lif import LifTarget
 
 REGISTER_KEYS = (
