@@ -61,7 +61,9 @@ def _serial(sim: Simulator, mod, counter: bool, steps: int) -> float:
     t0 = time.perf_counter()
     if mod is None:  # the current kernels: one step loop for every arithmetic
         lrn = sim.tables.pack(sim.target.tables_type)
-        step.run_chunk(0, steps, state, sim.target.kernel_params(p, False), csr, io, False, lrn, sim.overflow)
+        kp = sim.target.kernel_params(p, False)
+        state, csr = sim._state_tuple(), sim._csr()
+        step.run_chunk(0, steps, state, kp, csr, step.ChunkIO(*io), False, lrn, sim.overflow)
     elif net.arithmetic == "float":
         params = tuple(p[k] for k in FLOAT_PARAMS) + (False,)
         mod.run_float(0, steps, state, params, csr, io, False, _tables(sim, counter))
@@ -94,7 +96,7 @@ def _batched(sim: Simulator, mod, counter: bool, in_ptr, in_src, steps: int) -> 
     if mod is None:  # the current kernels
         ov = np.zeros((sim.batch, 3), dtype=np.int64)
         kp = sim.target.kernel_params(p, False)
-        step.run_counts(0, steps, state, kp, csr, in_ptr, in_src, counts, ov, *extra)
+        step.run_counts(0, steps, sim._state_tuple(), kp, sim._csr(), in_ptr, in_src, counts, ov, *extra)
     elif net.arithmetic == "float":
         params = tuple(p[k] for k in FLOAT_PARAMS) + (False,)
         mod.run_float_counts(0, steps, state, params, csr, in_ptr, in_src, counts, *extra)

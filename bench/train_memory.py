@@ -21,10 +21,9 @@ def rss_mib() -> float:
 
 def main() -> None:
     from neuro.datasets import load_dataset
-    from neuro.models.diehl_cook import DiehlCookConfig, build_network
-
     from neuro.engine import Simulator
     from neuro.inputs import ScheduledInputs
+    from neuro.models.diehl_cook import DiehlCookConfig, build_network
     from neuro.network import compile_network
     from neuro.train import Presenter
 

@@ -199,15 +199,14 @@ class Simulator(ChunkRunner):
 
     # ------------------------------------------------------------------ stepping
     def _state_tuple(self):
-        s = self.state
-        return (s["buf"], s["v"], s["cur"], s["ref"], s["theta"])
+        return step.State(**{k: self.state[k] for k in step.State._fields})
 
     def _csr(self):
         net = self.net
-        return (net.indptr, net.slot, net.weight, net.delay)
+        return step.Synapses(net.indptr, net.slot, net.weight, net.delay)
 
     def _kernel(self, k0, n, in_ptr, in_src, pv, pi):
-        io = (
+        io = step.ChunkIO(
             in_ptr,
             in_src,
             self._out_step,

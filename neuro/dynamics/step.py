@@ -19,6 +19,8 @@ Per step ``k`` (row ``k % D`` of the delay ring buffer holds the input that arri
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit, prange
 
@@ -31,6 +33,29 @@ from neuro.dynamics.routing import (
     probe,
     record,
     route_counted,
+)
+
+#: The simulator's state: delay ring buffer (D, B, C*N), v (B, N), currents (B, 2, N),
+#: refractory counters (B, N), adaptive thresholds (B, N).
+State = namedtuple("State", ("buf", "v", "cur", "ref", "theta"))
+#: Synapses in CSR by source: row pointers, slot (channel * N + target), weight, delay (steps).
+Synapses = namedtuple("Synapses", ("indptr", "slot", "weight", "delay"))
+#: A chunk's inputs and outputs: input spikes (CSR by step and batch element), spike output
+#: buffers, probes, spike counts per source, active-update counts per neuron.
+ChunkIO = namedtuple(
+    "ChunkIO",
+    (
+        "in_ptr",
+        "in_src",
+        "out_step",
+        "out_b",
+        "out_src",
+        "probe_idx",
+        "probe_v",
+        "probe_i",
+        "spike_count",
+        "active",
+    ),
 )
 
 
@@ -54,15 +79,21 @@ def apply_learning(lrn, k, n, out_src, first, n_out, in_src, i0, i1, slot, weigh
 def run_chunk(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
     """Advance ``n_steps`` steps from step ``k0``; return (steps done, spikes written).
 
-    ``state`` = (buf (D, B, C*N), v (B, N), cur (B, 2, N), ref (B, N), theta (B, N));
-    ``params`` = the arithmetic's per-neuron constants (a namedtuple); ``csr`` = (indptr,
-    slot, weight, delay); ``io`` = input spikes, output buffers, probes and counts; ``learn``
+    ``state`` is a :data:`State`, ``params`` the arithmetic's per-neuron constants (its
+    namedtuple), ``csr`` the :data:`Synapses`, ``io`` the :data:`ChunkIO`; ``learn``
     (1: apply ``lrn``, the arithmetic's learning tables); ``overflow`` counts register wraps
     (q, u, u2). Stops early (at a step boundary) when the spike output buffers could overflow.
     """
-    buf, v, cur, ref, theta = state
-    indptr, slot, weight, delay = csr
-    in_ptr, in_src, out_step, out_b, out_src, probe_idx, probe_v, probe_i, spike_count, active = io
+    buf, v, cur, ref, theta = state.buf, state.v, state.cur, state.ref, state.theta
+    indptr, slot, weight, delay = csr.indptr, csr.slot, csr.weight, csr.delay
+    in_ptr, in_src, out_step, out_b, out_src = io.in_ptr, io.in_src, io.out_step, io.out_b, io.out_src
+    probe_idx, probe_v, probe_i, spike_count, active = (
+        io.probe_idx,
+        io.probe_v,
+        io.probe_i,
+        io.spike_count,
+        io.active,
+    )
     n_rows, n_batch = buf.shape[0], buf.shape[1]
     n = v.shape[1]
     two = buf.shape[2] == 2 * n  # a second current channel exists (dual-current populations)
@@ -106,8 +137,8 @@ def run_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, overflow
     threads (they share only the read-only weights); ``counts[b, s]`` accumulates the spikes
     of every source ``s`` (neurons, then inputs) of element ``b``, ``overflow_b[b]`` its
     register wraps, ``active[b, i]`` the active updates of neuron ``i``."""
-    buf, v, cur, ref, theta = state
-    indptr, slot, weight, delay = csr
+    buf, v, cur, ref, theta = state.buf, state.v, state.cur, state.ref, state.theta
+    indptr, slot, weight, delay = csr.indptr, csr.slot, csr.weight, csr.delay
     n_rows, n_batch = buf.shape[0], buf.shape[1]
     n = v.shape[1]
     two = buf.shape[2] == 2 * n

@@ -54,6 +54,8 @@ distribution is the same, the bits are not.)
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
@@ -80,12 +82,33 @@ def rho8(key, b, n, j, slot, t):
     return np.int64(prn(key, b, n, j, slot, t) & np.uint64(255))
 
 
+#: Per-neuron parameters of the update, by name (built from ``TrueNorthNetwork.params``).
+TrueNorthParams = namedtuple(
+    "TrueNorthParams",
+    (
+        "weights",
+        "stoch_syn",
+        "leak",
+        "leak_rev",
+        "stoch_leak",
+        "alpha",
+        "mask",
+        "beta",
+        "kappa",
+        "gamma",
+        "reset",
+    ),
+)
+
+
 @njit(cache=True, inline="always")
 def update(q, v, syn, fired, params, key, b, t):
     """One tick of every neuron of batch element ``b`` (see module docstring). ``q`` is this
     tick's ring-buffer row (cleared as it is read); ``syn[j]`` receives the synaptic input
     integrated this tick. Returns the number of saturations."""
-    (w, stoch_syn, leak, leak_rev, stoch_leak, alpha, mask, beta, kappa, gamma, reset) = params
+    w, stoch_syn, leak, leak_rev = params.weights, params.stoch_syn, params.leak, params.leak_rev
+    stoch_leak, alpha, mask, beta = params.stoch_leak, params.alpha, params.mask, params.beta
+    kappa, gamma, reset = params.kappa, params.gamma, params.reset
     n = v.shape[0]
     ov = 0
     for j in range(n):

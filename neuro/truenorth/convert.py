@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
+from neuro.dynamics.truenorth import TrueNorthParams
 from neuro.errors import NeuroError
 from neuro.truenorth.spec import (
     AXON_TYPES,
@@ -66,19 +67,7 @@ from neuro.truenorth.spec import (
     WEIGHT_RANGE,
 )
 
-PARAM_KEYS = (
-    "weights",
-    "stoch_syn",
-    "leak",
-    "leak_rev",
-    "stoch_leak",
-    "alpha",
-    "mask",
-    "beta",
-    "kappa",
-    "gamma",
-    "reset",
-)
+PARAM_KEYS = TrueNorthParams._fields  # per-neuron parameters, in the kernel's order
 KMEANS_ITERATIONS = 100
 LEAK_FRACTION = 0.75  # linear leak = 3/4 of the exponential leak's rate at threshold (see module docstring)
 

@@ -44,7 +44,7 @@ class TrueNorthSimulator(ChunkRunner):
         self.n_rows = net.max_delay + 1
         self.state = tn.new_state(self.batch, net.n_neurons, net.n_splitters, self.n_rows, net.v_init)
         self.inputs = inputs if inputs is not None else SpecInputs(net)
-        self.params = tuple(net.params[k] for k in PARAM_KEYS)
+        self.params = tn.TrueNorthParams(**{k: net.params[k] for k in PARAM_KEYS})
         self.probe_idx = np.asarray(probe_neurons if probe_neurons is not None else [], dtype=np.int64)
         if self.probe_idx.size and (self.probe_idx.min() < 0 or self.probe_idx.max() >= net.n_neurons):
             raise NeuroError(f"probe neuron index out of range [0, {net.n_neurons - 1}]")
