@@ -117,27 +117,6 @@ class Ledger:
         return {e: self.total(e) / self.inferences for e in EVENTS}
 
 
-def _projection_ids(net, s0: int, s1: int) -> np.ndarray:
-    """Projection of every synapse of sources ``s0:s1``, in CSR order (within a source's row
-    the projections follow each other in spec order)."""
-    n_proj = len(net.proj_ranges)
-    seg = np.zeros((s1 - s0, max(1, n_proj)), dtype=np.int64)
-    for p, ((a, b, *_), cnt) in enumerate(zip(net.proj_ranges, net.proj_counts, strict=True)):
-        lo, hi = max(a, s0), min(b, s1)
-        if lo < hi:
-            seg[lo - s0 : hi - s0, p] = cnt[lo - a : hi - a]
-    ids = np.tile(np.arange(seg.shape[1], dtype=np.int64), s1 - s0)
-    return np.repeat(ids, seg.ravel())
-
-
-def _projection_index(net) -> np.ndarray:
-    """Projection of every synapse (for network views without ``proj_ranges``)."""
-    proj = np.empty(net.n_synapses, dtype=np.int64)
-    for p, pos in enumerate(net.projection_positions()):
-        proj[pos] = p
-    return proj
-
-
 def synapse_groups(net, core_of: np.ndarray, n_cores: int, chunk: int = GROUP_CHUNK) -> dict:
     """Groups of synapses with the same (source, projection, destination core).
 
@@ -148,7 +127,6 @@ def synapse_groups(net, core_of: np.ndarray, n_cores: int, chunk: int = GROUP_CH
     """
     n = net.n_neurons
     n_proj = max(1, len(net.spec.projections))
-    whole = None if hasattr(net, "proj_ranges") and hasattr(net, "proj_counts") else _projection_index(net)
     parts = []
     s0 = 0
     while s0 < net.n_sources:
@@ -157,7 +135,7 @@ def synapse_groups(net, core_of: np.ndarray, n_cores: int, chunk: int = GROUP_CH
         a, b = int(net.indptr[s0]), int(net.indptr[s1])
         src = np.repeat(np.arange(s0, s1, dtype=np.int64), np.diff(net.indptr[s0 : s1 + 1]))
         core = core_of[net.slot[a:b].astype(np.int64) % n].astype(np.int64)
-        proj = _projection_ids(net, s0, s1) if whole is None else whole[a:b]
+        proj = net.projection_ids(s0, s1)
         key = (src * n_proj + proj) * n_cores + core
         nonzero = net.weight[a:b] != 0
         if key.size and np.any(np.diff(key) < 0):
@@ -307,7 +285,7 @@ def build_ledger(
 
 def ledger_from_simulator(sim, placement, inferences: int = 1) -> Ledger:
     """The ledger of everything ``sim`` has run so far (all batch copies)."""
-    active = getattr(sim, "active", None)
+    active = sim.active  # None where the engine does not flag active updates
     c = sim.counters()
     learning = {
         "weight_updates": c.get("learning_weight_updates", 0),
@@ -320,7 +298,7 @@ def ledger_from_simulator(sim, placement, inferences: int = 1) -> Ledger:
         sim.step * sim.batch,
         None if active is None else np.asarray(active).sum(axis=0),
         learning,
-        getattr(sim, "host_ops", {}),
+        sim.host_ops,
         inferences,
     )
 

@@ -41,6 +41,7 @@ class TrueNorthSimulator(ChunkRunner):
         self.learning = False
         self.adapt = False
         self.host_ops: dict[str, int] = {}
+        self.active = None  # the tick kernel does not flag active updates (all are counted)
         self.n_rows = net.max_delay + 1
         self.state = tn.new_state(self.batch, net.n_neurons, net.n_splitters, self.n_rows, net.v_init)
         self.inputs = inputs if inputs is not None else SpecInputs(net)
