@@ -145,7 +145,7 @@ class _CurrentSource:
         simulator.state.current_sources.append(self)
 
     def get_native_parameters(self):
-        return ParameterSpace(dict(self._params), self.get_schema(), shape=(1,))
+        return ParameterSpace(dict(self._params))
 
     def set_native_parameters(self, parameters):
         parameters.evaluate(simplify=True)

@@ -45,6 +45,7 @@ class _Parameters:
                 self._root._parameters[n][self._cells] = value
             except ValueError:
                 raise errors.InvalidParameterValueError(f"{n} should not be of type {type(value)}") from None
+        self._root._check_parameters()
         simulator.state.changed()
 
     def _set_initial_value_array(self, variable, initial_values):
@@ -54,6 +55,16 @@ class _Parameters:
         elif np.any(np.asarray(values, dtype=float) != 0.0):
             raise UnsupportedFeature(f"initial {variable}", "synaptic currents start at 0")
         simulator.state.changed()
+
+
+def _per_cell(value, size: int) -> np.ndarray:
+    """One entry per cell (a parameter given once is repeated)."""
+    arr = np.array(value)
+    if arr.ndim == 0:
+        out = np.empty(size, dtype=arr.dtype)
+        out[...] = value if arr.dtype == object else arr
+        return out
+    return arr
 
 
 class PopulationView(_Parameters, common.PopulationView):
@@ -96,8 +107,9 @@ class Population(_Parameters, common.Population):
         ps = self.celltype.native_parameters
         ps.shape = (self.size,)
         ps.evaluate(simplify=False)
-        self._parameters = {n: np.array(v) for n, v in ps.as_dict().items()}
+        self._parameters = {n: _per_cell(v, self.size) for n, v in ps.as_dict().items()}
         self._v_init = np.full(self.size, np.nan)
+        self._check_parameters()
         for cell in self.all_cells:
             cell.parent = self
         state.id_counter += self.size
@@ -106,3 +118,12 @@ class Population(_Parameters, common.Population):
 
     def _get_view(self, selector, label=None):
         return PopulationView(self, selector, label)
+
+    def _check_parameters(self):
+        if "spike_times" in self._parameters:
+            for seq in self._parameters["spike_times"]:
+                t = np.asarray(seq.value, dtype=float)
+                if np.any(t[:-1] > t[1:]):
+                    raise errors.InvalidParameterValueError(
+                        "Spike times given to SpikeSourceArray must be in increasing order"
+                    )

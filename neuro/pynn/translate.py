@@ -22,7 +22,8 @@ with currents in nA and :math:`c_m` in nF. Multiplying by :math:`\\tau_m / c_m` 
 A spec population has one value per population of these; a PyNN population whose neurons
 differ in them is split into several spec populations (*parts*), and its projections and
 currents are split accordingly. ``cm``, ``i_offset`` and the initial ``v`` may differ per
-neuron inside a part.
+neuron inside a part. A network of spike sources only gets one idle neuron (population
+``idle``, nothing projects to it), since a spec needs a population.
 """
 
 from __future__ import annotations
@@ -132,8 +133,8 @@ def translate(state, workdir: Path) -> tuple[Network, Layout]:
                     if ts and min(ts) < 0:
                         raise UnsupportedFeature(f"spike time {min(ts)} ms of {pop.label}[{i}]", "times start at 0")
                 inputs.append(Input(name, "spike_times", size=cells.size, times=times))
-    if not pops:
-        raise UnsupportedFeature("a network without IF_curr_exp neurons", "the chip needs a population to run")
+    if not pops:  # spike sources only: the spec needs a population; one idle neuron, never driven
+        pops.append(Population("idle", 1))
     layout.first_ids = np.array([int(p.first_id) for p in state.populations], dtype=np.int64)
     inputs += _currents(state, layout)
     for prj in state.projections:
