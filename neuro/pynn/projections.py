@@ -129,7 +129,9 @@ class Projection(common.Projection):
             return a["pre" if name.startswith("pre") else "post"].astype(float)
         if name in a:
             return a[name]
-        value = self.synapse_type.native_parameters[name].evaluate(simplify=True)  # an STDP parameter
+        value = self.synapse_type.native_parameters[name]  # a parameter of the STDP rule
+        value.shape = (1,)
+        value = value.evaluate(simplify=True)
         if is_listlike(value):
             raise UnsupportedFeature(f"per-connection {name}", "STDP parameters are set per projection")
         return np.full(len(self), float(value))

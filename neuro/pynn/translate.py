@@ -28,6 +28,7 @@ neuron inside a part. A network of spike sources only gets one idle neuron (popu
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -192,6 +193,19 @@ def _currents(state, layout: Layout) -> list:
     return out
 
 
+def _scalars(component, what: str) -> dict:
+    """The parameters of an STDP component, one number each (per-connection values are refused)."""
+    ps = copy.deepcopy(component.parameter_space)
+    ps.shape = (1,)
+    ps.evaluate(simplify=True)
+    out = {}
+    for n, v in ps.items():
+        if np.ndim(v) != 0:
+            raise UnsupportedFeature(f"per-connection {what} parameter {n}", "one learning rule per projection")
+        out[n] = float(v)
+    return out
+
+
 def _plasticity(prj, scale: float) -> Plasticity:
     st = prj.synapse_type
     td, wd = st.timing_dependence, st.weight_dependence
@@ -199,8 +213,7 @@ def _plasticity(prj, scale: float) -> Plasticity:
         raise UnsupportedFeature(type(td).__name__, "timing dependence other than SpikePairRule")
     if not isinstance(wd, AdditiveWeightDependence | MultiplicativeWeightDependence):
         raise UnsupportedFeature(type(wd).__name__, "weight dependence other than Additive or Multiplicative")
-    t = {n: float(td.parameter_space[n].evaluate(simplify=True)) for n in td.get_parameter_names()}
-    w = {n: float(wd.parameter_space[n].evaluate(simplify=True)) for n in wd.get_parameter_names()}
+    t, w = _scalars(td, "SpikePairRule"), _scalars(wd, type(wd).__name__)
     w_min, w_max = w["w_min"] * scale, w["w_max"] * scale
     additive = isinstance(wd, AdditiveWeightDependence)
     gain = w_max if additive else 1.0  # additive: dw = A w_max (PyNN/NEST convention)

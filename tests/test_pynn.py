@@ -1,0 +1,375 @@
+"""neuro.pynn: PyNN scripts on the emulated chip.
+
+Expected values are closed forms of PyNN's IF_curr_exp (written out in each test) or an
+equivalent run of the same network written differently; none is a recorded output.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pyNN")
+neo = pytest.importorskip("neo")
+
+import neuro.pynn as sim  # noqa: E402
+from neuro.pynn import UnsupportedFeature  # noqa: E402
+from neuro.verify.layout import projection_synapses  # noqa: E402
+
+DT = 0.1
+
+
+@pytest.fixture(autouse=True)
+def _end():
+    yield
+    sim.end()
+
+
+def v_trace(pop, seg=0):
+    # get_data() (all variables): PyNN 0.13's get_data("v") drops the signals of segments
+    # cached by reset(), with every backend (filter_by_variables compares names with Variables)
+    return np.asarray(pop.get_data().segments[seg].filter(name="v")[0].magnitude)
+
+
+def spike_times(pop, seg=0):
+    return [np.asarray(t.magnitude) for t in pop.get_data("spikes").segments[seg].spiketrains]
+
+
+# --------------------------------------------------------------------------- units
+def test_offset_current_drives_v_as_the_closed_form():
+    # tau_m dv/dt = -(v - v_rest) + i_offset * tau_m / cm: with i_offset 1.2 nA, cm 0.5 nF,
+    # tau_m 10 ms the drive is 24 mV, so v(t) = -65 + 24 (1 - exp(-t/10)) until it crosses -50 at
+    # t* = 10 ln(24 / 9) = 9.808 ms; the spike is stamped with the step that crossed: 9.8 ms.
+    sim.setup(timestep=DT, min_delay=DT, seed=1)
+    p = sim.Population(1, sim.IF_curr_exp(tau_m=10.0, cm=0.5, i_offset=1.2, v_rest=-65.0, v_reset=-70.0,
+                                          v_thresh=-50.0, tau_refrac=2.0))  # fmt: skip
+    p.initialize(v=-65.0)
+    p.record(["spikes", "v"])
+    sim.run(9.8)
+    v = v_trace(p)[:, 0]
+    t = np.arange(v.size) * DT
+    np.testing.assert_allclose(v, -65.0 + 24.0 * (1 - np.exp(-t / 10.0)), rtol=0, atol=1e-12)
+    sim.run(5.0)
+    t_star = 10.0 * math.log(24.0 / 9.0)
+    (st,) = spike_times(p)
+    assert st[0] == pytest.approx(math.ceil(t_star / DT) * DT - DT)
+    assert v_trace(p)[int(round(st[0] / DT)) + 1, 0] == -70.0  # reset at the next sample
+
+
+@pytest.mark.parametrize("receptor, tau_s, w", [("excitatory", 3.0, 0.4), ("inhibitory", 7.0, -0.4)])
+def test_psp_of_one_spike_is_the_closed_form(receptor, tau_s, w):
+    # A spike at 5 ms with delay 1.5 ms reaches the neuron at t0 = 6.5 ms. Its current w nA
+    # decays with tau_s; in mV it is I0 = w tau_m / cm, and
+    #   v(t) - v_rest = I0 tau_s / (tau_s - tau_m) (exp(-s/tau_s) - exp(-s/tau_m)), s = t - t0.
+    tau_m, cm = 15.0, 0.25
+    sim.setup(timestep=DT, min_delay=DT, seed=2)
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[5.0]))
+    p = sim.Population(1, sim.IF_curr_exp(tau_m=tau_m, cm=cm, v_rest=-60.0, v_thresh=0.0, tau_syn_E=3.0,
+                                          tau_syn_I=7.0))  # fmt: skip
+    p.initialize(v=-60.0)
+    sim.Projection(src, p, sim.AllToAllConnector(), sim.StaticSynapse(weight=w, delay=1.5), receptor_type=receptor)
+    p.record("v")
+    sim.run(40.0)
+    v = v_trace(p)[:, 0]
+    t = np.arange(v.size) * DT
+    s = np.clip(t - 6.5, 0, None)
+    i0 = w * tau_m / cm
+    expected = -60.0 + i0 * tau_s / (tau_s - tau_m) * (np.exp(-s / tau_s) - np.exp(-s / tau_m))
+    np.testing.assert_allclose(v, expected, rtol=0, atol=1e-9)
+    assert v[64] == -60.0 and v[66] != -60.0  # nothing before the arrival step
+
+
+# --------------------------------------------------------------------------- runs
+def _poisson_net(seed=3):
+    sim.setup(timestep=DT, min_delay=DT, seed=seed)
+    src = sim.Population(20, sim.SpikeSourcePoisson(rate=80.0))
+    p = sim.Population(10, sim.IF_curr_exp(tau_refrac=2.0))
+    sim.Projection(src, p, sim.FixedProbabilityConnector(0.5, rng=sim.NumpyRNG(seed=5)),
+                   sim.StaticSynapse(weight=2.0, delay=0.5))  # fmt: skip
+    src.record("spikes")
+    p.record(["spikes", "v"])
+    return src, p
+
+
+def test_incremental_runs_continue_exactly():
+    src, p = _poisson_net()
+    sim.run(150.0)
+    whole = v_trace(p), spike_times(p), spike_times(src)
+    src, p = _poisson_net()
+    for _ in range(3):
+        sim.run(50.0)
+    assert sim.get_current_time() == pytest.approx(150.0)
+    np.testing.assert_array_equal(v_trace(p), whole[0])
+    for a, b in zip(spike_times(p) + spike_times(src), whole[1] + whole[2], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert sum(len(t) for t in whole[1]) > 0
+
+
+def test_a_change_between_runs_rebuilds_and_continues():
+    # A DC amplitude changed at 40 ms (and a parameter set between runs) gives the same run as
+    # a step current with that change at 40 ms: the rebuilt simulator carries the state over.
+    def net():
+        sim.setup(timestep=DT, min_delay=DT, seed=4)
+        p = sim.Population(2, sim.IF_curr_exp(tau_refrac=3.0))
+        p.record(["spikes", "v"])
+        return p
+
+    p = net()
+    dc = sim.DCSource(amplitude=0.8)
+    dc.inject_into(p)
+    sim.run(40.0)
+    dc.amplitude = 1.1
+    sim.run(60.0)
+    changed = v_trace(p)
+    p = net()
+    sim.StepCurrentSource(times=[0.0, 40.0], amplitudes=[0.8, 1.1]).inject_into(p)
+    sim.run(100.0)
+    np.testing.assert_allclose(changed, v_trace(p), rtol=0, atol=1e-12)
+    assert sum(len(t) for t in spike_times(p)) > 2
+
+
+def test_reset_repeats_the_run_and_starts_a_segment():
+    src, p = _poisson_net()
+    sim.run(60.0)
+    sim.reset()
+    sim.run(60.0)
+    data = p.get_data()
+    assert len(data.segments) == 2
+    np.testing.assert_array_equal(v_trace(p, 0), v_trace(p, 1))
+
+
+def test_neurons_with_different_parameters_run_as_their_own_populations():
+    # One population whose neurons differ in tau_m / v_thresh / tau_syn_E is split into spec
+    # populations; each neuron must run exactly as it does alone.
+    drive = [0.9, 1.0, 1.3]
+    taus = [10.0, 20.0, 10.0]
+
+    def run(idx):
+        sim.setup(timestep=DT, min_delay=DT, seed=6)
+        src = sim.Population(1, sim.SpikeSourceArray(spike_times=[3.0, 9.0]))
+        cells = sim.IF_curr_exp(tau_m=[taus[i] for i in idx], i_offset=[drive[i] for i in idx],
+                                tau_syn_E=[2.0 + i for i in idx])  # fmt: skip
+        p = sim.Population(len(idx), cells)
+        sim.Projection(src, p, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.5, delay=1.0))
+        p.record("v")
+        sim.run(60.0)
+        out = v_trace(p)
+        sim.end()
+        return out
+
+    together = run([0, 1, 2])
+    for i in range(3):
+        np.testing.assert_array_equal(together[:, i], run([i])[:, 0])
+
+
+# --------------------------------------------------------------------------- connectors
+CONNECTORS = {
+    "all_to_all": lambda: sim.AllToAllConnector(),
+    "one_to_one": lambda: sim.OneToOneConnector(),
+    "fixed_probability": lambda: sim.FixedProbabilityConnector(0.3, rng=sim.NumpyRNG(seed=7)),
+    "fixed_number_pre": lambda: sim.FixedNumberPreConnector(3, rng=sim.NumpyRNG(seed=8)),
+    "fixed_number_post": lambda: sim.FixedNumberPostConnector(2, with_replacement=True, rng=sim.NumpyRNG(seed=9)),
+    "from_list": lambda: sim.FromListConnector([(0, 1), (3, 5), (7, 7), (3, 0)]),
+    "array": lambda: sim.ArrayConnector(np.eye(8, dtype=bool)[::-1]),
+    "distance": lambda: sim.DistanceDependentProbabilityConnector("exp(-d/3)", rng=sim.NumpyRNG(seed=10)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONNECTORS))
+def test_connector_synapses_reach_the_engine_converted(name):
+    # Every connection PyNN made is one engine synapse: weight in mV = w tau_m / cm (per post
+    # neuron), delay in steps = d/dt - 1.
+    sim.setup(timestep=DT, min_delay=DT, seed=11)
+    pre = sim.Population(8, sim.SpikeSourceArray(spike_times=[1.0]), structure=sim.space.Line())
+    cm = np.linspace(0.5, 1.2, 8)
+    post = sim.Population(8, sim.IF_curr_exp(cm=cm), structure=sim.space.Line())
+    w = sim.RandomDistribution("uniform", low=0.1, high=0.5, rng=sim.NumpyRNG(seed=12))
+    prj = sim.Projection(pre, post, CONNECTORS[name](), sim.StaticSynapse(weight=w, delay=0.7))
+    sim.run(DT)
+    conn = np.array(prj.get(["weight", "delay"], format="list"))
+    assert len(conn) == len(prj) > 0
+    (syn,) = projection_synapses(sim.simulator.state.session.compiled)
+    got = sorted(zip(syn.i.tolist(), syn.j.tolist(), syn.weight.tolist(), syn.delay.tolist(), strict=True))
+    i, j = conn[:, 0].astype(int), conn[:, 1].astype(int)
+    want = sorted(zip(i.tolist(), j.tolist(), (conn[:, 2] * 20.0 / cm[j]).tolist(), [6] * len(i), strict=True))
+    assert [g[:2] for g in got] == [x[:2] for x in want]
+    np.testing.assert_allclose([g[2] for g in got], [x[2] for x in want], rtol=1e-15)
+    assert [g[3] for g in got] == [x[3] for x in want]
+
+
+def test_views_and_assemblies_map_to_their_parents():
+    sim.setup(timestep=DT, min_delay=DT, seed=13)
+    a = sim.Population(4, sim.IF_curr_exp())
+    b = sim.Population(3, sim.IF_curr_exp())
+    src = sim.Population(2, sim.SpikeSourceArray(spike_times=[1.0]))
+    sim.Projection(src, a[[1, 3]] + b[1:], sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=DT),
+                   receptor_type="excitatory")  # fmt: skip
+    sim.run(DT)
+    syns = projection_synapses(sim.simulator.state.session.compiled)
+    targets = {(s.post, j) for s in syns for j in s.j.tolist()}
+    assert targets == {("p0", 1), ("p0", 3), ("p1", 1), ("p1", 2)}
+
+
+def test_set_weights_between_runs():
+    sim.setup(timestep=DT, min_delay=DT, seed=14)
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0, 21.0]))
+    p = sim.Population(1, sim.IF_curr_exp(v_thresh=0.0))
+    prj = sim.Projection(src, p, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.2, delay=DT))
+    p.record("v")
+    sim.run(20.0)
+    prj.set(weight=0.6)
+    sim.run(20.0)
+    # v is the sum of two PSPs (closed form as in test_psp_of_one_spike_is_the_closed_form):
+    # 0.2 nA arriving at 1.1 ms and, after set(), 0.6 nA arriving at 21.1 ms (tau_m/cm = 20).
+    v = v_trace(p)[:, 0]
+    t = np.arange(v.size) * DT
+
+    def psp(w, t0):
+        s = np.clip(t - t0, 0, None)
+        return w * 20.0 * 5.0 / (5.0 - 20.0) * (np.exp(-s / 5.0) - np.exp(-s / 20.0))
+
+    np.testing.assert_allclose(v, -65.0 + psp(0.2, 1.1) + psp(0.6, 21.1), rtol=0, atol=1e-9)
+    assert prj.get("weight", format="list", with_address=False)[0] == pytest.approx(0.6)
+
+
+# --------------------------------------------------------------------------- STDP
+def _stdp_pair(t_pre, t_post, wd, w0=0.3, arithmetic="float"):
+    """One plastic synapse; the pre source spikes at t_pre, the post neuron is made to spike
+    by a strong static input; returns (final weight nA, pre spike time, post spike time)."""
+    sim.setup(timestep=DT, min_delay=DT, seed=15, arithmetic=arithmetic)
+    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=[t_pre]))
+    kick = sim.Population(1, sim.SpikeSourceArray(spike_times=[t_post]))
+    post = sim.Population(1, sim.IF_curr_exp(tau_refrac=5.0, tau_syn_E=0.5))  # one brief strong kick
+    post.record("spikes")
+    pre.record("spikes")
+    sim.Projection(kick, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=DT))
+    stdp = sim.STDPMechanism(
+        timing_dependence=sim.SpikePairRule(tau_plus=16.0, tau_minus=25.0, A_plus=0.05, A_minus=0.04),
+        weight_dependence=wd, weight=w0, delay=DT,
+    )  # fmt: skip
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp)
+    sim.run(80.0)
+    (tp,) = spike_times(pre)
+    (tq,) = spike_times(post)
+    return prj.get("weight", format="list", with_address=False)[0], tp, tq
+
+
+@pytest.mark.parametrize("t_pre, t_post", [(10.0, 20.0), (30.0, 20.0)])
+def test_additive_pair_stdp_matches_pynn_rule(t_pre, t_post):
+    # Additive (PyNN/NEST): dw = +A+ w_max exp(-dt/tau+) for pre before post, -A- w_max exp(dt/tau-)
+    # otherwise; dt = t_post - t_pre of the spikes as emitted.
+    w, tp, tq = _stdp_pair(t_pre, t_post, sim.AdditiveWeightDependence(w_min=0.0, w_max=0.8))
+    assert len(tq) == 1
+    d = tq[0] - tp[0]
+    dw = 0.05 * 0.8 * math.exp(-d / 16.0) if d >= 0 else -0.04 * 0.8 * math.exp(d / 25.0)
+    assert w == pytest.approx(0.3 + dw, rel=1e-12)
+
+
+def test_multiplicative_pair_stdp_matches_pynn_rule():
+    # Multiplicative: dw = A+ (w_max - w) exp(-dt/tau+)
+    w, tp, tq = _stdp_pair(10.0, 20.0, sim.MultiplicativeWeightDependence(w_min=0.0, w_max=0.8))
+    d = tq[0] - tp[0]
+    assert w == pytest.approx(0.3 + 0.05 * (0.8 - 0.3) * math.exp(-d / 16.0), rel=1e-12)
+
+
+def test_stdp_in_loihi_arithmetic_learns_in_the_same_direction():
+    wd = sim.AdditiveWeightDependence(w_min=0.0, w_max=0.8)
+    w_float, tp, tq = _stdp_pair(10.0, 20.0, wd)
+    w_loihi, tp2, tq2 = _stdp_pair(10.0, 20.0, sim.AdditiveWeightDependence(w_min=0.0, w_max=0.8), arithmetic="loihi")
+    assert tq2[0] == tq[0]
+    assert w_loihi > 0.3 and w_loihi == pytest.approx(w_float, abs=0.8 / 255 * 2)
+
+
+# --------------------------------------------------------------------------- recording, extras
+def test_recording_is_neo_and_writes_files(tmp_path):
+    src, p = _poisson_net()
+    sim.run(30.0)
+    block = p.get_data()
+    assert isinstance(block, neo.Block)
+    seg = block.segments[0]
+    assert len(seg.spiketrains) == 10 and seg.analogsignals[0].shape == (301, 10)
+    assert str(seg.analogsignals[0].units.dimensionality) == "mV"
+    path = tmp_path / "p.pkl"
+    p.write_data(str(path))
+    back = neo.io.PickleIO(str(path)).read_block()
+    np.testing.assert_array_equal(back.segments[0].analogsignals[0].magnitude, seg.analogsignals[0].magnitude)
+    assert p.get_spike_counts() == {cell: len(t) for cell, t in zip(p, seg.spiketrains, strict=True)}
+
+
+def test_sampling_interval_and_views():
+    sim.setup(timestep=DT, min_delay=DT, seed=16)
+    p = sim.Population(5, sim.IF_curr_exp(i_offset=0.5))
+    p[1:3].record("v", sampling_interval=1.0)
+    sim.run(10.0)
+    sig = p.get_data().segments[0].analogsignals[0]
+    assert sig.shape == (11, 2) and float(sig.sampling_period) == 1.0
+
+
+def test_chip_extras(tmp_path):
+    import h5py
+
+    src, p = _poisson_net()
+    with pytest.raises(Exception, match="no run yet"):
+        sim.neuro.placement()
+    sim.run(50.0)
+    pl = sim.neuro.placement()
+    assert pl.n_cores >= 1
+    assert sim.neuro.energy().total_pj > 0
+    counters = sim.neuro.counters()
+    n_spikes = sum(len(t) for t in spike_times(p))
+    assert counters["spikes"] == n_spikes > 0
+    out = sim.neuro.write_sonata(tmp_path / "spikes.h5")
+    with h5py.File(out) as f:
+        assert f["spikes/p1/node_ids"].shape[0] == n_spikes
+    assert sim.neuro.spec().to_dict()["populations"][0]["name"] == "p1"
+
+
+def test_loihi_arithmetic_follows_the_float_run():
+    def run(arith):
+        sim.setup(timestep=1.0, min_delay=1.0, arithmetic=arith, seed=17)
+        p = sim.Population(1, sim.IF_curr_exp(i_offset=1.0, tau_refrac=2.0))
+        p.record(["spikes", "v"])
+        sim.run(100.0)
+        return spike_times(p)[0], v_trace(p)[:, 0]
+
+    (sf, vf), (sl, vl) = run("float"), run("loihi")
+    assert len(sf) == len(sl) > 2 and np.abs(sf - sl).max() <= 1.0
+    np.testing.assert_allclose(vl[:20], vf[:20], atol=0.05)
+
+
+# --------------------------------------------------------------------------- refusals
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: sim.IF_cond_exp(), ["IF_cond_exp", "conductance"]),
+        (lambda: sim.EIF_cond_exp_isfa_ista(), ["EIF_cond_exp_isfa_ista"]),
+        (lambda: sim.HH_cond_exp(), ["HH_cond_exp", "Hodgkin-Huxley"]),
+        (lambda: sim.Izhikevich(), ["Izhikevich"]),
+        (lambda: sim.IF_curr_alpha(), ["IF_curr_alpha", "alpha"]),
+        (lambda: sim.ACSource(), ["ACSource"]),
+        (lambda: sim.NoisyCurrentSource(), ["NoisyCurrentSource"]),
+        (lambda: sim.TsodyksMarkramSynapse(), ["TsodyksMarkramSynapse", "short-term"]),
+        (lambda: sim.setup(spike_precision="off_grid"), ["off_grid", "grid"]),
+    ],
+)
+def test_unsupported_features_are_refused_in_one_line(make, words):
+    sim.setup()
+    with pytest.raises(UnsupportedFeature) as exc:
+        make()
+    msg = str(exc.value)
+    assert "\n" not in msg and "not available on the emulated chip" in msg
+    for w in words:
+        assert w in msg
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(Exception, match="arithmetic must be one of"):
+        sim.setup(arithmetic="double")
+    sim.setup(timestep=1.0, min_delay=1.0, arithmetic="loihi")
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
+    p = sim.Population(1, sim.IF_curr_exp())
+    sim.Projection(src, p, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=100.0))
+    with pytest.raises(Exception, match="Loihi allows 0..62"):
+        sim.run(10.0)
