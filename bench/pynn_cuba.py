@@ -56,9 +56,17 @@ def pynn_run(steps: int, cm: float, arithmetic: str = "float") -> tuple[dict, fl
     sim.setup(timestep=dt, min_delay=dt, arithmetic=arithmetic, seed=SEED)
     pops = {}
     for p in spec.populations:
-        cell = sim.IF_curr_exp(tau_m=p.tau_mem, cm=cm, v_rest=p.v_rest, v_thresh=p.v_threshold,
-                               v_reset=p.v_reset, tau_refrac=p.refractory, tau_syn_E=p.tau_syn,
-                               tau_syn_I=p.tau_syn_inh, i_offset=0.0)  # fmt: skip
+        cell = sim.IF_curr_exp(
+            tau_m=p.tau_mem,
+            cm=cm,
+            v_rest=p.v_rest,
+            v_thresh=p.v_threshold,
+            v_reset=p.v_reset,
+            tau_refrac=p.refractory,
+            tau_syn_E=p.tau_syn,
+            tau_syn_I=p.tau_syn_inh,
+            i_offset=0.0,
+        )
         pops[p.name] = sim.Population(p.size, cell, label=p.name)
         pops[p.name].initialize(v=compiled.v_init[compiled.pop_slice(p.name)])
         pops[p.name].record("spikes")
@@ -66,8 +74,13 @@ def pynn_run(steps: int, cm: float, arithmetic: str = "float") -> tuple[dict, fl
         post = spec.population(proj.post)
         w_na = syn.weight * cm / post.tau_mem
         conn = np.stack([syn.i, syn.j, w_na, np.full(syn.i.size, dt)], axis=1)
-        sim.Projection(pops[proj.pre], pops[proj.post], sim.FromListConnector(conn, column_names=["weight", "delay"]),
-                       sim.StaticSynapse(), receptor_type="excitatory" if proj.receptor == "exc" else "inhibitory")  # fmt: skip
+        sim.Projection(
+            pops[proj.pre],
+            pops[proj.post],
+            sim.FromListConnector(conn, column_names=["weight", "delay"]),
+            sim.StaticSynapse(),
+            receptor_type="excitatory" if proj.receptor == "exc" else "inhibitory",
+        )
     sim.run(steps * dt)
     out = {}
     for name, pop in pops.items():
@@ -87,8 +100,12 @@ def compare(a: dict, b: dict) -> dict:
         sa = set(zip(*(x.tolist() for x in a[name]), strict=True))
         sb = set(zip(*(x.tolist() for x in b[name]), strict=True))
         diff = sa ^ sb
-        res[name] = {"spec": len(sa), "pynn": len(sb), "identical": not diff,
-                     "first_diff_step": min(s for s, _ in diff) if diff else None}  # fmt: skip
+        res[name] = {
+            "spec": len(sa),
+            "pynn": len(sb),
+            "identical": not diff,
+            "first_diff_step": min(s for s, _ in diff) if diff else None,
+        }
     return res
 
 
@@ -119,8 +136,12 @@ def run_va(sdist: Path) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=1000.0, help="ms (default 1000)")
-    ap.add_argument("--cm", type=float, nargs="+", default=[20.0, 0.2], help="membrane capacitances to try (nF)")
-    ap.add_argument("--va", action="store_true", help="also run PyNN's examples/VAbenchmarks.py CUBA unchanged")
+    ap.add_argument(
+        "--cm", type=float, nargs="+", default=[20.0, 0.2], help="membrane capacitances to try (nF)"
+    )
+    ap.add_argument(
+        "--va", action="store_true", help="also run PyNN's examples/VAbenchmarks.py CUBA unchanged"
+    )
     args = ap.parse_args()
     steps = int(round(args.duration / 0.1))
     t0 = time.perf_counter()
@@ -132,9 +153,11 @@ def main() -> int:
         got, dw = pynn_run(steps, cm)
         wall = time.perf_counter() - t0
         for name, r in compare(ref, got).items():
-            print(f"cm {cm:g} nF  {name}: spec {r['spec']} spikes, neuro.pynn {r['pynn']}, "
-                  f"identical {r['identical']}, first differing step {r['first_diff_step']}, "
-                  f"max |dw| {dw:.2g} mV  ({wall:.1f} s)")  # fmt: skip
+            print(
+                f"cm {cm:g} nF  {name}: spec {r['spec']} spikes, neuro.pynn {r['pynn']}, "
+                f"identical {r['identical']}, first differing step {r['first_diff_step']}, "
+                f"max |dw| {dw:.2g} mV  ({wall:.1f} s)"
+            )
             ok &= r["identical"]
     if args.va:
         sys.path.insert(0, str(ROOT / "bench"))

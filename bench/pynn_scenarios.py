@@ -53,10 +53,21 @@ def find_sdist(explicit: str | None = None) -> Path | None:
 def fetch_sdist(dest: Path = CACHE) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-binary", ":all:", "--no-deps",
-         "pyNN==0.13.0", "-d", str(dest)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-binary",
+            ":all:",
+            "--no-deps",
+            "pyNN==0.13.0",
+            "-d",
+            str(dest),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     return find_sdist(str(dest))
 
 
@@ -142,8 +153,21 @@ def run(sdist: Path, keyword: str | None = None) -> dict:
         root = Path(tmp)
         extract_scenarios(sdist, root)
         shim = Shim(root)
-        args = [str(root / "scenarios"), "-q", "-p", "no:cacheprovider", "--rootdir", str(root),
-                "-W", "ignore", "--no-header", "-o", "addopts=", "-o", "python_files=test_*.py"]  # fmt: skip
+        args = [
+            str(root / "scenarios"),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(root),
+            "-W",
+            "ignore",
+            "--no-header",
+            "-o",
+            "addopts=",
+            "-o",
+            "python_files=test_*.py",
+        ]
         if keyword:
             args += ["-k", keyword]
         cwd = os.getcwd()
@@ -174,7 +198,9 @@ def table(results: dict, markdown: bool) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sdist", help="path to pyNN-0.13.0.tar.gz (or a folder holding it)")
-    ap.add_argument("--fetch", action="store_true", help="download the sdist into .cache/pynn-sdist if missing")
+    ap.add_argument(
+        "--fetch", action="store_true", help="download the sdist into .cache/pynn-sdist if missing"
+    )
     ap.add_argument("--markdown", action="store_true", help="print a markdown table")
     ap.add_argument("--json", help="also write the results as JSON to this file")
     ap.add_argument("-k", dest="keyword", help="pytest -k expression selecting scenarios")

@@ -43,8 +43,12 @@ def test_offset_current_drives_v_as_the_closed_form():
     # tau_m 10 ms the drive is 24 mV, so v(t) = -65 + 24 (1 - exp(-t/10)) until it crosses -50 at
     # t* = 10 ln(24 / 9) = 9.808 ms; the spike is stamped with the step that crossed: 9.8 ms.
     sim.setup(timestep=DT, min_delay=DT, seed=1)
-    p = sim.Population(1, sim.IF_curr_exp(tau_m=10.0, cm=0.5, i_offset=1.2, v_rest=-65.0, v_reset=-70.0,
-                                          v_thresh=-50.0, tau_refrac=2.0))  # fmt: skip
+    p = sim.Population(
+        1,
+        sim.IF_curr_exp(
+            tau_m=10.0, cm=0.5, i_offset=1.2, v_rest=-65.0, v_reset=-70.0, v_thresh=-50.0, tau_refrac=2.0
+        ),
+    )
     p.initialize(v=-65.0)
     p.record(["spikes", "v"])
     sim.run(9.8)
@@ -66,10 +70,13 @@ def test_psp_of_one_spike_is_the_closed_form(receptor, tau_s, w):
     tau_m, cm = 15.0, 0.25
     sim.setup(timestep=DT, min_delay=DT, seed=2)
     src = sim.Population(1, sim.SpikeSourceArray(spike_times=[5.0]))
-    p = sim.Population(1, sim.IF_curr_exp(tau_m=tau_m, cm=cm, v_rest=-60.0, v_thresh=0.0, tau_syn_E=3.0,
-                                          tau_syn_I=7.0))  # fmt: skip
+    p = sim.Population(
+        1, sim.IF_curr_exp(tau_m=tau_m, cm=cm, v_rest=-60.0, v_thresh=0.0, tau_syn_E=3.0, tau_syn_I=7.0)
+    )
     p.initialize(v=-60.0)
-    sim.Projection(src, p, sim.AllToAllConnector(), sim.StaticSynapse(weight=w, delay=1.5), receptor_type=receptor)
+    sim.Projection(
+        src, p, sim.AllToAllConnector(), sim.StaticSynapse(weight=w, delay=1.5), receptor_type=receptor
+    )
     p.record("v")
     sim.run(40.0)
     v = v_trace(p)[:, 0]
@@ -86,8 +93,12 @@ def _poisson_net(seed=3):
     sim.setup(timestep=DT, min_delay=DT, seed=seed)
     src = sim.Population(20, sim.SpikeSourcePoisson(rate=80.0))
     p = sim.Population(10, sim.IF_curr_exp(tau_refrac=2.0))
-    sim.Projection(src, p, sim.FixedProbabilityConnector(0.5, rng=sim.NumpyRNG(seed=5)),
-                   sim.StaticSynapse(weight=2.0, delay=0.5))  # fmt: skip
+    sim.Projection(
+        src,
+        p,
+        sim.FixedProbabilityConnector(0.5, rng=sim.NumpyRNG(seed=5)),
+        sim.StaticSynapse(weight=2.0, delay=0.5),
+    )
     src.record("spikes")
     p.record(["spikes", "v"])
     return src, p
@@ -149,8 +160,9 @@ def test_neurons_with_different_parameters_run_as_their_own_populations():
     def run(idx):
         sim.setup(timestep=DT, min_delay=DT, seed=6)
         src = sim.Population(1, sim.SpikeSourceArray(spike_times=[3.0, 9.0]))
-        cells = sim.IF_curr_exp(tau_m=[taus[i] for i in idx], i_offset=[drive[i] for i in idx],
-                                tau_syn_E=[2.0 + i for i in idx])  # fmt: skip
+        cells = sim.IF_curr_exp(
+            tau_m=[taus[i] for i in idx], i_offset=[drive[i] for i in idx], tau_syn_E=[2.0 + i for i in idx]
+        )
         p = sim.Population(len(idx), cells)
         sim.Projection(src, p, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.5, delay=1.0))
         p.record("v")
@@ -170,7 +182,9 @@ CONNECTORS = {
     "one_to_one": lambda: sim.OneToOneConnector(),
     "fixed_probability": lambda: sim.FixedProbabilityConnector(0.3, rng=sim.NumpyRNG(seed=7)),
     "fixed_number_pre": lambda: sim.FixedNumberPreConnector(3, rng=sim.NumpyRNG(seed=8)),
-    "fixed_number_post": lambda: sim.FixedNumberPostConnector(2, with_replacement=True, rng=sim.NumpyRNG(seed=9)),
+    "fixed_number_post": lambda: sim.FixedNumberPostConnector(
+        2, with_replacement=True, rng=sim.NumpyRNG(seed=9)
+    ),
     "from_list": lambda: sim.FromListConnector([(0, 1), (3, 5), (7, 7), (3, 0)]),
     "array": lambda: sim.ArrayConnector(np.eye(8, dtype=bool)[::-1]),
     "distance": lambda: sim.DistanceDependentProbabilityConnector("exp(-d/3)", rng=sim.NumpyRNG(seed=10)),
@@ -193,7 +207,9 @@ def test_connector_synapses_reach_the_engine_converted(name):
     (syn,) = projection_synapses(sim.simulator.state.session.compiled)
     got = sorted(zip(syn.i.tolist(), syn.j.tolist(), syn.weight.tolist(), syn.delay.tolist(), strict=True))
     i, j = conn[:, 0].astype(int), conn[:, 1].astype(int)
-    want = sorted(zip(i.tolist(), j.tolist(), (conn[:, 2] * 20.0 / cm[j]).tolist(), [6] * len(i), strict=True))
+    want = sorted(
+        zip(i.tolist(), j.tolist(), (conn[:, 2] * 20.0 / cm[j]).tolist(), [6] * len(i), strict=True)
+    )
     assert [g[:2] for g in got] == [x[:2] for x in want]
     np.testing.assert_allclose([g[2] for g in got], [x[2] for x in want], rtol=1e-15)
     assert [g[3] for g in got] == [x[3] for x in want]
@@ -204,8 +220,13 @@ def test_views_and_assemblies_map_to_their_parents():
     a = sim.Population(4, sim.IF_curr_exp())
     b = sim.Population(3, sim.IF_curr_exp())
     src = sim.Population(2, sim.SpikeSourceArray(spike_times=[1.0]))
-    sim.Projection(src, a[[1, 3]] + b[1:], sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=DT),
-                   receptor_type="excitatory")  # fmt: skip
+    sim.Projection(
+        src,
+        a[[1, 3]] + b[1:],
+        sim.AllToAllConnector(),
+        sim.StaticSynapse(weight=0.1, delay=DT),
+        receptor_type="excitatory",
+    )
     sim.run(DT)
     syns = projection_synapses(sim.simulator.state.session.compiled)
     targets = {(s.post, j) for s in syns for j in s.j.tolist()}
@@ -247,8 +268,10 @@ def _stdp_pair(t_pre, t_post, wd, w0=0.3, arithmetic="float"):
     sim.Projection(kick, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=DT))
     stdp = sim.STDPMechanism(
         timing_dependence=sim.SpikePairRule(tau_plus=16.0, tau_minus=25.0, A_plus=0.05, A_minus=0.04),
-        weight_dependence=wd, weight=w0, delay=DT,
-    )  # fmt: skip
+        weight_dependence=wd,
+        weight=w0,
+        delay=DT,
+    )
     prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp)
     sim.run(80.0)
     (tp,) = spike_times(pre)
@@ -277,7 +300,9 @@ def test_multiplicative_pair_stdp_matches_pynn_rule():
 def test_stdp_in_loihi_arithmetic_learns_in_the_same_direction():
     wd = sim.AdditiveWeightDependence(w_min=0.0, w_max=0.8)
     w_float, tp, tq = _stdp_pair(10.0, 20.0, wd)
-    w_loihi, tp2, tq2 = _stdp_pair(10.0, 20.0, sim.AdditiveWeightDependence(w_min=0.0, w_max=0.8), arithmetic="loihi")
+    w_loihi, tp2, tq2 = _stdp_pair(
+        10.0, 20.0, sim.AdditiveWeightDependence(w_min=0.0, w_max=0.8), arithmetic="loihi"
+    )
     assert tq2[0] == tq[0]
     assert w_loihi > 0.3 and w_loihi == pytest.approx(w_float, abs=0.8 / 255 * 2)
 

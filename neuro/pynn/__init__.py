@@ -46,4 +46,8 @@ def list_standard_models():
     """The standard cell types this backend runs (the refused ones are not listed)."""
     from neuro.pynn.models import IF_curr_exp, SpikeSourceArray, SpikeSourcePoisson
 
-    return [c.__name__ for c in (IF_curr_exp, SpikeSourceArray, SpikeSourcePoisson) if issubclass(c, StandardCellType)]
+    return [
+        c.__name__
+        for c in (IF_curr_exp, SpikeSourceArray, SpikeSourcePoisson)
+        if issubclass(c, StandardCellType)
+    ]

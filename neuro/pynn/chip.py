@@ -62,8 +62,14 @@ def write_sonata(path) -> Path:
     c = s.compiled
     path = Path(path)
     tmp = path.with_name(path.name + ".part")
-    attrs = {"steps": simulator.state.steps, "arithmetic": c.arithmetic, "seed": c.seed,
-             "chip": s.net.simulation.chip, "version": __version__, "network": "pynn"}  # fmt: skip
+    attrs = {
+        "steps": simulator.state.steps,
+        "arithmetic": c.arithmetic,
+        "seed": c.seed,
+        "chip": s.net.simulation.chip,
+        "version": __version__,
+        "network": "pynn",
+    }
     writer = SpikeWriter(tmp, c.pop_names, c.pop_offsets, c.dt, attrs)
     try:
         steps, gids = [], []

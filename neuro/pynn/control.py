@@ -45,7 +45,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         raise NeuroError(f"arithmetic must be one of {', '.join(ARITHMETICS)}, got {arithmetic!r}")
     chip = extra_params.get("chip", "loihi")
     if chip not in PROFILES or chip == "truenorth":
-        raise NeuroError(f"chip must be one of {', '.join(p for p in PROFILES if p != 'truenorth')}, got {chip!r}")
+        raise NeuroError(
+            f"chip must be one of {', '.join(p for p in PROFILES if p != 'truenorth')}, got {chip!r}"
+        )
     end()
     state = simulator.state
     state.clear()
@@ -76,8 +78,8 @@ run, run_until = common.build_run(simulator)
 run_for = run
 reset = common.build_reset(simulator)
 initialize = common.initialize
-get_current_time, get_time_step, get_min_delay, get_max_delay, num_processes, rank = common.build_state_queries(
-    simulator
+get_current_time, get_time_step, get_min_delay, get_max_delay, num_processes, rank = (
+    common.build_state_queries(simulator)
 )
 create = common.build_create(Population)
 connect = common.build_connect(Projection, FixedProbabilityConnector, StaticSynapse)

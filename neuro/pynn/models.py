@@ -57,7 +57,7 @@ REFUSED_CELLS = {
     "EIF_cond_exp_isfa_ista": "exponential spike initiation, adaptation current and " + _CONDUCTANCE,
     "Izhikevich": "quadratic membrane dynamics with a recovery variable",
     "GIF_cond_exp": "generalized integrate-and-fire dynamics and " + _CONDUCTANCE,
-    "SpikeSourcePoissonRefractory": "refractory Poisson inputs; the chip's Poisson inputs are Bernoulli per step",
+    "SpikeSourcePoissonRefractory": "refractory Poisson inputs; chip Poisson inputs are Bernoulli per step",
     "SpikeSourceGamma": "gamma-process inputs; the chip's random inputs are Poisson",
     "SpikeSourceInhGamma": "gamma-process inputs; the chip's random inputs are Poisson",
     "PointNeuron": "composed multi-receptor neuron models",
@@ -69,7 +69,9 @@ for _name in ("LIF", "AdExp"):  # components of PointNeuron
 for _name in dir(receptors):
     if _name.endswith("PostSynapticResponse") and _name != "StandardPostSynapticResponse":
         _refused_cells[_name] = _refused(getattr(receptors, _name), "composed multi-receptor neuron models")
-_refused_cells["AlphaPSR"] = _refused(receptors.CondAlphaPostSynapticResponse, "composed multi-receptor neuron models")
+_refused_cells["AlphaPSR"] = _refused(
+    receptors.CondAlphaPostSynapticResponse, "composed multi-receptor neuron models"
+)
 globals().update(_refused_cells)
 
 

@@ -99,7 +99,9 @@ class Population(_Parameters, common.Population):
 
     def _create_cells(self):
         if not isinstance(self.celltype, StandardCellType):
-            raise UnsupportedFeature(type(self.celltype).__name__, "only standard cell types map onto the chip")
+            raise UnsupportedFeature(
+                type(self.celltype).__name__, "only standard cell types map onto the chip"
+            )
         state = simulator.state
         ids = np.arange(state.id_counter, state.id_counter + self.size)
         self.all_cells = np.array([simulator.ID(i) for i in ids], dtype=simulator.ID)

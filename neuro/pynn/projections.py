@@ -16,7 +16,7 @@ from pyNN.space import Space
 
 from neuro.pynn import simulator
 from neuro.pynn.errors import UnsupportedFeature
-from neuro.pynn.models import IF_curr_exp, STDPMechanism, StaticSynapse
+from neuro.pynn.models import IF_curr_exp, StaticSynapse, STDPMechanism
 
 CONNECTION_ATTRIBUTES = ("weight", "delay")
 
@@ -60,13 +60,20 @@ class Projection(common.Projection):
         synapse_type=None,
         source=None,
         receptor_type=None,
-        space=Space(),
+        space=None,
         label=None,
     ):
         common.Projection.__init__(
-            self, presynaptic_population, postsynaptic_population, connector, synapse_type, source,
-            receptor_type, space, label,
-        )  # fmt: skip
+            self,
+            presynaptic_population,
+            postsynaptic_population,
+            connector,
+            synapse_type,
+            source,
+            receptor_type,
+            Space() if space is None else space,
+            label,
+        )
         if not isinstance(self.synapse_type, StaticSynapse | STDPMechanism):
             raise UnsupportedFeature(type(self.synapse_type).__name__, "not a chip synapse type")
         for cell in (self.post.all_cells[0],) if self.post.size else ():
@@ -160,6 +167,8 @@ class Projection(common.Projection):
         parameter_space.evaluate(simplify=False)
         for name, value in parameter_space.items():
             if name not in a:
-                raise UnsupportedFeature(f"setting {name} per connection", "STDP parameters are set per projection")
+                raise UnsupportedFeature(
+                    f"setting {name} per connection", "STDP parameters are set per projection"
+                )
             a[name] = np.asarray(value, dtype=np.float64)[a["pre"], a["post"]]
         simulator.state.changed()

@@ -49,14 +49,20 @@ class Recorder(recording.Recorder):
     def v_indices(self) -> np.ndarray:
         """Local indices whose ``v`` is recorded, sorted."""
         ids = self.recorded.get(V, set())
-        return np.sort(self.population.id_to_index(np.array(sorted(ids), dtype=int))) if ids else np.zeros(0, int)
+        return (
+            np.sort(self.population.id_to_index(np.array(sorted(ids), dtype=int)))
+            if ids
+            else np.zeros(0, int)
+        )
 
     def v_every(self) -> int:
         return max(1, int(np.rint(self.sampling_interval / self._simulator.state.dt)))
 
     def begin_v(self, ids: np.ndarray, v0: np.ndarray | None) -> None:
         if self._v_ids is not None and self._v_rows and not np.array_equal(self._v_ids, ids):
-            raise NeuroError("the neurons recording 'v' changed in the middle of a segment; call reset() first")
+            raise NeuroError(
+                "the neurons recording 'v' changed in the middle of a segment; call reset() first"
+            )
         self._v_ids = ids
         if v0 is not None and not self._v_rows:
             self._v_rows.append(v0[None, :])

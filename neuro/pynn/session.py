@@ -59,9 +59,14 @@ class Session:
         if previous is not None:
             self._carry(previous, inputs)
         else:
-            log.info("seed %d, arithmetic %s, %d neurons, %d synapses", c.seed, c.arithmetic, c.n_neurons,
-                     c.n_synapses)  # fmt: skip
-        for rec, ids, cols, v0 in self.v_probes:
+            log.info(
+                "seed %d, arithmetic %s, %d neurons, %d synapses",
+                c.seed,
+                c.arithmetic,
+                c.n_neurons,
+                c.n_synapses,
+            )
+        for rec, ids, _cols, v0 in self.v_probes:
             rec.begin_v(ids, v0 if previous is None and state.steps == 0 else None)
 
     # ------------------------------------------------------------------ index maps

@@ -132,7 +132,9 @@ def translate(state, workdir: Path) -> tuple[Network, Layout]:
                 times = tuple(tuple(float(t) for t in np.asarray(par["spike_times"][i].value)) for i in cells)
                 for i, ts in zip(cells, times, strict=True):
                     if ts and min(ts) < 0:
-                        raise UnsupportedFeature(f"spike time {min(ts)} ms of {pop.label}[{i}]", "times start at 0")
+                        raise UnsupportedFeature(
+                            f"spike time {min(ts)} ms of {pop.label}[{i}]", "times start at 0"
+                        )
                 inputs.append(Input(name, "spike_times", size=cells.size, times=times))
     if not pops:  # spike sources only: the spec needs a population; one idle neuron, never driven
         pops.append(Population("idle", 1))
@@ -140,8 +142,9 @@ def translate(state, workdir: Path) -> tuple[Network, Layout]:
     inputs += _currents(state, layout)
     for prj in state.projections:
         projs += _projections(prj, state, layout, workdir, len(projs))
-    sim = Simulation(dt=state.dt, steps=0, seed=state.seed, arithmetic=state.arithmetic, chip=state.chip,
-                     chips=state.chips)  # fmt: skip
+    sim = Simulation(
+        dt=state.dt, steps=0, seed=state.seed, arithmetic=state.arithmetic, chip=state.chip, chips=state.chips
+    )
     return Network(pops, projs, inputs, (), sim, name="pynn"), layout
 
 
@@ -175,8 +178,10 @@ def _currents(state, layout: Layout) -> list:
             continue
         ids = np.array([int(c) for c in src.cells], dtype=np.int64)
         p, part, loc = layout.where(ids)
-        scale = np.array([_scale(state.populations[q])[i] for q, i in zip(p, ids - layout.first_ids[p])])
-        for q_part in sorted(set(zip(p.tolist(), part.tolist()))):
+        scale = np.array(
+            [_scale(state.populations[q])[i] for q, i in zip(p, ids - layout.first_ids[p], strict=True)]
+        )
+        for q_part in sorted(set(zip(p.tolist(), part.tolist(), strict=True))):
             q, g = q_part
             m = (p == q) & (part == g)
             name = layout.names[q][g]
@@ -187,9 +192,15 @@ def _currents(state, layout: Layout) -> list:
                 a = np.zeros(size)
                 np.add.at(a, loc[m], amp * scale[m])
                 out.append(
-                    Input(f"current{s}_{name}_{n}", "current", target=name, amplitude=Value("array", array=a),
-                          start=float(start), stop=None if stop is None else float(stop))
-                )  # fmt: skip
+                    Input(
+                        f"current{s}_{name}_{n}",
+                        "current",
+                        target=name,
+                        amplitude=Value("array", array=a),
+                        start=float(start),
+                        stop=None if stop is None else float(stop),
+                    )
+                )
     return out
 
 
@@ -201,7 +212,9 @@ def _scalars(component, what: str) -> dict:
     out = {}
     for n, v in ps.items():
         if np.ndim(v) != 0:
-            raise UnsupportedFeature(f"per-connection {what} parameter {n}", "one learning rule per projection")
+            raise UnsupportedFeature(
+                f"per-connection {what} parameter {n}", "one learning rule per projection"
+            )
         out[n] = float(v)
     return out
 
@@ -260,15 +273,21 @@ def _projections(prj, state, layout: Layout, workdir: Path, first_index: int) ->
         if plastic:
             s = np.unique(scale[order])
             if s.size != 1:
-                raise UnsupportedFeature("STDP onto neurons with different tau_m/cm", "one rule per projection")
+                raise UnsupportedFeature(
+                    "STDP onto neurons with different tau_m/cm", "one rule per projection"
+                )
             if receptor == "inh":
                 raise UnsupportedFeature("STDP on inhibitory current synapses", "learned weights are >= 0")
             kw["plasticity"] = _plasticity(prj, float(s[0]))
             layout.plastic.append((prj, index, order, float(s[0])))
         out.append(
             Projection(
-                layout.names[pq][pgi], layout.names[qq][qgi], Connector("list", file=str(path)),
-                receptor=receptor, name=f"prj{index}", **kw,
+                layout.names[pq][pgi],
+                layout.names[qq][qgi],
+                Connector("list", file=str(path)),
+                receptor=receptor,
+                name=f"prj{index}",
+                **kw,
             )
-        )  # fmt: skip
+        )
     return out
