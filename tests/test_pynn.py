@@ -398,3 +398,15 @@ def test_bad_settings_are_refused():
     sim.Projection(src, p, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=100.0))
     with pytest.raises(Exception, match="Loihi allows 0..62"):
         sim.run(10.0)
+
+
+@pytest.mark.brian2
+def test_verify_cross_checks_the_script_network_with_brian2():
+    # The script's network (Poisson input, static synapses with delays, DC current) in Brian2:
+    # identical spikes (feed-forward, float arithmetic).
+    src, p = _poisson_net()
+    sim.DCSource(amplitude=0.3, start=10.0, stop=40.0).inject_into(p[:5])
+    sim.run(60.0)
+    report = sim.neuro.verify()
+    assert report.identical and report.steps == 600
+    assert sum(c.neuro for c in report.populations) == sum(len(t) for t in spike_times(p))

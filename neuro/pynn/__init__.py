@@ -44,10 +44,6 @@ from neuro.pynn.projections import Projection  # noqa: F401
 
 def list_standard_models():
     """The standard cell types this backend runs (the refused ones are not listed)."""
-    from neuro.pynn.models import IF_curr_exp, SpikeSourceArray, SpikeSourcePoisson
+    from neuro.pynn import models
 
-    return [
-        c.__name__
-        for c in (IF_curr_exp, SpikeSourceArray, SpikeSourcePoisson)
-        if issubclass(c, StandardCellType)
-    ]
+    return [n for n in models.SUPPORTED if issubclass(getattr(models, n), StandardCellType)]

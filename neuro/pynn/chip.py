@@ -1,6 +1,6 @@
 """Chip-level questions about the network a PyNN script built: ``sim.neuro.placement()``,
-``sim.neuro.energy()``, ``sim.neuro.counters()``, ``sim.neuro.spec()`` and
-``sim.neuro.write_sonata(path)``. Each answers for the current run (after ``run()``)."""
+``sim.neuro.energy()``, ``sim.neuro.counters()``, ``sim.neuro.spec()``, ``sim.neuro.verify()``
+(the Brian2 cross-check of ``neuro verify``) and ``sim.neuro.write_sonata(path)``. Each answers for the current run (after ``run()``)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,18 @@ def energy(profile: str | None = None):
     chip = s.net.simulation.chip
     name = profile or (chip if chip in ("loihi", "truenorth") else "loihi")
     return price(ledger_from_simulator(s.sim, s.placement()), load_profile(name))
+
+
+def verify(steps: int | None = None, target: str = "numpy"):
+    """``neuro verify`` on the script's network: run its spec from t = 0 for ``steps`` steps
+    (default: the steps run so far) in neuro and in Brian2 and compare every population's spikes
+    (:func:`neuro.verify.verify`, a :class:`~neuro.verify.compare.VerifyReport`). The spec holds the
+    whole run's currents; a network changed between runs is checked as its last spec."""
+    from neuro.verify import verify as verify_spec
+
+    s = _session()
+    n = simulator.state.steps if steps is None else int(steps)
+    return verify_spec(s.net, steps=n, seed=s.compiled.seed, target=target)
 
 
 def write_sonata(path) -> Path:

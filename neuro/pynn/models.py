@@ -246,3 +246,17 @@ REFUSED_SOURCES = {
     "NoisyCurrentSource": "noise currents; the chip's bias changes only at set times",
 }
 globals().update({n: _refused(getattr(electrodes, n), why) for n, why in REFUSED_SOURCES.items()})
+
+SUPPORTED = (
+    "IF_curr_exp",
+    "SpikeSourceArray",
+    "SpikeSourcePoisson",
+    "StaticSynapse",
+    "STDPMechanism",
+    "SpikePairRule",
+    "AdditiveWeightDependence",
+    "MultiplicativeWeightDependence",
+    "DCSource",
+    "StepCurrentSource",
+)
+__all__ = [*SUPPORTED, *_refused_cells, *REFUSED_SYNAPSES, *REFUSED_SOURCES]

@@ -151,14 +151,19 @@ class Projection(common.Projection):
         op = common.Projection.MULTI_SYNAPSE_OPERATIONS[multiple_synapses]
         a = self._arrays()
         out = []
+        flat = a["pre"] * self.post.size + a["post"]
+        multiple = np.unique(flat).size != flat.size
         for name in names:
             name = name[:-1] if name.endswith("s") and name[:-1] in a else name
             values = self._value(name)
             arr = np.full((self.pre.size, self.post.size), np.nan)
-            seen = np.zeros(arr.shape, dtype=bool)
-            for i, j, v in zip(a["pre"], a["post"], values, strict=True):
-                arr[i, j] = op(arr[i, j], v) if seen[i, j] else v
-                seen[i, j] = True
+            if not multiple:
+                arr[a["pre"], a["post"]] = values
+            else:  # several connections between one pair: combine them as asked
+                seen = np.zeros(arr.shape, dtype=bool)
+                for i, j, v in zip(a["pre"], a["post"], values, strict=True):
+                    arr[i, j] = op(arr[i, j], v) if seen[i, j] else v
+                    seen[i, j] = True
             out.append(arr)
         return out
 
