@@ -42,6 +42,16 @@ from neuro.pynn.populations import Assembly, Population, PopulationView  # noqa:
 from neuro.pynn.projections import Projection  # noqa: F401
 
 
+class NativeRNG(NumpyRNG):
+    """ "The simulator's own generator": neuro draws with numpy, so this is a
+    :class:`pyNN.random.NumpyRNG` (seeded with ``seed``, or with ``setup``'s seed if None)."""
+
+    def __init__(self, seed=None, parallel_safe=True):
+        from neuro.pynn import simulator
+
+        super().__init__(seed=simulator.state.seed if seed is None else seed, parallel_safe=parallel_safe)
+
+
 def list_standard_models():
     """The standard cell types this backend runs (the refused ones are not listed)."""
     from neuro.pynn import models

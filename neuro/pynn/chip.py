@@ -1,6 +1,7 @@
-"""Chip-level questions about the network a PyNN script built: ``sim.neuro.placement()``,
-``sim.neuro.energy()``, ``sim.neuro.counters()``, ``sim.neuro.spec()``, ``sim.neuro.verify()``
-(the Brian2 cross-check of ``neuro verify``) and ``sim.neuro.write_sonata(path)``. Each answers for the current run (after ``run()``)."""
+"""Chip-level questions about the network a PyNN script built, each for the current run (after
+``run()``): ``sim.neuro.placement()``, ``sim.neuro.energy()``, ``sim.neuro.counters()``,
+``sim.neuro.spec()``, ``sim.neuro.verify()`` (the Brian2 cross-check of ``neuro verify``) and
+``sim.neuro.write_sonata(path)``."""
 
 from __future__ import annotations
 
