@@ -410,3 +410,50 @@ def test_verify_cross_checks_the_script_network_with_brian2():
     report = sim.neuro.verify()
     assert report.identical and report.steps == 600
     assert sum(c.neuro for c in report.populations) == sum(len(t) for t in spike_times(p))
+
+
+def test_a_parameter_change_that_regroups_neurons_keeps_each_neurons_state():
+    # Three identical neurons form one spec population; giving the middle one another tau_m at
+    # 30 ms splits them into two (engine order changes). Each neuron must go on from its own
+    # state: neurons 0 and 2 run exactly as if nothing had changed.
+    def net():
+        sim.setup(timestep=DT, min_delay=DT, seed=18)
+        p = sim.Population(3, sim.IF_curr_exp(i_offset=[0.6, 0.7, 0.8], tau_refrac=2.0))
+        p.record("v")
+        return p
+
+    p = net()
+    sim.run(30.0)
+    p[1:2].set(tau_m=12.0)
+    sim.run(30.0)
+    changed = v_trace(p)
+    p = net()
+    sim.run(60.0)
+    plain = v_trace(p)
+    np.testing.assert_array_equal(changed[:, [0, 2]], plain[:, [0, 2]])
+    assert np.array_equal(changed[:301, 1], plain[:301, 1]) and not np.array_equal(changed[:, 1], plain[:, 1])
+
+
+def test_loihi_refuses_a_change_of_register_scales_between_runs():
+    sim.setup(timestep=1.0, min_delay=1.0, arithmetic="loihi", seed=19)
+    p = sim.Population(2, sim.IF_curr_exp(i_offset=0.5))
+    sim.run(10.0)
+    p.set(v_thresh=-55.0)
+    with pytest.raises(Exception, match="Loihi register scales"):
+        sim.run(10.0)
+    p.set(v_thresh=-50.0, i_offset=0.9)  # the bias is not a scale: the run goes on
+    sim.run(10.0)
+    assert sim.get_current_time() == 20.0
+
+
+def test_get_data_with_clear_gives_each_stretch_once():
+    sim.setup(timestep=DT, min_delay=DT, seed=20)
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[0.5, 10.2, 12.3, 1000.0]))
+    src.record("spikes")
+    got = []
+    for _ in range(3):
+        sim.run(10.0)
+        got.append(np.asarray(src.get_data("spikes", clear=True).segments[0].spiketrains[0].magnitude))
+    np.testing.assert_allclose(got[0], [0.5])
+    np.testing.assert_allclose(got[1], [10.2, 12.3])
+    assert got[2].size == 0

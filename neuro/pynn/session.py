@@ -133,20 +133,56 @@ class Session:
         self.sim.run(n_steps, on_spikes=lambda s, b, g: self._on_spikes(s, g), on_probe=self._on_probe)
 
     # ------------------------------------------------------------------ continuing and reading back
+    def _neuron_order(self) -> np.ndarray:
+        """Engine index of every PyNN neuron, populations in creation order (spike sources left out)."""
+        parts = [
+            self._global(k, np.arange(pop.size))
+            for k, pop in enumerate(self.state.populations)
+            if pop.celltype.injectable
+        ]
+        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
     def _carry(self, previous, inputs) -> None:
+        """Take over ``previous``'s state neuron by neuron: a parameter change may regroup the
+        neurons into other spec populations, so engine indices are matched through PyNN's."""
         old, new = previous.sim, self.sim
+        src, dst = previous._neuron_order(), self._neuron_order()
+        n_old, n_new = previous.compiled.n_neurons, self.compiled.n_neurons
+        same = src.size == dst.size and old.state["buf"].shape[0] == new.state["buf"].shape[0]
+        same &= old.state["buf"].shape[2] // n_old == new.state["buf"].shape[2] // n_new
+        if not same:
+            raise NeuroError(
+                "the network's structure changed between runs (neurons, the longest delay or the "
+                "inhibitory time constants); call reset() before running it"
+            )
+        if self.compiled.arithmetic == "loihi":
+            self._check_scales(previous, src, dst)
         for key, arr in new.state.items():
-            if previous.sim.state[key].shape != arr.shape:
-                raise NeuroError(
-                    "the network's structure changed between runs (neurons, inputs or the longest delay); "
-                    "call reset() before running it"
-                )
-            arr[...] = old.state[key]
+            if key == "buf":
+                for c in range(arr.shape[2] // n_new):
+                    arr[:, :, c * n_new + dst] = old.state[key][:, :, c * n_old + src]
+            else:
+                arr[..., dst] = old.state[key][..., src]
         new.step = old.step
         self.compiled.rng = previous.compiled.rng
         pin, pold = inputs.inner, previous.sim.inputs.inner
         if np.array_equal(pin.p, pold.p) and np.array_equal(pin.p_src, pold.p_src):
             pin.set_state(pold.get_state())  # the same Poisson stream as an unbroken run
+
+    def _check_scales(self, previous, src, dst) -> None:
+        """Loihi registers carry over only if every neuron keeps its register scales."""
+
+        def scales(session, idx):
+            c = session.compiled
+            pop = np.searchsorted(c.pop_offsets, idx, side="right") - 1
+            lp = c.loihi_pops
+            return np.array([(lp[p].v_scale, lp[p].scale, lp[p].scale_inh, lp[p].decay_v) for p in pop])
+
+        if not np.array_equal(scales(previous, src), scales(self, dst)):
+            raise NeuroError(
+                "a change between runs alters the Loihi register scales (v_thresh, v_reset, tau_m, "
+                "tau_syn_E/I); call reset() before running it in loihi arithmetic"
+            )
 
     def sync_weights(self) -> None:
         """Copy learned weights of plastic projections back into the PyNN projections (nA)."""
