@@ -38,10 +38,10 @@ from neuro.verify.layout import projection_synapses  # noqa: E402
 SEED = 1
 
 
-def reference(steps: int) -> dict:
+def reference(steps: int, arithmetic: str = "float") -> dict:
     """Spikes of models/cuba.toml from the spec: ``{pop: (step, neuron)}``."""
     net = load_spec(ROOT / "models" / "cuba.toml")
-    spikes, _ = run_neuro(net, "float", SEED, steps)
+    spikes, _ = run_neuro(net, arithmetic, SEED, steps)
     return spikes
 
 
@@ -88,7 +88,11 @@ def pynn_run(steps: int, cm: float, arithmetic: str = "float") -> tuple[dict, fl
         st = [np.rint(np.asarray(t.magnitude) / dt).astype(np.int64) for t in trains]
         nn = [np.full(len(t), i, dtype=np.int64) for i, t in enumerate(trains)]
         out[name] = (np.concatenate(st), np.concatenate(nn))
-    dw = float(np.abs(sim.simulator.state.session.compiled.weight - compiled.weight).max())
+    session = sim.simulator.state.session
+    ref_weight = (
+        compile_network(spec, arithmetic, seed=SEED).weight if arithmetic != "float" else compiled.weight
+    )
+    dw = float(np.abs(session.compiled.weight.astype(float) - ref_weight).max())
     sim.end()
     return out, dw
 
@@ -136,6 +140,7 @@ def run_va(sdist: Path) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=1000.0, help="ms (default 1000)")
+    ap.add_argument("--arithmetic", default="float", choices=["float", "loihi"])
     ap.add_argument(
         "--cm", type=float, nargs="+", default=[20.0, 0.2], help="membrane capacitances to try (nF)"
     )
@@ -145,18 +150,19 @@ def main() -> int:
     args = ap.parse_args()
     steps = int(round(args.duration / 0.1))
     t0 = time.perf_counter()
-    ref = reference(steps)
-    print(f"spec models/cuba.toml, {args.duration:g} ms: {time.perf_counter() - t0:.1f} s")
+    ref = reference(steps, args.arithmetic)
+    print(f"spec models/cuba.toml, {args.arithmetic}, {args.duration:g} ms: {time.perf_counter() - t0:.1f} s")
     ok = True
+    unit = "mV" if args.arithmetic == "float" else "register units"
     for cm in args.cm:
         t0 = time.perf_counter()
-        got, dw = pynn_run(steps, cm)
+        got, dw = pynn_run(steps, cm, args.arithmetic)
         wall = time.perf_counter() - t0
         for name, r in compare(ref, got).items():
             print(
                 f"cm {cm:g} nF  {name}: spec {r['spec']} spikes, neuro.pynn {r['pynn']}, "
                 f"identical {r['identical']}, first differing step {r['first_diff_step']}, "
-                f"max |dw| {dw:.2g} mV  ({wall:.1f} s)"
+                f"max |dw| {dw:.2g} {unit}  ({wall:.1f} s)"
             )
             ok &= r["identical"]
     if args.va:

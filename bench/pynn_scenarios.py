@@ -155,7 +155,9 @@ def run(sdist: Path, keyword: str | None = None) -> dict:
         shim = Shim(root)
         args = [
             str(root / "scenarios"),
-            "-q",
+            "-qq",
+            "--tb=no",
+            "--no-summary",
             "-p",
             "no:cacheprovider",
             "--rootdir",

@@ -457,3 +457,20 @@ def test_get_data_with_clear_gives_each_stretch_once():
     np.testing.assert_allclose(got[0], [0.5])
     np.testing.assert_allclose(got[1], [10.2, 12.3])
     assert got[2].size == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arithmetic", ["float", "loihi"])
+def test_cuba_as_a_pynn_script_spikes_as_the_spec(arithmetic):
+    # models/cuba.toml (4000 neurons, recurrent) written as a PyNN script with the same
+    # connectivity and initial potentials (bench/pynn_cuba.py): identical spikes, 300 ms.
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from pynn_cuba import compare, pynn_run, reference
+
+    got, _ = pynn_run(3000, cm=0.2, arithmetic=arithmetic)
+    result = compare(reference(3000, arithmetic), got)
+    assert all(r["identical"] for r in result.values()), result
+    assert result["exc"]["spec"] > 1000
