@@ -392,6 +392,8 @@ def test_unsupported_features_are_refused_in_one_line(make, words):
 def test_bad_settings_are_refused():
     with pytest.raises(Exception, match="arithmetic must be one of"):
         sim.setup(arithmetic="double")
+    with pytest.raises(Exception, match=r"field 'setup.chips': must be in \[1, 16384\], got 0"):
+        sim.setup(chips=0)
     sim.setup(timestep=1.0, min_delay=1.0, arithmetic="loihi")
     src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
     p = sim.Population(1, sim.IF_curr_exp())

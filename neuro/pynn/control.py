@@ -20,6 +20,7 @@ from neuro.pynn.errors import UnsupportedFeature
 from neuro.pynn.models import StaticSynapse
 from neuro.pynn.populations import Population
 from neuro.pynn.projections import Projection
+from neuro.spec import Simulation
 
 log = logging.getLogger(__name__)
 ARITHMETICS = ("float", "loihi")
@@ -48,14 +49,21 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         raise NeuroError(
             f"chip must be one of {', '.join(p for p in PROFILES if p != 'truenorth')}, got {chip!r}"
         )
+    chips = extra_params.get("chips", 1)
+    seed = resolve_seed(extra_params.get("seed", extra_params.get("rng_seed")))
+    try:
+        Simulation.from_dict(
+            {"dt": float(timestep), "seed": seed, "arithmetic": arithmetic, "chip": chip, "chips": chips}
+        )
+    except NeuroError as exc:  # name the setup() argument
+        raise NeuroError(exc.message, field=(exc.field or "").replace("simulation.", "setup.")) from None
     end()
     state = simulator.state
     state.clear()
     state.dt = float(timestep)
     state.min_delay = min_delay
     state.max_delay = max_delay
-    state.arithmetic, state.chip, state.chips = arithmetic, chip, int(extra_params.get("chips", 1))
-    state.seed = resolve_seed(extra_params.get("seed", extra_params.get("rng_seed")))
+    state.arithmetic, state.chip, state.chips, state.seed = arithmetic, chip, int(chips), seed
     state.workdir = Path(tempfile.mkdtemp(prefix="neuro-pynn-"))
     state.session_count = 0
     return rank()

@@ -87,10 +87,10 @@ def _groups(keys: np.ndarray):
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
     group = rank[inv.ravel()]
+    by_group = np.argsort(group, kind="stable")
+    counts = np.bincount(group, minlength=order.size)
     local = np.empty(group.size, np.int64)
-    for g in range(order.size):
-        m = group == g
-        local[m] = np.arange(int(m.sum()))
+    local[by_group] = np.arange(group.size) - np.repeat(np.cumsum(counts) - counts, counts)
     return group, local, order.size
 
 
