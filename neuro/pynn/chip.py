@@ -67,8 +67,9 @@ def verify(steps: int | None = None, target: str = "numpy"):
 
 def write_sonata(path) -> Path:
     """Write the recorded spikes of every population (recorded with ``record('spikes')``) to a
-    SONATA HDF5 spike file, one SONATA population per spec population; written to a temporary
-    name and renamed, so no half-written file is left."""
+    SONATA HDF5 spike file, one SONATA population per spec population, on the engine's step grid
+    as ``neuro run`` writes it (a spike in step k at k dt; PyNN's neo data stamps it (k+1) dt);
+    written to a temporary name and renamed, so no half-written file is left."""
     from neuro.io.sonata import SpikeWriter
 
     s = _session()
@@ -89,7 +90,7 @@ def write_sonata(path) -> Path:
         for k, rec in enumerate(s.recorders):
             st, cells = rec._all_spikes()
             if st.size and s.state.populations[k].celltype.injectable:  # neurons, not spike sources
-                steps.append(st)
+                steps.append(st - 1)  # the engine's step (PyNN stamps the step's end)
                 gids.append(s._global(k, cells))
         if steps:
             st, g = np.concatenate(steps), np.concatenate(gids)

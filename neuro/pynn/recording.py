@@ -1,10 +1,11 @@
 """Recording: spikes and membrane potentials from the engine, kept per population for neo.
 
-The session (:mod:`neuro.pynn.session`) pushes each chunk's spikes (steps, local indices)
-and, for ``v``, the rows of the probed neurons (sample ``s`` = the state at ``s * dt``;
-sample 0 is the initial value). PyNN's :class:`pyNN.recording.Recorder` turns them into neo
-``Segment``s. A spike at step ``k`` is stamped ``k * dt``: the step in which ``v`` crossed
-the threshold (``v`` sample ``k + 1`` is then ``v_reset``), as PyNN's Brian2 backend does.
+The session (:mod:`neuro.pynn.session`) pushes each chunk's spikes (time in steps, local
+indices) and, for ``v``, the rows of the probed neurons (sample ``s`` = the state at
+``s * dt``; sample 0 is the initial value). PyNN's :class:`pyNN.recording.Recorder` turns
+them into neo ``Segment``s. A neuron whose ``v`` crossed the threshold in the step from
+``k dt`` to ``(k+1) dt`` fired at ``(k+1) dt`` (NEST's convention; ``v`` sample ``k + 1`` is
+``v_reset``); a spike source fires at its own (grid) time.
 """
 
 from __future__ import annotations

@@ -115,6 +115,7 @@ class Session:
 
     # ------------------------------------------------------------------ running
     def _on_spikes(self, steps, src) -> None:
+        """Hand spikes (time in steps, engine source index) to the recorders."""
         o = self.owner[src]
         m = o >= 0
         if not m.any():
@@ -130,7 +131,8 @@ class Session:
             rec.add_v(k0 + 1, rows[:, cols])
 
     def run(self, n_steps: int) -> None:
-        self.sim.run(n_steps, on_spikes=lambda s, b, g: self._on_spikes(s, g), on_probe=self._on_probe)
+        # a neuron that crossed the threshold in step k (from k dt to (k+1) dt) fired at (k+1) dt
+        self.sim.run(n_steps, on_spikes=lambda s, b, g: self._on_spikes(s + 1, g), on_probe=self._on_probe)
 
     # ------------------------------------------------------------------ continuing and reading back
     def _neuron_order(self) -> np.ndarray:

@@ -13,8 +13,10 @@ with currents in nA and :math:`c_m` in nF. Multiplying by :math:`\\tau_m / c_m` 
 * synaptic weight ``w`` nA → ``w * tau_m / cm`` mV (signed; inhibitory weights are negative
   in PyNN for current-based synapses and stay so);
 * ``i_offset`` and DC/step currents → bias ``amplitude * tau_m / cm`` mV;
-* PyNN delay ``d`` ms → spec delay ``d - dt``: the spec adds one step of latency (a spike at
-  step ``k`` arrives at step ``k + 1 + rint(delay/dt)``), PyNN's delay includes it
+* PyNN delay ``d`` ms: the spike acts at its time plus ``d`` (NEST's semantics). The spec
+  delivers a spike emitted in step ``k`` at the start of step ``k + 1 + rint(delay/dt)``. A
+  neuron that fires in step ``k`` is stamped ``(k+1) dt`` (the end of the step), so its spec
+  delay is ``d``; a spike source emitting at ``k dt`` gets ``d - dt``
   (``d >= min_delay >= dt``);
 * ``tau_m``, ``tau_syn_E``, ``tau_syn_I``, ``v_rest``, ``v_thresh``, ``v_reset``, ``tau_refrac``
   map one to one (ms, mV).
@@ -257,7 +259,8 @@ def _projections(prj, state, layout: Layout, workdir: Path, first_index: int) ->
         m = qp == q
         scale[m] = _scale(state.populations[q])[post_ids[m] - layout.first_ids[q]]
     weight = a["weight"] * scale
-    delay = np.maximum(a["delay"] - state.dt, 0.0)
+    from_source = np.array([not p.celltype.injectable for p in state.populations])[pp]
+    delay = np.maximum(a["delay"] - np.where(from_source, state.dt, 0.0), 0.0)
     receptor = "inh" if prj.receptor_type == "inhibitory" else "exc"
     plastic = isinstance(prj.synapse_type, STDPMechanism)
     out = []
