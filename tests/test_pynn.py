@@ -403,6 +403,13 @@ def test_bad_settings_are_refused():
     sim.Projection(src, p, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=100.0))
     with pytest.raises(Exception, match="Loihi allows 0..62"):
         sim.run(10.0)
+    sim.setup(timestep=0.1)
+    assert sim.get_min_delay() == 0.1
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
+    p = sim.Population(1, sim.IF_curr_exp())
+    sim.Projection(src, p, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=0.05), label="fast")
+    with pytest.raises(Exception, match="'fast'.*delay 0.05 ms is below the time step 0.1 ms"):
+        sim.run(1.0)
 
 
 @pytest.mark.brian2

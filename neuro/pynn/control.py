@@ -61,7 +61,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     state = simulator.state
     state.clear()
     state.dt = float(timestep)
-    state.min_delay = min_delay
+    state.min_delay = float(timestep) if min_delay == "auto" else min_delay
     state.max_delay = max_delay
     state.arithmetic, state.chip, state.chips, state.seed = arithmetic, chip, int(chips), seed
     state.workdir = Path(tempfile.mkdtemp(prefix="neuro-pynn-"))

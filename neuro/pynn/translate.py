@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neuro.errors import NeuroError
 from neuro.plasticity import Plasticity
 from neuro.pynn.errors import UnsupportedFeature
 from neuro.pynn.models import (
@@ -259,8 +260,13 @@ def _projections(prj, state, layout: Layout, workdir: Path, first_index: int) ->
         m = qp == q
         scale[m] = _scale(state.populations[q])[post_ids[m] - layout.first_ids[q]]
     weight = a["weight"] * scale
+    if a["delay"].size and a["delay"].min() < state.dt * (1 - 1e-9):
+        raise NeuroError(
+            f"delay {a['delay'].min():g} ms is below the time step {state.dt:g} ms (PyNN's smallest delay)",
+            field=f"Projection {prj.label!r}",
+        )
     from_source = np.array([not p.celltype.injectable for p in state.populations])[pp]
-    delay = np.maximum(a["delay"] - np.where(from_source, state.dt, 0.0), 0.0)
+    delay = np.maximum(a["delay"] - np.where(from_source, state.dt, 0.0), 0.0)  # rounded to steps by the spec
     receptor = "inh" if prj.receptor_type == "inhibitory" else "exc"
     plastic = isinstance(prj.synapse_type, STDPMechanism)
     out = []
