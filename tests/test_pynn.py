@@ -553,3 +553,17 @@ def test_same_script_on_pynn_brian2_backend_gives_the_same_membrane():
     assert sum(len(t) for t in st_n) > 10
     for a, b in zip(st_n, st_b, strict=True):
         np.testing.assert_allclose(a, b + DT, rtol=0, atol=1e-9)
+
+
+def test_poisson_sources_with_their_own_windows():
+    # Two Poisson channels with different start/duration become two spec inputs; each spikes only
+    # inside its own window, at about its rate.
+    sim.setup(timestep=DT, min_delay=DT, seed=21)
+    src = sim.Population(
+        2, sim.SpikeSourcePoisson(rate=[200.0, 400.0], start=[100.0, 300.0], duration=[400.0, 500.0])
+    )
+    src.record("spikes")
+    sim.run(1000.0)
+    a, b = spike_times(src)
+    assert a.min() >= 100.0 and a.max() < 500.0 and b.min() >= 300.0 and b.max() < 800.0
+    assert 60 < a.size < 100 and 160 < b.size < 240  # 80 and 200 expected

@@ -3,7 +3,7 @@
 PyNN's common classes (``pyNN.common``, ``pyNN.standardmodels``, ``pyNN.recording``) give the
 API; this package translates the network into a spec (:mod:`neuro.pynn.translate`) and runs
 it in the engine (:mod:`neuro.pynn.session`). Chip-level extras: ``sim.neuro.placement()``,
-``sim.neuro.energy()``, ``sim.neuro.counters()``, ``sim.neuro.spec()``,
+``sim.neuro.energy()``, ``sim.neuro.counters()``, ``sim.neuro.spec()``, ``sim.neuro.verify()``,
 ``sim.neuro.write_sonata(path)``. See ``docs/pynn.md``.
 """
 

@@ -122,8 +122,8 @@ def translate(state, workdir: Path) -> tuple[Network, Layout]:
         layout.names.append(names)
         layout.part.append(group)
         layout.local.append(local)
-        for g, name in enumerate(names):
-            cells = np.flatnonzero(group == g)
+        members = np.split(np.argsort(group, kind="stable"), np.cumsum(np.bincount(group))[:-1])
+        for name, cells in zip(names, members, strict=True):
             if isinstance(ct, IF_curr_exp):
                 pops.append(_population(name, pop, cells))
             elif isinstance(ct, SpikeSourcePoisson):
@@ -135,9 +135,7 @@ def translate(state, workdir: Path) -> tuple[Network, Layout]:
                 times = tuple(tuple(float(t) for t in np.asarray(par["spike_times"][i].value)) for i in cells)
                 for i, ts in zip(cells, times, strict=True):
                     if ts and min(ts) < 0:
-                        raise UnsupportedFeature(
-                            f"spike time {min(ts)} ms of {pop.label}[{i}]", "times start at 0"
-                        )
+                        raise NeuroError(f"spike time {min(ts)} ms is negative", field=f"{pop.label}[{i}]")
                 inputs.append(Input(name, "spike_times", size=cells.size, times=times))
     if not pops:  # spike sources only: the spec needs a population; one idle neuron, never driven
         pops.append(Population("idle", 1))
