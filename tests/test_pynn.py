@@ -180,21 +180,33 @@ def test_neurons_with_different_parameters_run_as_their_own_populations():
 
 # --------------------------------------------------------------------------- connectors
 CONNECTORS = {
-    "all_to_all": lambda: sim.AllToAllConnector(),
-    "one_to_one": lambda: sim.OneToOneConnector(),
-    "fixed_probability": lambda: sim.FixedProbabilityConnector(0.3, rng=sim.NumpyRNG(seed=7)),
-    "fixed_number_pre": lambda: sim.FixedNumberPreConnector(3, rng=sim.NumpyRNG(seed=8)),
-    "fixed_number_post": lambda: sim.FixedNumberPostConnector(
+    "all_to_all": lambda tmp: sim.AllToAllConnector(),
+    "one_to_one": lambda tmp: sim.OneToOneConnector(),
+    "fixed_probability": lambda tmp: sim.FixedProbabilityConnector(0.3, rng=sim.NumpyRNG(seed=7)),
+    "fixed_number_pre": lambda tmp: sim.FixedNumberPreConnector(3, rng=sim.NumpyRNG(seed=8)),
+    "fixed_number_post": lambda tmp: sim.FixedNumberPostConnector(
         2, with_replacement=True, rng=sim.NumpyRNG(seed=9)
     ),
-    "from_list": lambda: sim.FromListConnector([(0, 1), (3, 5), (7, 7), (3, 0)]),
-    "array": lambda: sim.ArrayConnector(np.eye(8, dtype=bool)[::-1]),
-    "distance": lambda: sim.DistanceDependentProbabilityConnector("exp(-d/3)", rng=sim.NumpyRNG(seed=10)),
+    "from_list": lambda tmp: sim.FromListConnector([(0, 1), (3, 5), (7, 7), (3, 0)]),
+    "array": lambda tmp: sim.ArrayConnector(np.eye(8, dtype=bool)[::-1]),
+    "distance": lambda tmp: sim.DistanceDependentProbabilityConnector("exp(-d/3)", rng=sim.NumpyRNG(seed=10)),
+    "fixed_total_number": lambda tmp: sim.FixedTotalNumberConnector(12, rng=sim.NumpyRNG(seed=22)),
+    "from_file": lambda tmp: sim.FromFileConnector(_conn_file(tmp)),
 }
 
 
+def _conn_file(tmp):
+    path = tmp / "conn.txt"
+    np.savetxt(
+        path,
+        [[0, 1, 0.2, 0.7], [2, 3, 0.3, 0.7], [7, 0, 0.4, 0.7]],
+        header='columns = ["i", "j", "weight", "delay"]',
+    )
+    return str(path)
+
+
 @pytest.mark.parametrize("name", sorted(CONNECTORS))
-def test_connector_synapses_reach_the_engine_converted(name):
+def test_connector_synapses_reach_the_engine_converted(name, tmp_path):
     # Every connection PyNN made is one engine synapse: weight in mV = w tau_m / cm (per post
     # neuron), delay in steps = d/dt - 1.
     sim.setup(timestep=DT, min_delay=DT, seed=11)
@@ -202,7 +214,7 @@ def test_connector_synapses_reach_the_engine_converted(name):
     cm = np.linspace(0.5, 1.2, 8)
     post = sim.Population(8, sim.IF_curr_exp(cm=cm), structure=sim.space.Line())
     w = sim.RandomDistribution("uniform", low=0.1, high=0.5, rng=sim.NumpyRNG(seed=12))
-    prj = sim.Projection(pre, post, CONNECTORS[name](), sim.StaticSynapse(weight=w, delay=0.7))
+    prj = sim.Projection(pre, post, CONNECTORS[name](tmp_path), sim.StaticSynapse(weight=w, delay=0.7))
     sim.run(DT)
     conn = np.array(prj.get(["weight", "delay"], format="list"))
     assert len(conn) == len(prj) > 0
