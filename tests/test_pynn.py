@@ -579,3 +579,17 @@ def test_poisson_sources_with_their_own_windows():
     a, b = spike_times(src)
     assert a.min() >= 100.0 and a.max() < 500.0 and b.min() >= 300.0 and b.max() < 800.0
     assert 60 < a.size < 100 and 160 < b.size < 240  # 80 and 200 expected
+
+
+def test_growing_the_network_between_runs_needs_reset():
+    sim.setup(timestep=DT, min_delay=DT, seed=23)
+    p = sim.Population(2, sim.IF_curr_exp(i_offset=1.0))
+    p.record("spikes")
+    sim.run(20.0)
+    q = sim.Population(3, sim.IF_curr_exp(i_offset=1.0))
+    q.record("spikes")
+    with pytest.raises(Exception, match="structure changed between runs.*call reset"):
+        sim.run(20.0)
+    sim.reset()
+    sim.run(40.0)
+    assert [len(t) for t in spike_times(q, 1)] == [len(t) for t in spike_times(p, 1)][:1] * 3

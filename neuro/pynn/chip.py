@@ -89,7 +89,7 @@ def write_sonata(path) -> Path:
         steps, gids = [], []
         for k, rec in enumerate(s.recorders):
             st, cells = rec._all_spikes()
-            if st.size and s.state.populations[k].celltype.injectable:  # neurons, not spike sources
+            if st.size and s.populations[k].celltype.injectable:  # neurons, not spike sources
                 steps.append(st - 1)  # the engine's step (PyNN stamps the step's end)
                 gids.append(s._global(k, cells))
         if steps:

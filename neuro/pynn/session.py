@@ -44,6 +44,7 @@ class Session:
 
     def __init__(self, state, previous=None):
         self.state = state
+        self.populations = list(state.populations)  # as built (later ones need a new build)
         self.stale = False
         if previous is not None:
             previous.sync_weights()
@@ -83,7 +84,7 @@ class Session:
         self.recorders = []
         probe_idx, self.v_probes = [], []
         v_scale, v_off = [], []
-        for k, pop in enumerate(self.state.populations):
+        for k, pop in enumerate(self.populations):
             rec = pop.recorder
             self.recorders.append(rec)
             spiking = rec.recorded.get(SPIKES, set())
@@ -139,7 +140,7 @@ class Session:
         """Engine index of every PyNN neuron, populations in creation order (spike sources left out)."""
         parts = [
             self._global(k, np.arange(pop.size))
-            for k, pop in enumerate(self.state.populations)
+            for k, pop in enumerate(self.populations)
             if pop.celltype.injectable
         ]
         return np.concatenate(parts) if parts else np.zeros(0, np.int64)
@@ -148,6 +149,10 @@ class Session:
         """Take over ``previous``'s state neuron by neuron: a parameter change may regroup the
         neurons into other spec populations, so engine indices are matched through PyNN's."""
         old, new = previous.sim, self.sim
+        if previous.populations != self.populations:
+            raise NeuroError(
+                "the network's structure changed between runs (new populations); call reset() first"
+            )
         src, dst = previous._neuron_order(), self._neuron_order()
         n_old, n_new = previous.compiled.n_neurons, self.compiled.n_neurons
         same = src.size == dst.size and old.state["buf"].shape[0] == new.state["buf"].shape[0]
