@@ -413,7 +413,7 @@ def test_bad_settings_are_refused():
     src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
     p = sim.Population(1, sim.IF_curr_exp())
     sim.Projection(src, p, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=100.0))
-    with pytest.raises(Exception, match="Loihi allows 0..62"):
+    with pytest.raises(Exception, match=r"allows 0\.\.62"):
         sim.run(10.0)
     sim.setup(timestep=0.1)
     assert sim.get_min_delay() == 0.1

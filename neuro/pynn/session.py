@@ -17,6 +17,12 @@ from neuro.pynn.translate import translate
 log = logging.getLogger(__name__)
 
 
+def _registers(compiled) -> list:
+    """Per-population Loihi registers of a compiled network (``pop_registers`` since the
+    targets refactor of issue 12, ``loihi_pops`` before it)."""
+    return compiled.pop_registers if hasattr(compiled, "pop_registers") else compiled.loihi_pops
+
+
 class RecordingInputs:
     """The spec's inputs, passed through to the engine, with each chunk's input spikes handed to
     the session (spike sources are recorded from what the engine actually received)."""
@@ -112,7 +118,7 @@ class Session:
         if c.arithmetic == "float":
             return 1.0, 0.0
         i = int(np.searchsorted(c.pop_offsets, g, side="right") - 1)
-        return c.loihi_pops[i].v_scale, self.net.populations[i].v_reset
+        return _registers(c)[i].v_scale, self.net.populations[i].v_reset
 
     # ------------------------------------------------------------------ running
     def _on_spikes(self, steps, src) -> None:
@@ -182,7 +188,7 @@ class Session:
         def scales(session, idx):
             c = session.compiled
             pop = np.searchsorted(c.pop_offsets, idx, side="right") - 1
-            lp = c.loihi_pops
+            lp = _registers(c)
             return np.array([(lp[p].v_scale, lp[p].scale, lp[p].scale_inh, lp[p].decay_v) for p in pop])
 
         if not np.array_equal(scales(previous, src), scales(self, dst)):
@@ -201,7 +207,7 @@ class Session:
             w = c.weight[positions[index]].astype(np.float64)
             if c.arithmetic == "loihi":
                 post = self.net.projections[index].post
-                w = w / c.loihi_pops[c.pop_names.index(post)].scale
+                w = w / _registers(c)[c.pop_names.index(post)].scale
             prj._built()["weight"][order] = w / scale
 
     def placement(self):
