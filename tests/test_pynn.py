@@ -363,6 +363,7 @@ def test_chip_extras(tmp_path):
     out = sim.neuro.write_sonata(tmp_path / "spikes.h5")
     with h5py.File(out) as f:
         assert f["spikes/p1/node_ids"].shape[0] == n_spikes
+        assert "placement" in f["emulator"] and f["emulator"].attrs["complete"]
     assert sim.neuro.spec().to_dict()["populations"][0]["name"] == "p1"
 
 

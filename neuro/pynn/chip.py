@@ -68,12 +68,15 @@ def verify(steps: int | None = None, target: str = "numpy"):
 def write_sonata(path) -> Path:
     """Write the recorded spikes of every population (recorded with ``record('spikes')``) to a
     SONATA HDF5 spike file, one SONATA population per spec population, on the engine's step grid
-    as ``neuro run`` writes it (a spike in step k at k dt; PyNN's neo data stamps it (k+1) dt);
-    written to a temporary name and renamed, so no half-written file is left."""
+    as ``neuro run`` writes it (a spike in step k at k dt; PyNN's neo data stamps it (k+1) dt),
+    with the placement on the chip's cores (so ``neuro inspect``/``plot-cores`` read it; the
+    mapper's error if the network does not fit) and the spec; written to a temporary name and
+    renamed, so no half-written file is left."""
     from neuro.io.sonata import SpikeWriter
 
     s = _session()
     c = s.compiled
+    placement = s.placement()
     path = Path(path)
     tmp = path.with_name(path.name + ".part")
     attrs = {
@@ -81,11 +84,14 @@ def write_sonata(path) -> Path:
         "arithmetic": c.arithmetic,
         "seed": c.seed,
         "chip": s.net.simulation.chip,
+        "chips": s.net.simulation.chips,
         "version": __version__,
         "network": "pynn",
+        "spec": s.net.to_dict(),
     }
     writer = SpikeWriter(tmp, c.pop_names, c.pop_offsets, c.dt, attrs)
     try:
+        writer.write_placement(placement)
         steps, gids = [], []
         for k, rec in enumerate(s.recorders):
             st, cells = rec._all_spikes()
