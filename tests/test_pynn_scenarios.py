@@ -4,6 +4,7 @@ it into ``.cache/pynn-sdist``; ``python bench/pynn_scenarios.py --fetch`` does t
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -13,10 +14,11 @@ import pytest
 
 pytest.importorskip("pyNN")
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-from pynn_scenarios import find_sdist  # noqa: E402
+_spec = importlib.util.spec_from_file_location("pynn_scenarios", ROOT / "bench" / "pynn_scenarios.py")
+pynn_scenarios = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(pynn_scenarios)
 
-SDIST = find_sdist()
+SDIST = pynn_scenarios.find_sdist()
 
 # The scenarios that use only what the chip runs; each must pass (measured: docs/pynn.md).
 MUST_PASS = {
