@@ -595,3 +595,16 @@ def test_growing_the_network_between_runs_needs_reset():
     sim.reset()
     sim.run(40.0)
     assert [len(t) for t in spike_times(q, 1)] == [len(t) for t in spike_times(p, 1)][:1] * 3
+
+
+def test_weights_set_after_learning_are_kept_and_used():
+    # After a run with STDP, get() reads the learned weight; a weight set then stays set (it is
+    # not overwritten by the engine's) and is the one the next run starts from.
+    wd = sim.AdditiveWeightDependence(w_min=0.0, w_max=0.8)
+    w1, tp, tq = _stdp_pair(10.0, 20.0, wd)
+    prj = sim.simulator.state.projections[-1]
+    assert prj.get("weight", format="list", with_address=False)[0] == pytest.approx(w1)
+    prj.set(weight=0.123)
+    assert prj.get("weight", format="list", with_address=False)[0] == 0.123
+    sim.run(20.0)  # no spikes in this stretch: nothing learns
+    assert prj.get("weight", format="list", with_address=False)[0] == pytest.approx(0.123)

@@ -75,6 +75,7 @@ class Session:
             )
         for rec, ids, _cols, v0 in self.v_probes:
             rec.begin_v(ids, v0 if previous is None and state.steps == 0 else None)
+        self._synced_step = self.sim.step  # the engine's weights are the PyNN ones here
 
     # ------------------------------------------------------------------ index maps
     def _global(self, k: int, local_ids: np.ndarray) -> np.ndarray:
@@ -198,9 +199,11 @@ class Session:
             )
 
     def sync_weights(self) -> None:
-        """Copy learned weights of plastic projections back into the PyNN projections (nA)."""
-        if not self.layout.plastic or self.sim.step == 0:
+        """Copy learned weights of plastic projections back into the PyNN projections (nA), once
+        per stretch of simulation: weights set from PyNN after that are not overwritten."""
+        if not self.layout.plastic or self.sim.step == self._synced_step:
             return
+        self._synced_step = self.sim.step
         c = self.compiled
         positions = list(c.projection_positions())
         for prj, index, order, scale in self.layout.plastic:
