@@ -421,7 +421,7 @@ def test_bad_settings_are_refused():
     src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
     p = sim.Population(1, sim.IF_curr_exp())
     sim.Projection(src, p, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=0.05), label="fast")
-    with pytest.raises(Exception, match="'fast'.*delay 0.05 ms is below the time step 0.1 ms"):
+    with pytest.raises(Exception, match='"fast".*delay 0.05 ms is below the time step 0.1 ms'):
         sim.run(1.0)
 
 
@@ -608,3 +608,10 @@ def test_weights_set_after_learning_are_kept_and_used():
     assert prj.get("weight", format="list", with_address=False)[0] == 0.123
     sim.run(20.0)  # no spikes in this stretch: nothing learns
     assert prj.get("weight", format="list", with_address=False)[0] == pytest.approx(0.123)
+
+
+def test_spec_errors_name_the_pynn_object():
+    sim.setup(timestep=1.0, min_delay=1.0, arithmetic="loihi")
+    sim.Population(1, sim.IF_curr_exp(tau_refrac=100.0), label="cells")
+    with pytest.raises(Exception, match=r"Population \"cells\" \(populations\[0\]\.refractory\).*at most 63"):
+        sim.run(10.0)

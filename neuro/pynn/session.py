@@ -58,7 +58,10 @@ class Session:
         workdir = state.workdir / f"session{state.session_count}"
         workdir.mkdir(parents=True, exist_ok=True)
         self.net, self.layout = translate(state, workdir)
-        self.compiled = c = compile_network(self.net)
+        try:
+            self.compiled = c = compile_network(self.net)
+        except NeuroError as exc:
+            raise self.layout.locate(exc) from None
         self._routing(c)
         inputs = RecordingInputs(SpecInputs(c), self._on_spikes)
         self.sim = Simulator(c, probe_neurons=self.probe_idx, inputs=inputs)

@@ -66,6 +66,14 @@ class Layout:
     local: list = field(default_factory=list)
     first_ids: np.ndarray = None
     plastic: list = field(default_factory=list)  # (projection, spec index, order, scale)
+    origin: dict = field(default_factory=dict)  # spec field prefix -> the PyNN object it came from
+
+    def locate(self, exc: NeuroError) -> NeuroError:
+        """``exc`` with its spec field (``projections[3]...``) named after the PyNN object."""
+        head = (exc.field or "").split(".", 1)[0]
+        if head not in self.origin:
+            return exc
+        return NeuroError(exc.message, field=f"{self.origin[head]} ({exc.field})")
 
     def where(self, ids: np.ndarray):
         """(population index, part index, local index in part) of global PyNN IDs."""
@@ -125,6 +133,7 @@ def translate(state, workdir: Path) -> tuple[Network, Layout]:
         members = np.split(np.argsort(group, kind="stable"), np.cumsum(np.bincount(group))[:-1])
         for name, cells in zip(names, members, strict=True):
             if isinstance(ct, IF_curr_exp):
+                layout.origin[f"populations[{len(pops)}]"] = f'Population "{pop.label}"'
                 pops.append(_population(name, pop, cells))
             elif isinstance(ct, SpikeSourcePoisson):
                 start, duration = float(par["start"][cells[0]]), float(par["duration"][cells[0]])
@@ -142,11 +151,17 @@ def translate(state, workdir: Path) -> tuple[Network, Layout]:
     layout.first_ids = np.array([int(p.first_id) for p in state.populations], dtype=np.int64)
     inputs += _currents(state, layout)
     for prj in state.projections:
-        projs += _projections(prj, state, layout, workdir, len(projs))
+        made = _projections(prj, state, layout, workdir, len(projs))
+        for i in range(len(projs), len(projs) + len(made)):
+            layout.origin[f"projections[{i}]"] = f'Projection "{prj.label}"'
+        projs += made
     sim = Simulation(
         dt=state.dt, steps=0, seed=state.seed, arithmetic=state.arithmetic, chip=state.chip, chips=state.chips
     )
-    return Network(pops, projs, inputs, (), sim, name="pynn"), layout
+    try:
+        return Network(pops, projs, inputs, (), sim, name="pynn"), layout
+    except NeuroError as exc:
+        raise layout.locate(exc) from None
 
 
 def _population(name: str, pop, cells: np.ndarray) -> Population:
@@ -261,7 +276,7 @@ def _projections(prj, state, layout: Layout, workdir: Path, first_index: int) ->
     if a["delay"].size and a["delay"].min() < state.dt * (1 - 1e-9):
         raise NeuroError(
             f"delay {a['delay'].min():g} ms is below the time step {state.dt:g} ms (PyNN's smallest delay)",
-            field=f"Projection {prj.label!r}",
+            field=f'Projection "{prj.label}"',
         )
     from_source = np.array([not p.celltype.injectable for p in state.populations])[pp]
     delay = np.maximum(a["delay"] - np.where(from_source, state.dt, 0.0), 0.0)  # rounded to steps by the spec
