@@ -1,0 +1,96 @@
+"""Simulator state of the PyNN backend: time, the objects of the network, and the engine session.
+
+The network is translated into a spec (:mod:`neuro.pynn.translate`) and compiled when a run
+starts; later runs continue the same :class:`~neuro.engine.Simulator` (the engine carries its
+state from one ``run`` to the next). A change made between runs (a parameter, a weight, a
+current, what is recorded) rebuilds the spec and the simulator and carries the neurons' state,
+the spike queue (ring buffer) and the random generator over, so the run goes on from where it
+stood; plastic weights are read back first (:meth:`Session.sync_weights`), learning traces
+restart from zero. ``reset()`` drops the session: the next run starts from the initial state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pyNN import common
+
+name = "neuro"
+
+
+class ID(int, common.IDMixin):
+    def __init__(self, n):
+        int.__init__(n)
+        common.IDMixin.__init__(self)
+
+
+class State(common.control.BaseState):
+    """Time, settings and every object of the current network (one per ``setup()``)."""
+
+    def __init__(self):
+        common.control.BaseState.__init__(self)
+        self.mpi_rank = 0
+        self.num_processes = 1
+        self.dt = 0.1
+        self.min_delay = "auto"
+        self.max_delay = 10.0
+        self.arithmetic = "float"
+        self.chip = "loihi"
+        self.chips = 1
+        self.seed = None
+        self.clear()
+
+    # ------------------------------------------------------------------ bookkeeping
+    def clear(self):
+        self.recorders = set()
+        self.populations = []
+        self.projections = []
+        self.current_sources = []
+        self.id_counter = 0
+        self.segment_counter = -1
+        self.session = None
+        self.steps = 0
+        self.reset()
+
+    def changed(self):
+        """Something the spec depends on changed; the next run rebuilds it."""
+        if self.session is not None:
+            self.session.stale = True
+
+    @property
+    def t(self) -> float:
+        return self.steps * self.dt
+
+    # ------------------------------------------------------------------ running
+    def run(self, simtime):
+        self.run_until(self.t + simtime)
+
+    def run_until(self, tstop):
+        n = int(np.rint(tstop / self.dt)) - self.steps
+        if n <= 0:
+            return
+        from neuro.pynn.session import Session  # imports the engine (numba) only when a run starts
+
+        if self.session is None:
+            self.session = Session(self, previous=None)
+        elif self.session.stale:
+            self.session = Session(self, previous=self.session)
+        self.running = True
+        self.session.run(n)
+        self.steps += n
+
+    def reset(self):
+        """Time back to 0 and the initial state; the network and its parameters stay."""
+        if self.session is not None:
+            self.session.sync_weights()
+        self.session = None
+        self.running = False
+        self.steps = 0
+        self.t_start = 0
+        self.segment_counter += 1
+        for src in self.current_sources:
+            src._restart()
+        for rec in self.recorders:
+            rec._restart()
+
+
+state = State()
