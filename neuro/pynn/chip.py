@@ -14,6 +14,8 @@ from neuro import __version__
 from neuro.errors import NeuroError
 from neuro.pynn import simulator
 
+DEFAULT_ENERGY_PROFILE = "loihi"  # for chips without a shipped energy profile (e.g. unbounded)
+
 
 def _session():
     s = simulator.state.session
@@ -45,11 +47,11 @@ def energy(profile: str | None = None):
     a :class:`~neuro.energy.price.Priced` with ``total_pj`` and per-event ``energy_pj``."""
     from neuro.energy.ledger import ledger_from_simulator
     from neuro.energy.price import price
-    from neuro.energy.profile import load_profile
+    from neuro.energy.profile import load_profile, shipped_profiles
 
     s = _session()
     chip = s.net.simulation.chip
-    name = profile or (chip if chip in ("loihi", "truenorth") else "loihi")
+    name = profile or (chip if chip in shipped_profiles() else DEFAULT_ENERGY_PROFILE)
     return price(ledger_from_simulator(s.sim, s.placement()), load_profile(name))
 
 

@@ -12,6 +12,7 @@ from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TI
 from pyNN.connectors import FixedProbabilityConnector
 from pyNN.recording import get_io
 
+from neuro import targets
 from neuro.chips import PROFILES
 from neuro.errors import NeuroError
 from neuro.network import resolve_seed
@@ -23,7 +24,17 @@ from neuro.pynn.projections import Projection
 from neuro.spec import Simulation
 
 log = logging.getLogger(__name__)
-ARITHMETICS = ("float", "loihi")
+ARITHMETICS = ("float", "loihi")  # the targets with a current-based LIF neuron (IF_curr_exp)
+
+
+def _new_session(state, previous):
+    """A session runs the network in the engine (imported only when a run starts)."""
+    from neuro.pynn.session import Session
+
+    return Session(state, previous=previous)
+
+
+simulator.State.session_factory = staticmethod(_new_session)
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
@@ -44,11 +55,10 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     arithmetic = extra_params.get("arithmetic", "float")
     if arithmetic not in ARITHMETICS:
         raise NeuroError(f"arithmetic must be one of {', '.join(ARITHMETICS)}, got {arithmetic!r}")
-    chip = extra_params.get("chip", "loihi")
-    if chip not in PROFILES or chip == "truenorth":
-        raise NeuroError(
-            f"chip must be one of {', '.join(p for p in PROFILES if p != 'truenorth')}, got {chip!r}"
-        )
+    runs_on = targets.entry(arithmetic).chips  # the chips this arithmetic can be placed on
+    chip = extra_params.get("chip", targets.entry(arithmetic).default_chip)
+    if chip not in PROFILES or chip not in runs_on:
+        raise NeuroError(f"chip must be one of {', '.join(runs_on)}, got {chip!r}")
     chips = extra_params.get("chips", 1)
     seed = resolve_seed(extra_params.get("seed", extra_params.get("rng_seed")))
     try:

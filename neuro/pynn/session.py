@@ -17,12 +17,6 @@ from neuro.pynn.translate import translate
 log = logging.getLogger(__name__)
 
 
-def _registers(compiled) -> list:
-    """Per-population Loihi registers of a compiled network (``pop_registers`` since the
-    targets refactor of issue 12, ``loihi_pops`` before it)."""
-    return compiled.pop_registers if hasattr(compiled, "pop_registers") else compiled.loihi_pops
-
-
 class RecordingInputs:
     """The spec's inputs, passed through to the engine, with each chunk's input spikes handed to
     the session (spike sources are recorded from what the engine actually received)."""
@@ -119,10 +113,8 @@ class Session:
     def _v_units(self, g: int) -> tuple[float, float]:
         """(register units per mV, mV at register 0) of neuron ``g``'s probed v."""
         c = self.compiled
-        if c.arithmetic == "float":
-            return 1.0, 0.0
         i = int(np.searchsorted(c.pop_offsets, g, side="right") - 1)
-        return _registers(c)[i].v_scale, self.net.populations[i].v_reset
+        return c.target.voltage_units(c, i)
 
     # ------------------------------------------------------------------ running
     def _on_spikes(self, steps, src) -> None:
@@ -172,8 +164,7 @@ class Session:
                 "the network's structure changed between runs (neurons, the longest delay or the "
                 "inhibitory time constants); call reset() before running it"
             )
-        if self.compiled.arithmetic == "loihi":
-            self._check_scales(previous, src, dst)
+        self._check_scales(previous, src, dst)
         for key, arr in new.state.items():
             if key == "buf":
                 for c in range(arr.shape[2] // n_new):
@@ -187,13 +178,13 @@ class Session:
             pin.set_state(pold.get_state())  # the same Poisson stream as an unbroken run
 
     def _check_scales(self, previous, src, dst) -> None:
-        """Loihi registers carry over only if every neuron keeps its register scales."""
+        """Registers carry over only if every neuron keeps its register scales (the target's
+        ``register_scales``: none in float arithmetic)."""
 
         def scales(session, idx):
             c = session.compiled
             pop = np.searchsorted(c.pop_offsets, idx, side="right") - 1
-            lp = _registers(c)
-            return np.array([(lp[p].v_scale, lp[p].scale, lp[p].scale_inh, lp[p].decay_v) for p in pop])
+            return np.array([c.target.register_scales(c, p) for p in pop])
 
         if not np.array_equal(scales(previous, src), scales(self, dst)):
             raise NeuroError(
@@ -210,10 +201,7 @@ class Session:
         c = self.compiled
         positions = list(c.projection_positions())
         for prj, index, order, scale in self.layout.plastic:
-            w = c.weight[positions[index]].astype(np.float64)
-            if c.arithmetic == "loihi":
-                post = self.net.projections[index].post
-                w = w / _registers(c)[c.pop_names.index(post)].scale
+            w = c.target.weights_to_physical(c, index, c.weight[positions[index]])
             prj._built()["weight"][order] = w / scale
 
     def placement(self):

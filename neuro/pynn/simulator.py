@@ -68,12 +68,10 @@ class State(common.control.BaseState):
         n = int(np.rint(tstop / self.dt)) - self.steps
         if n <= 0:
             return
-        from neuro.pynn.session import Session  # imports the engine (numba) only when a run starts
-
-        if self.session is None:
-            self.session = Session(self, previous=None)
+        if self.session is None:  # session_factory: set by neuro.pynn.control (imports the engine)
+            self.session = self.session_factory(self, None)
         elif self.session.stale:
-            self.session = Session(self, previous=self.session)
+            self.session = self.session_factory(self, self.session)
         self.running = True
         self.session.run(n)
         self.steps += n

@@ -61,3 +61,13 @@ class Target:
     def theta_to_physical(self, compiled, population: str, theta: np.ndarray) -> np.ndarray:
         """Adaptive thresholds of ``population`` (the engine's units) in mV."""
         return np.asarray(theta, dtype=np.float64)
+
+    def voltage_units(self, compiled, population: int) -> tuple[float, float]:
+        """(engine units per mV, mV at engine value 0) of population ``population``'s ``v``."""
+        return 1.0, 0.0
+
+    def register_scales(self, compiled, population: int) -> tuple:
+        """The unit scales a population's registers were discretized with (empty when the
+        engine computes in physical units): state carries over between two compiles only
+        where they agree."""
+        return ()

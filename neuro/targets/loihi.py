@@ -120,5 +120,13 @@ class LoihiTarget(LifTarget):
         post = compiled.pop_registers[compiled.pop_names.index(proj.post)]
         return discretize.weights_to_mv(proj, post, compiled.weight_exps[projection], weights)
 
+    def voltage_units(self, compiled, population):
+        """Voltage registers count from ``v_reset`` (the chip resets to 0) in units of ``v_scale``."""
+        return compiled.pop_registers[population].v_scale, compiled.spec.populations[population].v_reset
+
+    def register_scales(self, compiled, population):
+        lp = compiled.pop_registers[population]
+        return (lp.v_scale, lp.scale, lp.scale_inh, lp.decay_v)
+
     def theta_to_physical(self, compiled, population, theta):
         return discretize.voltage_to_mv(compiled.pop_registers[compiled.pop_names.index(population)], theta)
