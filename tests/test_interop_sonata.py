@@ -143,3 +143,39 @@ def test_read_spikes_run_directory_and_bad_input(tmp_path):
             read_spikes(bad)
         assert "\n" not in str(err.value) and str(bad.name) in str(err.value)
     assert res.path.exists()
+
+
+# ------------------------------------------------------------------------------ neo
+def test_to_neo_one_train_per_neuron_with_the_run_window(tmp_path):
+    neo = pytest.importorskip("neo")
+    from neuro.io.spiketrains import to_neo
+
+    res = run_spec(Network.from_dict(LOIHI), tmp_path / "out", progress=False)
+    seg = to_neo(res.path)
+    assert isinstance(seg, neo.Segment)
+    keys = [(st.annotations["population"], st.annotations["node_id"]) for st in seg.spiketrains]
+    assert keys == [("a", 0), ("b", 0), ("b", 1), ("quiet", 0), ("quiet", 1), ("quiet", 2)]
+    a, b0, b1 = seg.spiketrains[:3]
+    assert str(a.units.dimensionality) == "ms"
+    assert a.magnitude.tolist() == [3.0, 7.5, 12.0]  # steps 6, 15, 24 at dt 0.5 ms
+    assert b0.magnitude.tolist() == [0.5 * s for s in range(1, 30, 2)]
+    assert b1.magnitude.tolist() == [3.0, 6.5, 10.0, 13.5]
+    assert all(st.size == 0 for st in seg.spiketrains[3:])
+    assert float(a.t_start) == 0.0 and float(a.t_stop) == 15.0  # 30 steps of 0.5 ms
+    only_b = to_neo(tmp_path / "out", populations=["b"])
+    assert len(only_b.spiketrains) == 2
+    with pytest.raises(NeuroError, match="no population 'c'"):
+        to_neo(res.path, populations=["c"])
+
+
+def test_to_neo_of_another_tools_file(tmp_path):
+    pytest.importorskip("neo")
+    from neuro.io.spiketrains import to_neo
+
+    path = tmp_path / "other.h5"
+    with h5py.File(path, "w") as f:  # no /emulator: sizes from the ids, window up to the last spike
+        f["spikes/p/node_ids"] = np.array([2, 0, 2], dtype=np.uint64)
+        f["spikes/p/timestamps"] = np.array([1.0, 4.0, 0.5])
+    seg = to_neo(path)
+    assert [st.magnitude.tolist() for st in seg.spiketrains] == [[4.0], [], [0.5, 1.0]]
+    assert float(seg.spiketrains[0].t_stop) == 4.0
