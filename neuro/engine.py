@@ -169,7 +169,12 @@ class Simulator(ChunkRunner):
         self._bias_key = None
         self.probe_idx = np.asarray(probe_neurons if probe_neurons is not None else [], dtype=np.int64)
         self.spike_count = np.zeros(net.n_sources, dtype=np.int64)
-        self.active = np.zeros((self.batch, n), dtype=np.int64)  # active updates (see counters)
+        # per copy and neuron: [0] active updates (v or a current changed), [1] membrane updates
+        # (NeuroBench's MembraneUpdates: v changed, and every neuron in a sample's first step)
+        self.update_counts = np.zeros((self.batch, 2, n), dtype=np.int64)
+        self.active = self.update_counts[:, 0]
+        self.membrane = self.update_counts[:, 1]
+        self._sample_start = 0  # step at which the current sample began (reset_state); -1: passed
         self.overflow = np.zeros(3, dtype=np.int64)
         self._allocate_outputs(n)
         if net.arithmetic != "float":
@@ -191,6 +196,15 @@ class Simulator(ChunkRunner):
         for key, arr in self.state.items():
             if key not in keep:
                 arr[...] = fresh[key]
+        self._sample_start = self.step
+
+    def _first_step_of_sample(self, k0: int) -> np.ndarray | None:
+        """At a sample's first step, the membrane counts before it (NeuroBench counts every
+        neuron as updated in the first step of a sample); None elsewhere."""
+        if k0 != self._sample_start:
+            return None
+        self._sample_start = -1
+        return self.membrane.copy()
 
     # ------------------------------------------------------------------ bias from current inputs
     @property
@@ -234,19 +248,38 @@ class Simulator(ChunkRunner):
             pv,
             pi,
             self.spike_count,
-            self.active,
+            self.update_counts,
         )
+        first = self._first_step_of_sample(k0)
+        if first is not None:
+            n = 1  # the caller's loop runs the rest of the chunk
         if net.arithmetic == "float":
             params = tuple(p[k] for k in FLOAT_PARAMS) + (self.adapt,)
             lrn = self.tables.pack(FloatTables)
-            return floating.run_float(k0, n, state, params, csr, io, self.learning, lrn)
-        params = tuple(p[k] for k in LOIHI_PARAMS) + (self.adapt,)
-        lrn = self.tables.pack(LoihiTables)
-        return loihi.run_loihi(k0, n, state, params, csr, io, self.learning, lrn, self.overflow)
+            out = floating.run_float(k0, n, state, params, csr, io, self.learning, lrn)
+        else:
+            params = tuple(p[k] for k in LOIHI_PARAMS) + (self.adapt,)
+            lrn = self.tables.pack(LoihiTables)
+            out = loihi.run_loihi(k0, n, state, params, csr, io, self.learning, lrn, self.overflow)
+        if first is not None:
+            if out[0] == 1:
+                self.membrane[...] = first + 1
+            else:  # stopped before the step (output buffers full): it comes again
+                self._sample_start = k0
+        return out
 
     def _kernel_counts(self, k0, n, in_ptr, in_src, counts):
         if self.learning or self.probe_idx.size:
             raise ValueError("counting runs need learning off and no probes")
+        first = self._first_step_of_sample(k0) if n > 0 else None
+        if first is not None:
+            self._kernel_counts_run(k0, 1, in_ptr, in_src, counts)
+            self.membrane[...] = first + 1
+            k0, n, in_ptr = k0 + 1, n - 1, in_ptr[self.batch :]
+        if n > 0:
+            self._kernel_counts_run(k0, n, in_ptr, in_src, counts)
+
+    def _kernel_counts_run(self, k0, n, in_ptr, in_src, counts):
         s, p, net = self.state, self.params, self.net
         state = (s["buf"], s["v"], s["cur"], s["ref"], s["theta"])
         csr = (net.indptr, net.slot, net.weight, net.delay)
@@ -261,7 +294,7 @@ class Simulator(ChunkRunner):
                 in_ptr,
                 in_src,
                 counts,
-                self.active,
+                self.update_counts,
             )
         else:
             ov = np.zeros((self.batch, 3), dtype=np.int64)
@@ -275,7 +308,7 @@ class Simulator(ChunkRunner):
                 in_src,
                 counts,
                 ov,
-                self.active,
+                self.update_counts,
             )
             self.overflow += ov.sum(axis=0)
         self.spike_count += counts.sum(axis=0) - before
@@ -295,6 +328,7 @@ class Simulator(ChunkRunner):
             "steps": self.step,
             "neuron_updates": self.step * self.batch * n,
             "active_neuron_updates": int(self.active.sum()),
+            "membrane_updates": int(self.membrane.sum()),
             "spikes": int(self.spike_count[:n].sum()),
             "input_spikes": int(self.spike_count[n:].sum()),
             "synaptic_events": int(self.spike_count @ net.fanout()),

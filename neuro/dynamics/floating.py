@@ -38,10 +38,11 @@ from neuro.learning.floating import learn_float
 def update(q, ie, ii, vb, rb, th, fired, params, two):
     """One step of every neuron of one batch element (branch-free, so it vectorizes):
     add the arrived input ``q`` to the currents, integrate, threshold, reset.
-    Sets ``fired[i] = spiked + 2 * active`` (uint8); the caller records and routes the spikes
-    (bit 0) and counts the active updates (bit 1, :func:`count_active`). An update is
-    *active* when it changed ``v`` or a current (NeuroBench's ``MembraneUpdates`` rule):
-    :math:`v' \\ne v \\lor I_e' \\ne I_e \\lor I_i' \\ne I_i`. The flag travels in ``fired``
+    Sets ``fired[i] = spiked + 2 * active + 4 * membrane`` (uint8); the caller records and
+    routes the spikes (bit 0) and counts the updates (bits 1, 2, :func:`count_active`). An
+    update is *active* when it changed ``v`` or a current,
+    :math:`v' \\ne v \\lor I_e' \\ne I_e \\lor I_i' \\ne I_i`, and a *membrane* update
+    (NeuroBench's ``MembraneUpdates``) when it changed ``v``. The flags travel in ``fired``
     rather than in an array of its own: one more written array stops LLVM from vectorizing
     this loop (too many runtime alias checks), which cost 2-4x."""
     em, ee, ei, ce, ci, v_rest, bias, v_th, v_reset, ref_steps, theta_plus, theta_decay, adapt = params
@@ -73,7 +74,8 @@ def update(q, ie, ii, vb, rb, th, fired, params, two):
         rb[i] = r - 1 if r > 0 else 0
         ne = a * ee[i]
         ni = c * ei[i]
-        fired[i] = spk + 2 * ((free & (vn != v_old)) | (ne != e_old) | (ni != i_old))
+        dv = free & (vn != v_old)
+        fired[i] = spk + 2 * (dv | (ne != e_old) | (ni != i_old)) + 4 * dv
         ie[i] = ne
         ii[i] = ni
 
@@ -98,7 +100,7 @@ def run_float(k0, n_steps, state, params, csr, io, learn, lrn):
     cap = out_step.shape[0]
     n_out = 0
     fired = np.zeros(n, dtype=np.uint8)
-    acc = np.zeros((n_batch, n), dtype=np.uint8)
+    acc = np.zeros((n_batch, n), dtype=np.uint16)
     for j in range(n_steps):
         k = k0 + j
         if n_out + n_batch * n > cap or j % ACTIVE_FLUSH == ACTIVE_FLUSH - 1:
@@ -129,8 +131,8 @@ def run_float(k0, n_steps, state, params, csr, io, learn, lrn):
 def run_float_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, active):
     """Batched run without learning or spike lists: batch elements advance in parallel
     threads (they share only the read-only weights); ``counts[b, s]`` accumulates the spikes
-    of every source ``s`` (neurons, then inputs) of element ``b``, ``active[b, i]`` the
-    active updates of neuron ``i`` (see :func:`update`)."""
+    of every source ``s`` (neurons, then inputs) of element ``b``, ``active[b, 0, i]`` and
+    ``active[b, 1, i]`` the active and membrane updates of neuron ``i`` (see :func:`update`)."""
     buf, v, cur, ref, theta = state
     indptr, slot, weight, delay = csr
     n_rows, n_batch = buf.shape[0], buf.shape[1]
@@ -138,7 +140,7 @@ def run_float_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, ac
     two = buf.shape[2] == 2 * n
     for b in prange(n_batch):
         fired = np.zeros(n, dtype=np.uint8)
-        acc = np.zeros(n, dtype=np.uint8)
+        acc = np.zeros(n, dtype=np.uint16)
         for j in range(n_steps):
             k = k0 + j
             if j % ACTIVE_FLUSH == ACTIVE_FLUSH - 1:

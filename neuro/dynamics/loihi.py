@@ -58,8 +58,9 @@ def wrap(x, bits):
 @njit(cache=True, inline="always")
 def update(q, u0, u1, vb, rb, th, fired, params, two):
     """One integer step of every compartment of one batch element (see module docstring);
-    sets ``fired[i] = spiked + 2 * active`` (an *active* update changed ``v`` or a current:
-    :math:`v' \\ne v \\lor u_0' \\ne u_0 \\lor u_1' \\ne u_1`; see
+    sets ``fired[i] = spiked + 2 * active + 4 * membrane`` (an *active* update changed ``v``
+    or a current, :math:`v' \\ne v \\lor u_0' \\ne u_0 \\lor u_1' \\ne u_1`, a *membrane*
+    update changed ``v``; see
     :func:`neuro.dynamics.floating.update`) and returns the overflow counts (q, u, u2) of
     this step."""
     (decay_u, decay_u_inh, decay_v, vth, bias, vmin, vmax, ref_steps, theta_plus, decay_theta, adapt) = params
@@ -103,7 +104,8 @@ def update(q, u0, u1, vb, rb, th, fired, params, two):
                 t_i += theta_plus[i]
         th[i] = t_i
         rb[i] = r - 1 if r > 0 else 0
-        fired[i] = spk + 2 * ((vn != v_old) | (x0 != u0_old) | (x1 != u1_old))
+        dv = vn != v_old
+        fired[i] = spk + 2 * (dv | (x0 != u0_old) | (x1 != u1_old)) + 4 * dv
     return ov_q, ov_u, ov_u2
 
 
@@ -125,7 +127,7 @@ def run_loihi(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
     cap = out_step.shape[0]
     n_out = 0
     fired = np.zeros(n, dtype=np.uint8)
-    acc = np.zeros((n_batch, n), dtype=np.uint8)  # active updates (see routing.count_active)
+    acc = np.zeros((n_batch, n), dtype=np.uint16)  # update counts (see routing.count_active)
     for j in range(n_steps):
         k = k0 + j
         if n_out + n_batch * n > cap or j % ACTIVE_FLUSH == ACTIVE_FLUSH - 1:
@@ -160,7 +162,7 @@ def run_loihi(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
 def run_loihi_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, overflow_b, active):
     """Batched run without learning or spike lists, batch elements in parallel threads (see
     :func:`neuro.dynamics.floating.run_float_counts`); ``overflow_b[b]`` counts wraps,
-    ``active[b, i]`` the active updates of neuron ``i``."""
+    ``active[b, 0, i]`` / ``active[b, 1, i]`` the active / membrane updates of neuron ``i``."""
     buf, v, cur, ref, theta = state
     indptr, slot, weight, delay = csr
     n_rows, n_batch = buf.shape[0], buf.shape[1]
@@ -168,7 +170,7 @@ def run_loihi_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, ov
     two = buf.shape[2] == 2 * n
     for b in prange(n_batch):
         fired = np.zeros(n, dtype=np.uint8)
-        acc = np.zeros(n, dtype=np.uint8)
+        acc = np.zeros(n, dtype=np.uint16)
         for j in range(n_steps):
             k = k0 + j
             if j % ACTIVE_FLUSH == ACTIVE_FLUSH - 1:

@@ -14,6 +14,7 @@ editing these inlined functions recompiles the kernels that use them.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 
@@ -78,21 +79,25 @@ def probe(j, b, v, cur, probe_idx, probe_v, probe_i):
         probe_i[j, b, p] = cur[b, 0, probe_idx[p]] + cur[b, 1, probe_idx[p]]
 
 
-ACTIVE_FLUSH = 255  # steps a uint8 active-update accumulator can hold
+ACTIVE_FLUSH = 255  # steps a byte of the update accumulator can hold
 
 
 @njit(cache=True, inline="always")
 def count_active(fired, acc):
-    """``acc[i] += 1`` (uint8) for every neuron whose last update was active (bit 1 of
-    ``fired``); the kernels move ``acc`` into the int64 totals with :func:`flush_active`
-    at least every :data:`ACTIVE_FLUSH` steps (a byte per neuron keeps this pass cheap)."""
+    """Count this step's updates in ``acc`` (uint16 per neuron): the low byte counts *active*
+    updates (bit 1 of ``fired``: ``v`` or a current changed), the high byte *membrane* updates
+    (bit 2: ``v`` changed). The kernels move ``acc`` into the int64 totals with
+    :func:`flush_active` at least every :data:`ACTIVE_FLUSH` steps, so neither byte carries."""
     for i in range(fired.shape[0]):
-        acc[i] += fired[i] >> 1
+        f = np.uint16(fired[i])
+        acc[i] += ((f >> 1) & 1) | ((f >> 2) << 8)
 
 
 @njit(cache=True, inline="always")
-def flush_active(acc, active):
-    """``active += acc``; ``acc = 0``."""
+def flush_active(acc, counts):
+    """``counts[0] += low bytes of acc`` (active), ``counts[1] += high bytes`` (membrane);
+    ``acc = 0``. ``counts`` is one batch element's (2, N) block of ``Simulator.update_counts``."""
     for i in range(acc.shape[0]):
-        active[i] += acc[i]
+        counts[0, i] += acc[i] & 255
+        counts[1, i] += acc[i] >> 8
         acc[i] = 0

@@ -85,6 +85,8 @@ def save_checkpoint(sim, path, extra: dict | None = None) -> Path:
         f.create_dataset("spike_count", data=sim.spike_count)
         f.create_dataset("overflow", data=sim.overflow)
         f.create_dataset("active", data=sim.active)  # active neuron updates (counters)
+        f.create_dataset("membrane", data=sim.membrane)  # membrane updates (counters)
+        f.attrs["sample_start"] = sim._sample_start
         f.create_dataset("bias", data=sim.params["bias"])
     os.replace(tmp, path)
     return path
@@ -200,6 +202,9 @@ def load_checkpoint(
         sim.overflow[...] = f["overflow"][()]
         if "active" in f:  # absent in checkpoints written before the counter existed
             sim.active[...] = f["active"][()]
+        if "membrane" in f:  # absent before the membrane-update counter
+            sim.membrane[...] = f["membrane"][()]
+            sim._sample_start = int(f.attrs["sample_start"])
         sim.params["bias"] = f["bias"][()]
         sim._bias_base = sim.params["bias"].copy()
     compiled.rng.bit_generator.state = meta["rng_state"]
