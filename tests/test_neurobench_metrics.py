@@ -171,3 +171,13 @@ def test_footprint_is_one_copys_arrays():
         f0 = footprint_bytes(Simulator(compile_network(Network.from_dict(s0))))
         f1 = footprint_bytes(Simulator(compile_network(Network.from_dict(s1))))
         assert f1 - f0 == per_syn
+
+
+def test_a_ledger_without_the_counts_reports_none():
+    """A spikes.h5 from before these counts: no value is made up under a NeuroBench name."""
+    from neuro.energy.neurobench import neurobench_metrics
+
+    m = neurobench_metrics({"update_rounds": 10}, {"spikes": 1.0, "neuron_updates": 10.0}, 1)
+    for name in ("Dense", "Effective_ACs", "ConnectionSparsity", "MembraneUpdates", "Footprint"):
+        assert m[name] is None, name
+    assert m["ActivationSparsity"] == 0.9 and m["Effective_MACs"] == 0.0
