@@ -55,7 +55,7 @@ def _serial(sim: Simulator, mod, counter: bool, steps: int) -> float:
     pv = np.zeros((steps, 1, 0))
     io = (in_ptr, in_src, sim._out_step, sim._out_b, sim._out_src, sim.probe_idx, pv, pv, sim.spike_count)
     if counter:
-        io = io + (sim.update_counts,)
+        io = io + (sim.update_counts, 0)
     t0 = time.perf_counter()
     if net.arithmetic == "float":
         params = tuple(p[k] for k in FLOAT_PARAMS) + (False,)
@@ -84,7 +84,7 @@ def _batched(sim: Simulator, mod, counter: bool, in_ptr, in_src, steps: int) -> 
     state = (s["buf"], s["v"], s["cur"], s["ref"], s["theta"])
     csr = (net.indptr, net.slot, net.weight, net.delay)
     counts = np.zeros((sim.batch, net.n_sources), dtype=np.int64)
-    extra = (sim.update_counts,) if counter else ()
+    extra = (sim.update_counts, 0) if counter else ()
     t0 = time.perf_counter()
     if net.arithmetic == "float":
         params = tuple(p[k] for k in FLOAT_PARAMS) + (False,)

@@ -198,13 +198,14 @@ class Simulator(ChunkRunner):
                 arr[...] = fresh[key]
         self._sample_start = self.step
 
-    def _first_step_of_sample(self, k0: int) -> np.ndarray | None:
-        """At a sample's first step, the membrane counts before it (NeuroBench counts every
-        neuron as updated in the first step of a sample); None elsewhere."""
-        if k0 != self._sample_start:
-            return None
-        self._sample_start = -1
-        return self.membrane.copy()
+    def _new_sample(self, k0: int) -> int:
+        """1 when step ``k0`` is a sample's first step (the kernels then count every neuron
+        as a membrane update, as NeuroBench does), else 0."""
+        return int(k0 == self._sample_start)
+
+    def _ran(self, k0: int, steps: int) -> None:
+        if steps > 0 and k0 == self._sample_start:
+            self._sample_start = -1
 
     # ------------------------------------------------------------------ bias from current inputs
     @property
@@ -249,10 +250,8 @@ class Simulator(ChunkRunner):
             pi,
             self.spike_count,
             self.update_counts,
+            self._new_sample(k0),
         )
-        first = self._first_step_of_sample(k0)
-        if first is not None:
-            n = 1  # the caller's loop runs the rest of the chunk
         if net.arithmetic == "float":
             params = tuple(p[k] for k in FLOAT_PARAMS) + (self.adapt,)
             lrn = self.tables.pack(FloatTables)
@@ -261,25 +260,12 @@ class Simulator(ChunkRunner):
             params = tuple(p[k] for k in LOIHI_PARAMS) + (self.adapt,)
             lrn = self.tables.pack(LoihiTables)
             out = loihi.run_loihi(k0, n, state, params, csr, io, self.learning, lrn, self.overflow)
-        if first is not None:
-            if out[0] == 1:
-                self.membrane[...] = first + 1
-            else:  # stopped before the step (output buffers full): it comes again
-                self._sample_start = k0
+        self._ran(k0, out[0])
         return out
 
     def _kernel_counts(self, k0, n, in_ptr, in_src, counts):
         if self.learning or self.probe_idx.size:
             raise ValueError("counting runs need learning off and no probes")
-        first = self._first_step_of_sample(k0) if n > 0 else None
-        if first is not None:
-            self._kernel_counts_run(k0, 1, in_ptr, in_src, counts)
-            self.membrane[...] = first + 1
-            k0, n, in_ptr = k0 + 1, n - 1, in_ptr[self.batch :]
-        if n > 0:
-            self._kernel_counts_run(k0, n, in_ptr, in_src, counts)
-
-    def _kernel_counts_run(self, k0, n, in_ptr, in_src, counts):
         s, p, net = self.state, self.params, self.net
         state = (s["buf"], s["v"], s["cur"], s["ref"], s["theta"])
         csr = (net.indptr, net.slot, net.weight, net.delay)
@@ -295,6 +281,7 @@ class Simulator(ChunkRunner):
                 in_src,
                 counts,
                 self.update_counts,
+                self._new_sample(k0),
             )
         else:
             ov = np.zeros((self.batch, 3), dtype=np.int64)
@@ -309,9 +296,11 @@ class Simulator(ChunkRunner):
                 counts,
                 ov,
                 self.update_counts,
+                self._new_sample(k0),
             )
             self.overflow += ov.sum(axis=0)
         self.spike_count += counts.sum(axis=0) - before
+        self._ran(k0, n)
 
     def counters(self, placement=None) -> dict:
         """Exact operation counts so far (summed over the batch).

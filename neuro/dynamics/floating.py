@@ -93,7 +93,19 @@ def run_float(k0, n_steps, state, params, csr, io, learn, lrn):
     """
     buf, v, cur, ref, theta = state
     indptr, slot, weight, delay = csr
-    in_ptr, in_src, out_step, out_b, out_src, probe_idx, probe_v, probe_i, spike_count, active = io
+    (
+        in_ptr,
+        in_src,
+        out_step,
+        out_b,
+        out_src,
+        probe_idx,
+        probe_v,
+        probe_i,
+        spike_count,
+        active,
+        new_sample,
+    ) = io
     n_rows, n_batch = buf.shape[0], buf.shape[1]
     n = v.shape[1]
     two = buf.shape[2] == 2 * n  # a second current channel exists (dual-current populations)
@@ -112,7 +124,7 @@ def run_float(k0, n_steps, state, params, csr, io, learn, lrn):
         first = n_out
         for b in range(n_batch):
             update(buf[row, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two)
-            count_active(fired, acc[b])
+            count_active(fired, acc[b], new_sample != 0 and j == 0)
             n_out = record(fired, k, b, out_step, out_b, out_src, n_out)
             probe(j, b, v, cur, probe_idx, probe_v, probe_i)
         # route this step's spikes (neurons, then external inputs)
@@ -128,7 +140,7 @@ def run_float(k0, n_steps, state, params, csr, io, learn, lrn):
 
 
 @njit(cache=True, parallel=True)
-def run_float_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, active):
+def run_float_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, active, new_sample):
     """Batched run without learning or spike lists: batch elements advance in parallel
     threads (they share only the read-only weights); ``counts[b, s]`` accumulates the spikes
     of every source ``s`` (neurons, then inputs) of element ``b``, ``active[b, 0, i]`` and
@@ -146,7 +158,7 @@ def run_float_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, ac
             if j % ACTIVE_FLUSH == ACTIVE_FLUSH - 1:
                 flush_active(acc, active[b])
             update(buf[k % n_rows, b], cur[b, 0], cur[b, 1], v[b], ref[b], theta[b], fired, params, two)
-            count_active(fired, acc)
+            count_active(fired, acc, new_sample != 0 and j == 0)
             route_counted(
                 fired, b, k, j, n_batch, in_ptr, in_src, counts, n_rows, indptr, slot, weight, delay, buf
             )

@@ -120,7 +120,19 @@ def run_loihi(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
     """
     buf, v, cur, ref, theta = state
     indptr, slot, weight, delay = csr
-    in_ptr, in_src, out_step, out_b, out_src, probe_idx, probe_v, probe_i, spike_count, active = io
+    (
+        in_ptr,
+        in_src,
+        out_step,
+        out_b,
+        out_src,
+        probe_idx,
+        probe_v,
+        probe_i,
+        spike_count,
+        active,
+        new_sample,
+    ) = io
     n_rows, n_batch = buf.shape[0], buf.shape[1]
     n = v.shape[1]
     two = buf.shape[2] == 2 * n  # a second current channel exists (dual-current populations)
@@ -144,7 +156,7 @@ def run_loihi(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
             overflow[0] += oq
             overflow[1] += ou
             overflow[2] += ou2
-            count_active(fired, acc[b])
+            count_active(fired, acc[b], new_sample != 0 and j == 0)
             n_out = record(fired, k, b, out_step, out_b, out_src, n_out)
             probe(j, b, v, cur, probe_idx, probe_v, probe_i)
         for t in range(first, n_out):
@@ -159,7 +171,7 @@ def run_loihi(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
 
 
 @njit(cache=True, parallel=True)
-def run_loihi_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, overflow_b, active):
+def run_loihi_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, overflow_b, active, new_sample):
     """Batched run without learning or spike lists, batch elements in parallel threads (see
     :func:`neuro.dynamics.floating.run_float_counts`); ``overflow_b[b]`` counts wraps,
     ``active[b, 0, i]`` / ``active[b, 1, i]`` the active / membrane updates of neuron ``i``."""
@@ -181,7 +193,7 @@ def run_loihi_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, ov
             overflow_b[b, 0] += oq
             overflow_b[b, 1] += ou
             overflow_b[b, 2] += ou2
-            count_active(fired, acc)
+            count_active(fired, acc, new_sample != 0 and j == 0)
             route_counted(
                 fired, b, k, j, n_batch, in_ptr, in_src, counts, n_rows, indptr, slot, weight, delay, buf
             )

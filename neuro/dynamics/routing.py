@@ -83,14 +83,16 @@ ACTIVE_FLUSH = 255  # steps a byte of the update accumulator can hold
 
 
 @njit(cache=True, inline="always")
-def count_active(fired, acc):
+def count_active(fired, acc, whole):
     """Count this step's updates in ``acc`` (uint16 per neuron): the low byte counts *active*
     updates (bit 1 of ``fired``: ``v`` or a current changed), the high byte *membrane* updates
-    (bit 2: ``v`` changed). The kernels move ``acc`` into the int64 totals with
+    (bit 2: ``v`` changed; every neuron when ``whole``, the first step of a sample, as
+    NeuroBench counts it). The kernels move ``acc`` into the int64 totals with
     :func:`flush_active` at least every :data:`ACTIVE_FLUSH` steps, so neither byte carries."""
+    w = np.uint16(1 if whole else 0)
     for i in range(fired.shape[0]):
         f = np.uint16(fired[i])
-        acc[i] += ((f >> 1) & 1) | ((f >> 2) << 8)
+        acc[i] += ((f >> 1) & 1) | (((f >> 2) | w) << 8)
 
 
 @njit(cache=True, inline="always")
