@@ -112,7 +112,7 @@ def run_float(k0, n_steps, state, params, csr, io, learn, lrn):
     cap = out_step.shape[0]
     n_out = 0
     fired = np.zeros(n, dtype=np.uint8)
-    acc = np.zeros((n_batch, n), dtype=np.uint16)
+    acc = np.zeros((n_batch, 2, n), dtype=np.uint8)
     for j in range(n_steps):
         k = k0 + j
         if n_out + n_batch * n > cap or j % ACTIVE_FLUSH == ACTIVE_FLUSH - 1:
@@ -152,7 +152,7 @@ def run_float_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, ac
     two = buf.shape[2] == 2 * n
     for b in prange(n_batch):
         fired = np.zeros(n, dtype=np.uint8)
-        acc = np.zeros(n, dtype=np.uint16)
+        acc = np.zeros((2, n), dtype=np.uint8)
         for j in range(n_steps):
             k = k0 + j
             if j % ACTIVE_FLUSH == ACTIVE_FLUSH - 1:

@@ -14,7 +14,6 @@ editing these inlined functions recompiles the kernels that use them.
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 
@@ -84,22 +83,27 @@ ACTIVE_FLUSH = 255  # steps a byte of the update accumulator can hold
 
 @njit(cache=True, inline="always")
 def count_active(fired, acc, whole):
-    """Count this step's updates in ``acc`` (uint16 per neuron): the low byte counts *active*
-    updates (bit 1 of ``fired``: ``v`` or a current changed), the high byte *membrane* updates
-    (bit 2: ``v`` changed; every neuron when ``whole``, the first step of a sample, as
-    NeuroBench counts it). The kernels move ``acc`` into the int64 totals with
-    :func:`flush_active` at least every :data:`ACTIVE_FLUSH` steps, so neither byte carries."""
-    w = np.uint16(1 if whole else 0)
+    """Count this step's updates in ``acc`` ((2, N) uint8): ``acc[0]`` counts *active* updates
+    (bit 1 of ``fired``: ``v`` or a current changed), ``acc[1]`` *membrane* updates (bit 2:
+    ``v`` changed; every neuron when ``whole``, the first step of a sample, as NeuroBench
+    counts it). The kernels move ``acc`` into the int64 totals with :func:`flush_active` at
+    least every :data:`ACTIVE_FLUSH` steps (a byte per count keeps this pass cheap)."""
+    a, m = acc[0], acc[1]
     for i in range(fired.shape[0]):
-        f = np.uint16(fired[i])
-        acc[i] += ((f >> 1) & 1) | (((f >> 2) | w) << 8)
+        a[i] += (fired[i] >> 1) & 1
+    if whole:
+        for i in range(fired.shape[0]):
+            m[i] += 1
+    else:
+        for i in range(fired.shape[0]):
+            m[i] += fired[i] >> 2
 
 
 @njit(cache=True, inline="always")
 def flush_active(acc, counts):
-    """``counts[0] += low bytes of acc`` (active), ``counts[1] += high bytes`` (membrane);
-    ``acc = 0``. ``counts`` is one batch element's (2, N) block of ``Simulator.update_counts``."""
-    for i in range(acc.shape[0]):
-        counts[0, i] += acc[i] & 255
-        counts[1, i] += acc[i] >> 8
-        acc[i] = 0
+    """``counts += acc``; ``acc = 0`` (both (2, N): active, membrane). ``counts`` is one batch
+    element's block of ``Simulator.update_counts``."""
+    for r in range(2):
+        for i in range(acc.shape[1]):
+            counts[r, i] += acc[r, i]
+            acc[r, i] = 0
