@@ -308,8 +308,9 @@ class Simulator(ChunkRunner):
         ``synaptic_events`` is spikes x fan-out; ``active_neuron_updates`` counts the
         updates that changed ``v`` or a current (the rest of ``neuron_updates`` left the
         neuron as it was); ``membrane_updates`` those that changed ``v``, plus every neuron
-        in the first step of each sample (NeuroBench's ``MembraneUpdates``); with a placement, ``messages`` (spikes x destination cores) and
-        mesh ``hops_x`` / ``hops_y`` are included. Per-population and per-core ledgers:
+        in the first step of each sample (NeuroBench's ``MembraneUpdates``); with a
+        placement, ``messages`` (spikes x destination cores) and mesh ``hops_x`` /
+        ``hops_y`` are included. Per-population and per-core ledgers:
         :func:`neuro.energy.ledger.ledger_from_simulator`.
         """
         net = self.net
