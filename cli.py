@@ -454,6 +454,32 @@ def plot_weights(rundir, output, fmt, max_neurons):
 @main.command()
 @click.argument("source", type=click.Path())
 @click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .npz file to write."
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["auto", "dense", "sparse"]),
+    default="auto",
+    show_default=True,
+    help="Per projection: a (pre, post) matrix, (pre, post, weight, delay) arrays, or dense when small.",
+)
+def weights(source, output, layout):
+    """Export every projection's weights of SOURCE (RUNDIR, checkpoint.h5 or spec) to one .npz."""
+    from neuro.io.weights import choose_layout, read_weights, weight_arrays, write_weights_npz
+
+    ws = read_weights(source)
+    weight_arrays(ws, layout)  # a layout that cannot hold the synapses fails before writing
+    path = write_weights_npz(ws, output, layout)
+    click.echo(f"wrote {path}: {len(ws.projections)} projection(s), {ws.arithmetic} arithmetic")
+    for name, p in ws.projections.items():
+        click.echo(
+            f"  {name}: {p.n_pre} x {p.n_post}, {p.pre.size} synapses, {choose_layout(p, layout)}, {p.units}"
+        )
+
+
+@main.command()
+@click.argument("source", type=click.Path())
+@click.option(
     "--profile",
     default="loihi",
     show_default=True,

@@ -57,7 +57,7 @@ def _serial(sim: Simulator, mod, counter: bool, steps: int) -> float:
     pv = np.zeros((steps, 1, 0))
     io = (in_ptr, in_src, sim._out_step, sim._out_b, sim._out_src, sim.probe_idx, pv, pv, sim.spike_count)
     if counter:
-        io = io + (sim.active,)
+        io = io + (sim.update_counts, 0)
     t0 = time.perf_counter()
     if mod is None:  # the current kernels: one step loop for every arithmetic
         lrn = sim.tables.pack(sim.target.tables_type)
@@ -91,7 +91,7 @@ def _batched(sim: Simulator, mod, counter: bool, in_ptr, in_src, steps: int) -> 
     state = (s["buf"], s["v"], s["cur"], s["ref"], s["theta"])
     csr = (net.indptr, net.slot, net.weight, net.delay)
     counts = np.zeros((sim.batch, net.n_sources), dtype=np.int64)
-    extra = (sim.active,) if counter else ()
+    extra = (sim.update_counts, 0) if counter else ()
     t0 = time.perf_counter()
     if mod is None:  # the current kernels
         ov = np.zeros((sim.batch, 3), dtype=np.int64)

@@ -184,13 +184,19 @@ def discretize_weights(proj: Projection, weight: np.ndarray, post: LoihiPopulati
 
 
 # --------------------------------------------------------------------------- registers -> physical
+def register_scale(proj: Projection, post: LoihiPopulation) -> float:
+    """Register units of ``u`` per mV of a projection's weights: the scale of the current it
+    feeds (``scale_inh`` for the ``inh`` receptor; 0 for raw-register populations)."""
+    return post.scale_inh if proj.receptor == "inh" else post.scale
+
+
 def wgt_per_mv(proj: Projection, post: LoihiPopulation, weight_exp: int) -> float:
     """Weight-mantissa units (``Wgt``) per mV of a projection's weights: the inverse of
     :func:`discretize_weights` for reports, learning tables and homeostasis (1 for raw
     register weights, which have no physical unit)."""
     if proj.weight_exp is not None:
         return 1.0
-    return post.scale / 2.0 ** (6 + weight_exp)
+    return register_scale(proj, post) / 2.0 ** (6 + weight_exp)
 
 
 def weights_to_mv(
@@ -198,7 +204,7 @@ def weights_to_mv(
 ) -> np.ndarray:
     """Engine weights ``Wgt << (6 + weight_exp)`` of a projection back to mV."""
     w = np.asarray(weights, dtype=np.float64)
-    return w if proj.weight_exp is not None else w / post.scale
+    return w if proj.weight_exp is not None else w / register_scale(proj, post)
 
 
 def voltage_to_mv(post: LoihiPopulation, v: np.ndarray) -> np.ndarray:

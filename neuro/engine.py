@@ -160,7 +160,12 @@ class Simulator(ChunkRunner):
         self._bias_key = None
         self.probe_idx = np.asarray(probe_neurons if probe_neurons is not None else [], dtype=np.int64)
         self.spike_count = np.zeros(net.n_sources, dtype=np.int64)
-        self.active = np.zeros((self.batch, n), dtype=np.int64)  # active updates (see counters)
+        # per copy and neuron: [0] active updates (v or a current changed), [1] membrane updates
+        # (NeuroBench's MembraneUpdates: v changed, and every neuron in a sample's first step)
+        self.update_counts = np.zeros((self.batch, 2, n), dtype=np.int64)
+        self.active = self.update_counts[:, 0]
+        self.membrane = self.update_counts[:, 1]
+        self._sample_start = 0  # step at which the current sample began (reset_state); -1: passed
         self.overflow = np.zeros(3, dtype=np.int64)
         self.probe_dtype = self.target.probe_dtype
         self._allocate_outputs(n)
@@ -183,6 +188,16 @@ class Simulator(ChunkRunner):
         for key, arr in self.state.items():
             if key not in keep:
                 arr[...] = fresh[key]
+        self._sample_start = self.step
+
+    def _new_sample(self, k0: int) -> int:
+        """1 when step ``k0`` is a sample's first step (the kernels then count every neuron
+        as a membrane update, as NeuroBench does), else 0."""
+        return int(k0 == self._sample_start)
+
+    def _ran(self, k0: int, steps: int) -> None:
+        if steps > 0 and k0 == self._sample_start:
+            self._sample_start = -1
 
     # ------------------------------------------------------------------ bias from current inputs
     @property
@@ -216,10 +231,11 @@ class Simulator(ChunkRunner):
             pv,
             pi,
             self.spike_count,
-            self.active,
+            self.update_counts,
+            self._new_sample(k0),
         )
         lrn = self.tables.pack(self.target.tables_type)
-        return step.run_chunk(
+        out = step.run_chunk(
             k0,
             n,
             self._state_tuple(),
@@ -230,6 +246,8 @@ class Simulator(ChunkRunner):
             lrn,
             self.overflow,
         )
+        self._ran(k0, out[0])
+        return out
 
     def _kernel_counts(self, k0, n, in_ptr, in_src, counts):
         if self.learning or self.probe_idx.size:
@@ -246,18 +264,22 @@ class Simulator(ChunkRunner):
             in_src,
             counts,
             ov,
-            self.active,
+            self.update_counts,
+            self._new_sample(k0),
         )
         self.overflow += ov.sum(axis=0)
         self.spike_count += counts.sum(axis=0) - before
+        self._ran(k0, n)
 
     def counters(self, placement=None) -> dict:
         """Exact operation counts so far (summed over the batch).
 
         ``synaptic_events`` is spikes x fan-out; ``active_neuron_updates`` counts the
         updates that changed ``v`` or a current (the rest of ``neuron_updates`` left the
-        neuron as it was); with a placement, ``messages`` (spikes x destination cores) and
-        mesh ``hops_x`` / ``hops_y`` are included. Per-population and per-core ledgers:
+        neuron as it was); ``membrane_updates`` those that changed ``v``, plus every neuron
+        in the first step of each sample (NeuroBench's ``MembraneUpdates``); with a
+        placement, ``messages`` (spikes x destination cores) and mesh ``hops_x`` /
+        ``hops_y`` are included. Per-population and per-core ledgers:
         :func:`neuro.energy.ledger.ledger_from_simulator`.
         """
         net = self.net
@@ -266,6 +288,7 @@ class Simulator(ChunkRunner):
             "steps": self.step,
             "neuron_updates": self.step * self.batch * n,
             "active_neuron_updates": int(self.active.sum()),
+            "membrane_updates": int(self.membrane.sum()),
             "spikes": int(self.spike_count[:n].sum()),
             "input_spikes": int(self.spike_count[n:].sum()),
             "synaptic_events": int(self.spike_count @ net.fanout()),

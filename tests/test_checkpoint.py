@@ -144,7 +144,7 @@ def test_checkpoint_meta(tmp_path):
     sim.run(5)
     path = save_checkpoint(sim, tmp_path / "c.h5")
     meta = read_checkpoint_meta(path)
-    assert meta["format"] == "neuro-checkpoint" and meta["format_version"] == 1
+    assert meta["format"] == "neuro-checkpoint" and meta["format_version"] == 2
     assert meta["seed"] == 3 and meta["step"] == 5
     assert Network.from_dict(meta["spec"]) == net
 
@@ -193,7 +193,7 @@ def test_wrong_version(saved):
         f.attrs["format_version"] = 99
     with pytest.raises(NeuroError) as e:
         load_checkpoint(saved)
-    assert_one_line_error(e.value, "good.h5", "version 99 is not supported", "version 1")
+    assert_one_line_error(e.value, "good.h5", "version 99 is not supported", "versions 1, 2")
 
 
 def test_weights_of_another_network(saved):
@@ -203,6 +203,70 @@ def test_weights_of_another_network(saved):
         spec = json.loads(f.attrs["spec"])
         spec["populations"][0]["size"] = 9
         f.attrs["spec"] = json.dumps(spec)
+    with pytest.raises(NeuroError) as e:
+        load_checkpoint(saved)
+    assert_one_line_error(e.value, "good.h5", "do not match")
+
+
+# --------------------------------------------------------------------------- synapse tables
+def test_checkpoint_stores_weights_per_projection_with_indices(tmp_path):
+    # 60 Poisson inputs -> 8 neurons all-to-all, 8 -> 8 all-to-all without self-connections:
+    # the tables list every (pre, post) pair in (pre, post) order, weights as the engine holds them
+    net = compile_network(Network.from_dict(learning_spec("float")))
+    sim = Simulator(net)
+    sim.run(50)
+    path = save_checkpoint(sim, tmp_path / "c.h5")
+    with h5py.File(path, "r") as f:
+        assert "weight" not in f  # no bare flat vector
+        g0, g1 = f["synapses/0"], f["synapses/1"]
+        assert (g0.attrs["name"], g0.attrs["pre"], g0.attrs["post"]) == ("in->e", "in", "e")
+        assert (g0.attrs["n_pre"], g0.attrs["n_post"], g0.attrs["arithmetic"]) == (60, 8, "float")
+        assert g0["pre"][()].tolist() == np.repeat(np.arange(60), 8).tolist()
+        assert g0["post"][()].tolist() == np.tile(np.arange(8), 60).tolist()
+        pairs = [(i, j) for i in range(8) for j in range(8) if i != j]
+        assert list(zip(g1["pre"][()].tolist(), g1["post"][()].tolist(), strict=True)) == pairs
+        # the stored weights are the engine's: input i -> neuron j is in i's CSR row
+        w0 = g0["weight"][()].reshape(60, 8)
+        s0 = net.source_offset("in")  # inputs are numbered after the 8 neurons
+        for i in (0, 17, 59):
+            row = net.weight[net.indptr[s0 + i] : net.indptr[s0 + i + 1]]
+            np.testing.assert_array_equal(w0[i], row)
+        w1 = g1["weight"][()].reshape(8, 7)  # plastic: no longer all -0.2
+        for i in range(8):
+            np.testing.assert_array_equal(w1[i], net.weight[net.indptr[i] : net.indptr[i + 1]])
+        assert not np.all(w1 == -0.2)
+
+
+def _as_version_1(path):
+    """Rewrite a checkpoint the way version 1 stored weights: one flat vector in CSR order."""
+    sim, _ = load_checkpoint(path)
+    with h5py.File(path, "r+") as f:
+        del f["synapses"]
+        f.create_dataset("weight", data=sim.net.weight)
+        f.attrs["format_version"] = 1
+
+
+@pytest.mark.parametrize("arithmetic", ["float", "loihi"])
+def test_version_1_checkpoints_still_resume_exactly(tmp_path, arithmetic):
+    net = Network.from_dict(learning_spec(arithmetic))
+    a = Simulator(compile_network(net))
+    a.run(300)
+    b = Simulator(compile_network(net))
+    b.run(200)
+    path = save_checkpoint(b, tmp_path / "c.h5")
+    _as_version_1(path)
+    c, meta = load_checkpoint(path)
+    assert meta["format_version"] == 1
+    c.run(100)
+    assert_same_sim(a, c)
+    assert not np.array_equal(compile_network(net).weight, c.net.weight)  # it learned
+
+
+def test_synapses_of_another_connectivity(saved):
+    with h5py.File(saved, "r+") as f:
+        post = f["synapses/1/post"][()]
+        del f["synapses/1/post"]
+        f["synapses/1/post"] = post[::-1]
     with pytest.raises(NeuroError) as e:
         load_checkpoint(saved)
     assert_one_line_error(e.value, "good.h5", "do not match")

@@ -14,6 +14,7 @@ from cli import main
 from neuro.errors import NeuroError
 from neuro.evaluate import evaluate
 from neuro.io.checkpoint import load_checkpoint
+from neuro.io.weights import read_weights
 from neuro.train import assign_labels, predict, train
 
 TINY = dict(n_neurons=4, images=6, epochs=1, seed=3, label_images=20, progress=False)
@@ -46,9 +47,9 @@ def test_train_writes_checkpoint_labels_and_summary(tmp_path):
 def test_same_seed_same_weights(tmp_path):
     train(tmp_path / "a", **TINY)
     train(tmp_path / "b", **TINY)
-    wa = h5py.File(tmp_path / "a" / "checkpoint.h5")["weight"][()]
-    wb = h5py.File(tmp_path / "b" / "checkpoint.h5")["weight"][()]
-    assert np.array_equal(wa, wb)
+    wa = read_weights(tmp_path / "a").projections
+    wb = read_weights(tmp_path / "b").projections
+    assert wa.keys() == wb.keys() and all(np.array_equal(wa[k].weight, wb[k].weight) for k in wa)
 
 
 @pytest.mark.parametrize("arithmetic", ["float", "loihi"])
@@ -70,9 +71,13 @@ def test_stop_and_resume_is_exact(tmp_path, monkeypatch, arithmetic):
     assert s["stopped"] and s["position"] == 3
     monkeypatch.setattr(train_mod.Presenter, "train_image", real)
     train(tmp_path / "cut", resume=True, progress=False)
-    w1 = h5py.File(tmp_path / "whole" / "checkpoint.h5")["weight"][()]
-    w2 = h5py.File(tmp_path / "cut" / "checkpoint.h5")["weight"][()]
-    assert np.array_equal(w1, w2)
+    w1 = read_weights(tmp_path / "whole").projections
+    w2 = read_weights(tmp_path / "cut").projections
+    for k in w1:
+        assert np.array_equal(w1[k].pre, w2[k].pre) and np.array_equal(w1[k].post, w2[k].post)
+        assert np.array_equal(w1[k].weight, w2[k].weight)
+        if w1[k].register is not None:
+            assert np.array_equal(w1[k].register, w2[k].register)
     t1 = h5py.File(tmp_path / "whole" / "checkpoint.h5")["state/theta"][()]
     t2 = h5py.File(tmp_path / "cut" / "checkpoint.h5")["state/theta"][()]
     assert np.array_equal(t1, t2)

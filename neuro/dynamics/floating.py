@@ -32,10 +32,11 @@ from neuro.learning.floating import FloatTables, learn_float
 def update(q, ie, ii, vb, rb, th, fired, params, two):
     """One step of every neuron of one batch element (branch-free, so it vectorizes):
     add the arrived input ``q`` to the currents, integrate, threshold, reset.
-    Sets ``fired[i] = spiked + 2 * active`` (uint8); the caller records and routes the spikes
-    (bit 0) and counts the active updates (bit 1, :func:`count_active`). An update is
-    *active* when it changed ``v`` or a current (NeuroBench's ``MembraneUpdates`` rule):
-    :math:`v' \\ne v \\lor I_e' \\ne I_e \\lor I_i' \\ne I_i`. The flag travels in ``fired``
+    Sets ``fired[i] = spiked + 2 * active + 4 * membrane`` (uint8); the caller records and
+    routes the spikes (bit 0) and counts the updates (bits 1, 2, :func:`count_active`). An
+    update is *active* when it changed ``v`` or a current,
+    :math:`v' \\ne v \\lor I_e' \\ne I_e \\lor I_i' \\ne I_i`, and a *membrane* update
+    (NeuroBench's ``MembraneUpdates``) when it changed ``v``. The flags travel in ``fired``
     rather than in an array of its own: one more written array stops LLVM from vectorizing
     this loop (too many runtime alias checks), which cost 2-4x."""
     em, ee, ei, ce, ci = params.em, params.ee, params.ei, params.ce, params.ci
@@ -74,7 +75,8 @@ def update(q, ie, ii, vb, rb, th, fired, params, two):
         rb[i] = r - 1 if r > 0 else 0
         ne = a * ee[i]
         ni = c * ei[i]
-        fired[i] = spk + 2 * ((free & (vn != v_old)) | (ne != e_old) | (ni != i_old))
+        dv = free & (vn != v_old)
+        fired[i] = spk + 2 * (dv | (ne != e_old) | (ni != i_old)) + 4 * dv
         ie[i] = ne
         ii[i] = ni
     return 0, 0, 0

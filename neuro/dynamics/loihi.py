@@ -52,8 +52,9 @@ def wrap(x, bits):
 @njit(cache=True, inline="always")
 def update(q, u0, u1, vb, rb, th, fired, params, two):
     """One integer step of every compartment of one batch element (see module docstring);
-    sets ``fired[i] = spiked + 2 * active`` (an *active* update changed ``v`` or a current:
-    :math:`v' \\ne v \\lor u_0' \\ne u_0 \\lor u_1' \\ne u_1`; see
+    sets ``fired[i] = spiked + 2 * active + 4 * membrane`` (an *active* update changed ``v``
+    or a current, :math:`v' \\ne v \\lor u_0' \\ne u_0 \\lor u_1' \\ne u_1`, a *membrane*
+    update changed ``v``; see
     :func:`neuro.dynamics.floating.update`) and returns the overflow counts (q, u, u2) of
     this step."""
     decay_u, decay_u_inh, decay_v, vth = params.decay_u, params.decay_u_inh, params.decay_v, params.vth
@@ -99,7 +100,8 @@ def update(q, u0, u1, vb, rb, th, fired, params, two):
                 t_i += theta_plus[i]
         th[i] = t_i
         rb[i] = r - 1 if r > 0 else 0
-        fired[i] = spk + 2 * ((vn != v_old) | (x0 != u0_old) | (x1 != u1_old))
+        dv = vn != v_old
+        fired[i] = spk + 2 * (dv | (x0 != u0_old) | (x1 != u1_old)) + 4 * dv
     return ov_q, ov_u, ov_u2
 
 

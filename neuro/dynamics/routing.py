@@ -78,21 +78,32 @@ def probe(j, b, v, cur, probe_idx, probe_v, probe_i):
         probe_i[j, b, p] = cur[b, 0, probe_idx[p]] + cur[b, 1, probe_idx[p]]
 
 
-ACTIVE_FLUSH = 255  # steps a uint8 active-update accumulator can hold
+ACTIVE_FLUSH = 255  # steps a byte of the update accumulator can hold
 
 
 @njit(cache=True, inline="always")
-def count_active(fired, acc):
-    """``acc[i] += 1`` (uint8) for every neuron whose last update was active (bit 1 of
-    ``fired``); the kernels move ``acc`` into the int64 totals with :func:`flush_active`
-    at least every :data:`ACTIVE_FLUSH` steps (a byte per neuron keeps this pass cheap)."""
+def count_active(fired, acc, whole):
+    """Count this step's updates in ``acc`` ((2, N) uint8): ``acc[0]`` counts *active* updates
+    (bit 1 of ``fired``: ``v`` or a current changed), ``acc[1]`` *membrane* updates (bit 2:
+    ``v`` changed; every neuron when ``whole``, the first step of a sample, as NeuroBench
+    counts it). The kernels move ``acc`` into the int64 totals with :func:`flush_active` at
+    least every :data:`ACTIVE_FLUSH` steps (a byte per count keeps this pass cheap)."""
+    a, m = acc[0], acc[1]
     for i in range(fired.shape[0]):
-        acc[i] += fired[i] >> 1
+        a[i] += (fired[i] >> 1) & 1
+    if whole:
+        for i in range(fired.shape[0]):
+            m[i] += 1
+    else:
+        for i in range(fired.shape[0]):
+            m[i] += fired[i] >> 2
 
 
 @njit(cache=True, inline="always")
-def flush_active(acc, active):
-    """``active += acc``; ``acc = 0``."""
-    for i in range(acc.shape[0]):
-        active[i] += acc[i]
-        acc[i] = 0
+def flush_active(acc, counts):
+    """``counts += acc``; ``acc = 0`` (both (2, N): active, membrane). ``counts`` is one batch
+    element's block of ``Simulator.update_counts``."""
+    for r in range(2):
+        for i in range(acc.shape[1]):
+            counts[r, i] += acc[r, i]
+            acc[r, i] = 0

@@ -10,7 +10,7 @@ arithmetic adds its own namedtuples and two overloads, nothing here.
 Per step ``k`` (row ``k % D`` of the delay ring buffer holds the input that arrives now):
 
 1. for every batch element ``b``: ``update`` consumes the row, integrates, thresholds and
-   resets every neuron, sets ``fired[i] = spiked + 2 * active``; the spikes are recorded and
+   resets every neuron, sets ``fired[i] = spiked + 2 * active + 4 * membrane``; the spikes are recorded and
    probed;
 2. the step's neuron spikes, then the external input spikes, are routed through the CSR into
    rows ``k + 1 + delay`` (:mod:`neuro.dynamics.routing`);
@@ -41,7 +41,8 @@ State = namedtuple("State", ("buf", "v", "cur", "ref", "theta"))
 #: Synapses in CSR by source: row pointers, slot (channel * N + target), weight, delay (steps).
 Synapses = namedtuple("Synapses", ("indptr", "slot", "weight", "delay"))
 #: A chunk's inputs and outputs: input spikes (CSR by step and batch element), spike output
-#: buffers, probes, spike counts per source, active-update counts per neuron.
+#: buffers, probes, spike counts per source, update counts per neuron ((B, 2, N): active,
+#: membrane; see routing.count_active) and ``new_sample`` (1: step k0 starts a sample).
 ChunkIO = namedtuple(
     "ChunkIO",
     (
@@ -54,7 +55,8 @@ ChunkIO = namedtuple(
         "probe_v",
         "probe_i",
         "spike_count",
-        "active",
+        "update_counts",
+        "new_sample",
     ),
 )
 
@@ -92,7 +94,7 @@ def run_chunk(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
         io.probe_v,
         io.probe_i,
         io.spike_count,
-        io.active,
+        io.update_counts,
     )
     n_rows, n_batch = buf.shape[0], buf.shape[1]
     n = v.shape[1]
@@ -100,7 +102,7 @@ def run_chunk(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
     cap = out_step.shape[0]
     n_out = 0
     fired = np.zeros(n, dtype=np.uint8)
-    acc = np.zeros((n_batch, n), dtype=np.uint8)  # active updates (see routing.count_active)
+    acc = np.zeros((n_batch, 2, n), dtype=np.uint8)  # update counts (see routing.count_active)
     for j in range(n_steps):
         k = k0 + j
         if n_out + n_batch * n > cap or j % ACTIVE_FLUSH == ACTIVE_FLUSH - 1:
@@ -117,7 +119,7 @@ def run_chunk(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
             overflow[0] += oq
             overflow[1] += ou
             overflow[2] += ou2
-            count_active(fired, acc[b])
+            count_active(fired, acc[b], io.new_sample != 0 and j == 0)
             n_out = record(fired, k, b, out_step, out_b, out_src, n_out)
             probe(j, b, v, cur, probe_idx, probe_v, probe_i)
         for t in range(first, n_out):
@@ -132,11 +134,12 @@ def run_chunk(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
 
 
 @njit(cache=True, parallel=True)
-def run_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, overflow_b, active):
+def run_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, overflow_b, active, new_sample):
     """Batched run without learning or spike lists: batch elements advance in parallel
     threads (they share only the read-only weights); ``counts[b, s]`` accumulates the spikes
     of every source ``s`` (neurons, then inputs) of element ``b``, ``overflow_b[b]`` its
-    register wraps, ``active[b, i]`` the active updates of neuron ``i``."""
+    register wraps, ``active[b, 0, i]`` / ``active[b, 1, i]`` the active / membrane updates of
+    neuron ``i`` (``new_sample``: step ``k0`` starts a sample)."""
     buf, v, cur, ref, theta = state.buf, state.v, state.cur, state.ref, state.theta
     indptr, slot, weight, delay = csr.indptr, csr.slot, csr.weight, csr.delay
     n_rows, n_batch = buf.shape[0], buf.shape[1]
@@ -144,7 +147,7 @@ def run_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, overflow
     two = buf.shape[2] == 2 * n
     for b in prange(n_batch):
         fired = np.zeros(n, dtype=np.uint8)
-        acc = np.zeros(n, dtype=np.uint8)
+        acc = np.zeros((2, n), dtype=np.uint8)
         for j in range(n_steps):
             k = k0 + j
             if j % ACTIVE_FLUSH == ACTIVE_FLUSH - 1:
@@ -155,7 +158,7 @@ def run_counts(k0, n_steps, state, params, csr, in_ptr, in_src, counts, overflow
             overflow_b[b, 0] += oq
             overflow_b[b, 1] += ou
             overflow_b[b, 2] += ou2
-            count_active(fired, acc)
+            count_active(fired, acc, new_sample != 0 and j == 0)
             route_counted(
                 fired, b, k, j, n_batch, in_ptr, in_src, counts, n_rows, indptr, slot, weight, delay, buf
             )

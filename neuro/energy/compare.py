@@ -7,10 +7,14 @@ precision and at the other one of int8 / fp32, and returns one JSON-ready dict. 
 follow NeuroBench where they apply (``Effective_ACs``, ``Effective_MACs``, ``Dense``,
 ``MembraneUpdates``, ``ActivationSparsity``, ``ConnectionSparsity``, ``Footprint``):
 
-* SNN ``Dense`` :math:`= |S| \\cdot T` (every synapse every step; :math:`T` steps per
-  inference), ``ActivationSparsity`` :math:`= 1 - \\text{spikes} / (N T)`,
-  ``ConnectionSparsity`` = zero weights / synapses, ``Footprint`` = synapse-memory bytes of
-  the placed cores, ``Effective_MACs`` = 0 (the pixels are encoded on the host);
+* SNN: ``Dense``, ``Effective_ACs``, ``ConnectionSparsity``, ``MembraneUpdates`` and
+  ``Footprint`` exactly as the ``neurobench`` package defines them (dense weight matrices per
+  projection; see :mod:`neuro.energy.neurobench`), ``ActivationSparsity``
+  :math:`= 1 - \\text{spikes} / (N T)`, ``Effective_MACs`` = 0 (the pixels are encoded on the
+  host); the chip-level counts under the project's names: ``stored_synapse_ops``
+  :math:`= |S| T` (every stored synapse every step), ``zero_weight_fraction`` (zero weights
+  among stored synapses), ``active_neuron_updates`` (``v`` or a current changed),
+  ``synapse_memory_bytes`` (synapse memory of the placed cores);
 * MAC-equivalents :math:`= E / E_{MAC}(p)` with the ``cmos45`` MAC at precision ``p``.
 """
 
@@ -23,6 +27,7 @@ import numpy as np
 from neuro.energy.ann import ann_cost, ann_energy, parse_ann_spec, train_mlp
 from neuro.energy.ledger import EVENTS, read_ledger
 from neuro.energy.measure import CHECKPOINT, check_rundir, measure_rundir
+from neuro.energy.neurobench import neurobench_metrics
 from neuro.energy.price import price
 from neuro.energy.profile import load_profile
 from neuro.errors import NeuroError
@@ -40,13 +45,12 @@ def _snn_block(ledger, priced, accuracy, mac_pj: float) -> dict:
     rows = ledger.row_names
     return {
         "accuracy": accuracy,
-        "Effective_ACs": per["sop"],
-        "Effective_MACs": 0.0,
-        "Dense": float(syn * steps),
-        "MembraneUpdates": per["active_neuron_updates"],
-        "ActivationSparsity": (1.0 - per["spikes"] / per["neuron_updates"]) if per["neuron_updates"] else 0.0,
-        "ConnectionSparsity": round(ledger.attrs.get("zero_weights", 0) / syn, 4) if syn else 0.0,
-        "Footprint": int(np.asarray(ledger.core_synapse_bits).sum() // 8),
+        **neurobench_metrics(ledger.attrs, per, inf),
+        # the chip-level counts, under the project's own names
+        "stored_synapse_ops": float(syn * steps),
+        "zero_weight_fraction": round(ledger.attrs.get("zero_weights", 0) / syn, 4) if syn else 0.0,
+        "active_neuron_updates": per["active_neuron_updates"],
+        "synapse_memory_bytes": int(np.asarray(ledger.core_synapse_bits).sum() // 8),
         "steps_per_inference": steps,
         "neurons": n,
         "synapses": syn,
@@ -199,8 +203,10 @@ def assumptions(result: dict, ledger, prof, cost_profile) -> list[str]:
     else:
         out.append(f"The {arith} engine does not flag active updates: every neuron update is counted active.")
     out.append(
-        f"SOP = spikes x non-zero fan-out (NeuroBench Effective_ACs); {a.get('zero_weights', 0)} of "
-        f"{a.get('n_synapses', 0)} synapses have zero weight."
+        f"SOP = spikes x non-zero stored fan-out; {a.get('zero_weights', 0)} of "
+        f"{a.get('n_synapses', 0)} synapses have zero weight. NeuroBench names (Dense, Effective_ACs, "
+        "ConnectionSparsity, MembraneUpdates, Footprint) follow the neurobench package: one dense "
+        "matrix per projection, v changes only (docs/energy.md)."
     )
     out.append(
         f"Placement on {a.get('chip')} cores ({ledger.n_cores} used); messages and hops follow "

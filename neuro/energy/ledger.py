@@ -7,7 +7,8 @@ source :math:`s` and :math:`g` the groups of synapses of one source on one core 
 projection (``n_g`` synapses, ``nz_g`` of them with a non-zero weight, weight width
 :math:`b_g` bits):
 
-* ``sop`` (synaptic operations, NeuroBench ``Effective_ACs``): :math:`\\sum_s c_s\\,
+* ``sop`` (synaptic operations; NeuroBench's ``Effective_ACs`` when no pair of neurons has
+  two synapses, see :mod:`neuro.energy.neurobench`): :math:`\\sum_s c_s\\,
   |\\{j \\in S_s : w_j \\ne 0\\}|`, charged to the core that holds the synapses;
 * ``synaptic_events``: :math:`\\sum_s c_s |S_s|` (zero weights included: the entries walked);
 * ``weight_reads`` (unpacked): one per SOP; ``weight_words`` (packed):
@@ -291,7 +292,7 @@ def ledger_from_simulator(sim, placement, inferences: int = 1) -> Ledger:
         "weight_updates": c.get("learning_weight_updates", 0),
         "trace_updates": c.get("learning_trace_updates", 0),
     }
-    return build_ledger(
+    ledger = build_ledger(
         sim.net,
         placement,
         sim.spike_count,
@@ -301,6 +302,12 @@ def ledger_from_simulator(sim, placement, inferences: int = 1) -> Ledger:
         sim.host_ops,
         inferences,
     )
+    membrane = getattr(sim, "membrane", None)
+    if membrane is not None:  # NeuroBench's quantities (neuro/energy/neurobench.py)
+        from neuro.energy.neurobench import neurobench_counts
+
+        ledger.attrs.update(neurobench_counts(sim, sim.spike_count, int(np.asarray(membrane).sum())))
+    return ledger
 
 
 # ---------------------------------------------------------------------- HDF5

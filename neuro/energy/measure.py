@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from neuro.energy.ledger import Ledger, build_ledger
+from neuro.energy.neurobench import neurobench_counts
 from neuro.errors import NeuroError
 
 CHECKPOINT = "checkpoint.h5"
@@ -99,14 +100,16 @@ def measure_rundir(
     rounds = presentations_shown = 0
     exc = np.zeros((n, cfg.n_neurons), dtype=np.int64)
     t0 = time.perf_counter()
-    sc0, act0 = sim.spike_count.copy(), sim.active.copy()
+    membrane = 0
+    sc0, act0, mem0 = sim.spike_count.copy(), sim.active.copy(), sim.membrane.copy()
     for idx, todo, counts in presentations(sim, pres, cfg, test_images):
         d_act = sim.active - act0
+        membrane += int((sim.membrane - mem0)[todo].sum())
         if d_act[~todo].any() or counts[~todo].any():
             raise RuntimeError("batch copies without an image left rest: their counts would be mixed in")
         spikes += sim.spike_count - sc0
         active += d_act[todo].sum(axis=0)
-        sc0, act0 = sim.spike_count.copy(), sim.active.copy()
+        sc0, act0, mem0 = sim.spike_count.copy(), sim.active.copy(), sim.membrane.copy()
         rounds += int(todo.sum()) * cfg.present_steps
         presentations_shown += int(todo.sum())
         exc[idx[todo[: idx.size]]] = counts[: idx.size][todo[: idx.size]]
@@ -120,6 +123,7 @@ def measure_rundir(
     ledger.attrs.update(
         presentations=presentations_shown, steps_per_presentation=cfg.present_steps, dt_ms=cfg.dt
     )
+    ledger.attrs.update(neurobench_counts(sim, spikes, membrane))
     return Measurement(
         ledger=ledger,
         accuracy=float((pred == test_labels).mean()),

@@ -65,7 +65,7 @@ def format_table(r: dict) -> str:
     lines.append(
         _row(
             "synaptic ops (ACs) / MACs",
-            [f"{fmt_count(snn['Effective_ACs'])} AC"]
+            [f"{fmt_count(c['sop'])} AC"]
             + ann_cells(
                 lambda p, b, k: f"{fmt_count(k['Effective_MACs'] if b == 'max_reuse' else k['Dense'])} MAC"
             ),

@@ -7,6 +7,19 @@ and arithmetic it was compiled with. :func:`load_checkpoint` recompiles the spec
 same seed (identical connectivity), then overwrites every array, so a resumed run continues
 bit for bit as the uninterrupted one. Files are written to a temporary name and renamed:
 a checkpoint is never left half-written.
+
+Weights are stored per projection with the indices of their neurons, so a checkpoint is
+readable without the emulator (:func:`neuro.io.weights.read_weights`)::
+
+    /synapses/<k>/     attrs name, pre, post (population or input names), n_pre, n_post,
+                       receptor, arithmetic, units ("mV" or "register"), register_per_mv
+                       (loihi: register units per mV, 0 for raw registers), weight_exp;
+                       k = the projection's index in the spec
+        pre, post      uint32 (S,) neuron index within ``pre`` / ``post``, sorted by (pre, post)
+        weight         (S,) float64 mV (float arithmetic) or int32 registers (loihi)
+        delay          uint8 (S,) steps
+
+Version 1 checkpoints (one flat ``weight`` vector in the engine's CSR order) still load.
 """
 
 from __future__ import annotations
@@ -22,7 +35,8 @@ from neuro import __version__
 from neuro.errors import NeuroError
 
 FORMAT = "neuro-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # 1: flat /weight vector in CSR order; 2: /synapses per projection
 
 
 def save_checkpoint(sim, path, extra: dict | None = None) -> Path:
@@ -44,7 +58,7 @@ def save_checkpoint(sim, path, extra: dict | None = None) -> Path:
         f.attrs["rng_state"] = json.dumps(net.rng.bit_generator.state)
         f.attrs["host_ops"] = json.dumps(sim.host_ops)
         f.attrs["extra"] = json.dumps(extra or {})
-        f.create_dataset("weight", data=net.weight, compression="gzip", compression_opts=1)
+        _write_synapses(f.create_group("synapses"), net)
         g = f.create_group("state")
         for k, v in sim.state.items():
             g.create_dataset(k, data=v)
@@ -71,9 +85,63 @@ def save_checkpoint(sim, path, extra: dict | None = None) -> Path:
         f.create_dataset("spike_count", data=sim.spike_count)
         f.create_dataset("overflow", data=sim.overflow)
         f.create_dataset("active", data=sim.active)  # active neuron updates (counters)
+        f.create_dataset("membrane", data=sim.membrane)  # membrane updates (counters)
+        f.attrs["sample_start"] = sim._sample_start
         f.create_dataset("bias", data=sim.params["bias"])
     os.replace(tmp, path)
     return path
+
+
+def _write_synapses(group, net) -> None:
+    """Store every projection's (pre, post, weight, delay) under ``group`` (module docstring)."""
+    from neuro.io.synapses import projection_tables
+
+    opts = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
+    for k, t in enumerate(projection_tables(net)):
+        g = group.create_group(str(k))
+        regs = net.target.weight_registers(net, k)
+        if regs is not None:
+            g.attrs.update(regs)
+        else:
+            g.attrs["units"] = "mV"
+        for key, val in (
+            ("name", t.name),
+            ("pre", t.pre_name),
+            ("post", t.post_name),
+            ("n_pre", t.n_pre),
+            ("n_post", t.n_post),
+            ("receptor", t.receptor),
+            ("arithmetic", net.arithmetic),
+        ):
+            g.attrs[key] = val
+        chunks = (max(1, min(t.pre.size, 1 << 16)),) if t.pre.size else None
+        g.create_dataset("pre", data=t.pre.astype(np.uint32), chunks=chunks, **(opts if chunks else {}))
+        g.create_dataset("post", data=t.post.astype(np.uint32), chunks=chunks, **(opts if chunks else {}))
+        g.create_dataset("weight", data=net.weight[t.positions], chunks=chunks, **(opts if chunks else {}))
+        g.create_dataset("delay", data=net.delay[t.positions], chunks=chunks, **(opts if chunks else {}))
+
+
+def _read_synapses(f, net, path) -> None:
+    """Overwrite ``net.weight`` with the checkpoint's weights (either format version)."""
+    from neuro.io.synapses import projection_tables
+
+    mismatch = NeuroError("checkpoint weights do not match the network it names", str(path))
+    if "synapses" not in f:  # version 1: the flat CSR vector
+        w = f["weight"][()]
+        if w.shape != net.weight.shape:
+            raise mismatch
+        net.weight[...] = w
+        return
+    tables = projection_tables(net)
+    if len(f["synapses"]) != len(tables):
+        raise mismatch
+    for k, t in enumerate(tables):
+        g = f["synapses"].get(str(k))
+        if g is None or g["pre"].shape != t.pre.shape:
+            raise mismatch
+        if not (np.array_equal(g["pre"][()], t.pre) and np.array_equal(g["post"][()], t.post)):
+            raise mismatch
+        net.weight[t.positions] = g["weight"][()]
 
 
 def read_checkpoint_meta(path) -> dict:
@@ -88,10 +156,10 @@ def read_checkpoint_meta(path) -> dict:
     with f:
         if f.attrs.get("format") != FORMAT:
             raise NeuroError("not a neuro checkpoint", str(path))
-        if int(f.attrs.get("format_version", -1)) != FORMAT_VERSION:
+        if int(f.attrs.get("format_version", -1)) not in READABLE_VERSIONS:
             raise NeuroError(
                 f"checkpoint format version {f.attrs.get('format_version')} is not supported "
-                f"(this neuro reads version {FORMAT_VERSION})",
+                f"(this neuro reads versions {', '.join(map(str, READABLE_VERSIONS))})",
                 str(path),
             )
         meta = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
@@ -120,10 +188,7 @@ def load_checkpoint(
         adapt=bool(meta["adapt"]) if adapt is None else adapt,
     )
     with h5py.File(path, "r") as f:
-        w = f["weight"][()]
-        if w.shape != compiled.weight.shape:
-            raise NeuroError("checkpoint weights do not match the network it names", str(path))
-        compiled.weight[...] = w
+        _read_synapses(f, compiled, path)
         for k in sim.state:
             sim.state[k][...] = f["state"][k][()]
         for k in f["learning"]:
@@ -135,6 +200,9 @@ def load_checkpoint(
         sim.overflow[...] = f["overflow"][()]
         if "active" in f:  # absent in checkpoints written before the counter existed
             sim.active[...] = f["active"][()]
+        if "membrane" in f:  # absent before the membrane-update counter
+            sim.membrane[...] = f["membrane"][()]
+            sim._sample_start = int(f.attrs["sample_start"])
         sim.params["bias"] = f["bias"][()]
         sim._bias_base = sim.params["bias"].copy()
     compiled.rng.bit_generator.state = meta["rng_state"]

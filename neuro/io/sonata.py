@@ -15,13 +15,16 @@ Layout (SONATA "Spike file", plus emulator extras that SONATA readers ignore)::
         counters           attrs: operation counts of the run
 
 Datasets are chunked and resizable and the file is flushed after every chunk of steps, so
-an interrupted run leaves a readable file with ``complete = False``.
+an interrupted run leaves a readable file with ``complete = False``. ``/spikes`` datasets
+carry no HDF5 filter, so every SONATA reader opens them (libsonata's wheels have no deflate
+filter); only ``/emulator`` datasets, which SONATA readers never open, are gzip-compressed.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import h5py
 import numpy as np
@@ -31,19 +34,25 @@ from neuro.errors import NeuroError
 SONATA_MAGIC = 0x0A7A
 SONATA_VERSION = (0, 1)
 SORTING = h5py.enum_dtype({"none": 0, "by_id": 1, "by_time": 2}, basetype="u1")
-CHUNK = 1 << 16
+CHUNK = 1 << 16  # rows per chunk of the compressed /emulator datasets
+SPIKE_CHUNK = 1 << 13  # rows per chunk of /spikes datasets (64 KiB, stored without filters)
 
 
-def _appendable(group, name, dtype, shape_tail=()):
+def _appendable(group, name, dtype, shape_tail=(), compress=True):
+    """A resizable chunked dataset; ``compress=False`` for datasets SONATA readers open.
+
+    The SONATA reader (libsonata) is built with an HDF5 that has no deflate filter, so
+    ``/spikes`` is written with no filter at all; gzip is kept for ``/emulator``.
+    """
+    rows = CHUNK if compress else SPIKE_CHUNK
+    filters = {"compression": "gzip", "compression_opts": 1, "shuffle": True} if compress else {}
     return group.create_dataset(
         name,
         shape=(0, *shape_tail),
         maxshape=(None, *shape_tail),
         dtype=dtype,
-        chunks=(CHUNK if not shape_tail else max(1, CHUNK // max(1, shape_tail[0])), *shape_tail),
-        compression="gzip",
-        compression_opts=1,
-        shuffle=True,
+        chunks=(rows if not shape_tail else max(1, rows // max(1, shape_tail[0])), *shape_tail),
+        **filters,
     )
 
 
@@ -83,10 +92,10 @@ class SpikeWriter:
         for name in self.pop_names:
             g = spikes.create_group(name)
             g.attrs.create("sorting", 2, dtype=SORTING)
-            ts = _appendable(g, "timestamps", np.float64)
+            ts = _appendable(g, "timestamps", np.float64, compress=False)
             ts.attrs["units"] = "ms"
             self._ts.append(ts)
-            self._ids.append(_appendable(g, "node_ids", np.uint64))
+            self._ids.append(_appendable(g, "node_ids", np.uint64, compress=False))
             self._steps.append(_appendable(steps_grp, name, np.int64))
         for key, val in attrs.items():
             emu.attrs[key] = val if isinstance(val, int | float | str | np.generic) else json.dumps(val)
@@ -338,3 +347,50 @@ def iter_spike_window(
                 ts, ids = ts[keep], ids[keep]
         if ts.size:
             yield ids, ts
+
+
+# ------------------------------------------------------------ per-population arrays
+class PopulationSpikes(NamedTuple):
+    """Spikes of one population: ``node_ids`` (int64, index within the population) and
+    ``timestamps`` (float64, ms), in file order (``by_time`` for files neuro writes)."""
+
+    node_ids: np.ndarray
+    timestamps: np.ndarray
+
+
+def read_spikes(path) -> dict[str, PopulationSpikes]:
+    """Every population of a SONATA spike file as numpy arrays.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``spikes.h5`` (ours or any SONATA writer's, the legacy flat layout as population
+        ``"default"``), or a run directory holding one.
+
+    Returns
+    -------
+    dict of str -> PopulationSpikes
+        Population name → ``(node_ids, timestamps)``; spike ``k`` of population ``p`` is
+        neuron ``node_ids[k]`` at ``timestamps[k]`` ms.
+
+    Raises
+    ------
+    NeuroError
+        Missing file, not HDF5, no ``/spikes`` group, or a population whose datasets are
+        missing, of different lengths or not numeric.
+    """
+    path = Path(path)
+    if path.is_dir() and (path / "spikes.h5").is_file():
+        path = path / "spikes.h5"
+    with open_spike_h5(path) as f:
+        out = {}
+        for name, (ids, ts, _) in spike_datasets(f).items():
+            try:
+                out[name] = PopulationSpikes(
+                    ids[()].astype(np.int64, copy=False), ts[()].astype(np.float64, copy=False)
+                )
+            except (TypeError, ValueError):
+                raise NeuroError(
+                    f"population {name!r}: node_ids/timestamps are not numeric", str(path)
+                ) from None
+    return out

@@ -25,6 +25,8 @@ class Target:
     name: str = ""
     #: True when the arithmetic is integer (bit-exact: two runs of it never drift apart).
     integer: bool = True
+    #: False when the compiled network has no per-projection weights to export (crossbars).
+    exports_weights: bool = True
     #: A sentence for energy reports on what counts as an active neuron update.
     active_update_note: str = ""
 
@@ -61,6 +63,11 @@ class Target:
     def theta_to_physical(self, compiled, population: str, theta: np.ndarray) -> np.ndarray:
         """Adaptive thresholds of ``population`` (the engine's units) in mV."""
         return np.asarray(theta, dtype=np.float64)
+
+    def weight_registers(self, compiled, projection: int) -> dict | None:
+        """How ``projection``'s engine weights encode registers (``units``, ``register_per_mv``,
+        ``weight_exp``), or None when the engine holds them in mV."""
+        return None
 
     def voltage_units(self, compiled, population: int) -> tuple[float, float]:
         """(engine units per mV, mV at engine value 0) of population ``population``'s ``v``."""

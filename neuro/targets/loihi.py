@@ -120,6 +120,15 @@ class LoihiTarget(LifTarget):
         post = compiled.pop_registers[compiled.pop_names.index(proj.post)]
         return discretize.weights_to_mv(proj, post, compiled.weight_exps[projection], weights)
 
+    def weight_registers(self, compiled, projection):
+        proj = compiled.spec.projections[projection]
+        post = compiled.pop_registers[compiled.pop_names.index(proj.post)]
+        return {
+            "units": "register",
+            "register_per_mv": float(discretize.register_scale(proj, post)),
+            "weight_exp": int(compiled.weight_exps[projection]),
+        }
+
     def voltage_units(self, compiled, population):
         """Voltage registers count from ``v_reset`` (the chip resets to 0) in units of ``v_scale``."""
         return compiled.pop_registers[population].v_scale, compiled.spec.populations[population].v_reset

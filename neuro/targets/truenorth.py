@@ -19,6 +19,7 @@ from neuro.truenorth.spec import check_truenorth
 
 class TrueNorthTarget(Target):
     name = "truenorth"
+    exports_weights = False
 
     def check(self, net) -> None:
         chips = entry(self.name).chips

@@ -1,0 +1,112 @@
+"""NeuroBench's metrics of an SNN, computed as the ``neurobench`` package (v2.3.0) computes them.
+
+NeuroBench measures a PyTorch model layer by layer: every connection layer holds a dense
+``n_in x n_out`` weight matrix, every spiking layer a membrane potential. Here a projection is
+a connection layer: its dense matrix :math:`W^{(p)}` (``n_pre x n_post``) has entry
+:math:`W_{ij}` = the summed weight of the synapses from pre neuron ``i`` to post neuron ``j``
+(0 where there is none). With :math:`T` the steps of one inference (sample), :math:`c_s` the
+spikes of source ``s`` and :math:`P` the projections:
+
+* ``Dense`` (``neurobench/metrics/workload/synaptic_operations.py``, ``SynapticOperations``
+  with ``single_layer_MACs(total=True)``): every entry of every layer's matrix at every step,
+  :math:`T \\sum_{p \\in P} n^{pre}_p n^{post}_p` per sample;
+* ``Effective_ACs`` (same file, binary inputs): spikes times the non-zero entries of their
+  row, :math:`\\sum_s c_s |\\{j : W^{(p)}_{sj} \\ne 0\\}|`, per sample;
+* ``ConnectionSparsity`` (``neurobench/metrics/static/connection_sparsity.py``): zero entries
+  of all dense matrices over all entries, rounded to 4 decimals;
+* ``MembraneUpdates`` (``neurobench/metrics/workload/membrane_updates.py`` with the hooks of
+  ``neurobench/hooks/neuron.py``): per sample, every neuron at the first step, then one per
+  neuron and step whose membrane potential ``v`` changed during that step (currents are not
+  counted); the engine counts it (:attr:`neuro.engine.Simulator.membrane`);
+* ``Footprint`` (``neurobench/metrics/static/footprint.py``): bytes of the model's parameters
+  and buffers, :math:`\\sum` numel x element size. Here: the arrays the emulator holds for one
+  copy of the network, in its arithmetic: the synapse table (``indptr``, ``slot``,
+  ``weight``, ``delay``), the per-neuron constants, and one copy's neuron state (ring buffer,
+  ``v``, currents, refractory counters, thresholds).
+
+The chip-level counts these names used to carry keep the project's own names in ``neuro
+energy --json`` (see :mod:`neuro.energy.compare`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def dense_tables(net) -> tuple[int, int, np.ndarray]:
+    """``(entries, nonzero, nonzero_per_source)`` of the projections' dense matrices.
+
+    ``entries`` = :math:`\\sum_p n^{pre}_p n^{post}_p`; ``nonzero`` = their non-zero entries
+    (repeated synapses between one pair summed first); ``nonzero_per_source[s]`` = non-zero
+    entries in source ``s``'s rows, over all projections leaving it.
+    """
+    from neuro.io.synapses import projection_tables
+
+    entries = 0
+    per_source = np.zeros(net.n_sources, dtype=np.int64)
+    for p, t in enumerate(projection_tables(net)):
+        entries += t.n_pre * t.n_post
+        if not t.pre.size:
+            continue
+        key = t.pre * t.n_post + t.post  # sorted by (pre, post)
+        starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+        summed = np.add.reduceat(net.weight[t.positions].astype(np.float64), starts)
+        pre = t.pre[starts][summed != 0]
+        per_source[net.proj_ranges[p][0] : net.proj_ranges[p][1]] += np.bincount(pre, minlength=t.n_pre)
+    return int(entries), int(per_source.sum()), per_source
+
+
+def footprint_bytes(sim) -> int:
+    """NeuroBench ``Footprint`` of ``sim``'s network (see module docstring): bytes of the
+    synapse table, the per-neuron constants and one copy's neuron state."""
+    net = sim.net
+    total = sum(a.nbytes for a in (net.indptr, net.slot, net.weight, net.delay))
+    total += sum(v.nbytes for v in sim.params.values() if isinstance(v, np.ndarray))
+    total += sum(a.nbytes // max(1, sim.batch) for a in sim.state.values())
+    return int(total)
+
+
+def neurobench_counts(sim, spike_count: np.ndarray, membrane_updates: int) -> dict:
+    """Ledger attributes behind NeuroBench's metrics for ``sim``'s network.
+
+    Parameters
+    ----------
+    sim : Simulator
+    spike_count : array of int, (n_sources,)
+        Spikes of every source over the inferences the ledger covers.
+    membrane_updates : int
+        NeuroBench membrane updates over the same inferences.
+    """
+    entries, nonzero, per_source = dense_tables(sim.net)
+    return {
+        "dense_entries": entries,
+        "dense_nonzero": nonzero,
+        "effective_acs": int(np.asarray(spike_count, dtype=np.int64) @ per_source),
+        "membrane_updates": int(membrane_updates),
+        "footprint_bytes": footprint_bytes(sim),
+    }
+
+
+def neurobench_metrics(attrs: dict, per_inference: dict, inferences: int) -> dict:
+    """NeuroBench's names and values per inference from a ledger's ``attrs`` (None where the
+    ledger predates the counts, e.g. a spikes.h5 from an older neuro)."""
+    steps = attrs.get("update_rounds", 0) / inferences
+    entries = attrs.get("dense_entries")
+
+    def per(key):
+        val = attrs.get(key)
+        return None if val is None else val / inferences
+
+    return {
+        "Effective_ACs": per("effective_acs"),
+        "Effective_MACs": 0.0,
+        "Dense": None if entries is None else float(entries * steps),
+        "MembraneUpdates": per("membrane_updates"),
+        "ActivationSparsity": (1.0 - per_inference["spikes"] / per_inference["neuron_updates"])
+        if per_inference["neuron_updates"]
+        else 0.0,
+        "ConnectionSparsity": None
+        if not entries
+        else round(1.0 - attrs.get("dense_nonzero", 0) / entries, 4),
+        "Footprint": attrs.get("footprint_bytes"),
+    }
