@@ -7,7 +7,11 @@ parameters, float arithmetic). Brian2 cpp_standalone builds into a fixed directo
 second and later runs use a warm build cache (as a user iterating would); run the script
 twice for warm figures. Numba's cache (neuro) is warmed by one untimed run first.
 
-    python bench/cuba.py [--repeats 3]
+``--cold`` adds the first run after an install: ``neuro run`` with an empty kernel cache (a
+fresh ``NUMBA_CACHE_DIR``) beside Brian2's cython target with an empty build cache, both
+whole processes.
+
+    python bench/cuba.py [--repeats 3] [--cold]
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ if target == "cpp_standalone":
     set_device("cpp_standalone", directory=sys.argv[2])
 else:
     prefs.codegen.target = target
+    if len(sys.argv) > 2:  # a fresh cython build cache (cold start)
+        prefs.codegen.runtime.cython.cache_dir = sys.argv[2]
 defaultclock.dt = 0.1*ms
 taum = 20*ms; taue = 5*ms; taui = 10*ms
 Vt = -50*mV; Vr = -60*mV; El = -49*mV
@@ -91,10 +97,34 @@ def parse(stdout: str) -> tuple[float, int]:
     return float("nan"), -1
 
 
+def cold(repeats: int) -> None:
+    """Whole-process time of the first run after an install: empty kernel / build caches."""
+    spec = str(ROOT / "models" / "cuba.toml")
+    rows = {"neuro run (float), empty numba cache": [], "Brian2 cython, empty build cache": []}
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {**os.environ, "NUMBA_CACHE_DIR": os.path.join(tmp, "numba")}
+            t0 = time.perf_counter()
+            cmd = [sys.executable, "-m", "neuro.cli", "-q", "run", spec, "-o", os.path.join(tmp, "o")]
+            if subprocess.run(cmd, capture_output=True, env=env, cwd=ROOT).returncode:
+                sys.exit("neuro run failed")
+            rows["neuro run (float), empty numba cache"].append(time.perf_counter() - t0)
+            wall, _ = timed([sys.executable, "-c", BRIAN2, "cython", os.path.join(tmp, "cython")])
+            rows["Brian2 cython, empty build cache"].append(wall)
+    print(f"Cold start (first run after install), CUBA 1 s; median of {repeats} runs")
+    for name, walls in rows.items():
+        print(f"{name:40}{statistics.median(walls):>8.1f} s")
+    a, b = (statistics.median(w) for w in rows.values())
+    print(f"ratio neuro cold start / Brian2 cython cold start: {a / b:.2f}x (target: neuro <= 10 s)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--cold", action="store_true", help="also time the first run with empty caches")
     args = ap.parse_args()
+    if args.cold:
+        cold(args.repeats)
     spec = str(ROOT / "models" / "cuba.toml")
     build_dir = os.path.join(tempfile.gettempdir(), "neuro_bench_cuba_cpp")
     with tempfile.TemporaryDirectory() as tmp:

@@ -234,7 +234,8 @@ class Simulator(ChunkRunner):
             self.update_counts,
             self._new_sample(k0),
         )
-        lrn = self.tables.pack(self.target.tables_type)
+        # frozen weights: no tables, so the step loop is compiled without the learning code
+        lrn = self.tables.pack(self.target.tables_type) if self.learning else None
         out = step.run_chunk(
             k0,
             n,

@@ -22,7 +22,8 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
 from neuro.dynamics.routing import (
     ACTIVE_FLUSH,
@@ -75,6 +76,15 @@ def apply_learning(lrn, k, n, out_src, first, n_out, in_src, i0, i1, slot, weigh
     the learning-table namedtuple, see :mod:`neuro.learning.floating` and
     :mod:`neuro.learning.loihi`)."""
     raise NotImplementedError("apply_learning runs only inside compiled kernels")
+
+
+@overload(apply_learning, inline="always")
+def _no_learning(lrn, k, n, out_src, first, n_out, in_src, i0, i1, slot, weight):
+    """Frozen weights (``lrn`` is None): nothing to apply, and no learning code is compiled
+    into this specialization of the step loop (a plain run compiles much less)."""
+    if isinstance(lrn, types.NoneType):
+        return lambda lrn, k, n, out_src, first, n_out, in_src, i0, i1, slot, weight: None
+    return None
 
 
 @njit(cache=True)
