@@ -146,7 +146,7 @@ class Simulator(ChunkRunner):
         self.step = 0
         n = net.n_neurons
         self.n_rows = net.max_delay + 1
-        self.n_channels = 2 if net.dual.any() else 1
+        self.n_channels = self.target.n_channels(net)
         self.state = self._fresh_state()
         self.tables = self.target.build_tables(net, enabled=learning)
         self.learning = self.tables.n_rules > 0
