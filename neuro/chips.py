@@ -48,7 +48,8 @@ LOIHI2_INPUT_AXONS_PER_CORE = LOIHI_INPUT_AXONS_PER_CORE  # fan-in per core: not
 LOIHI2_OUTPUT_AXONS_PER_CORE = LOIHI_OUTPUT_AXONS_PER_CORE  # fan-out per core: not published; Loihi 1's [A]
 LOIHI2_MESH = LOIHI_MESH  # 128 cores as 8 x 16 [A]
 LOIHI2_MAX_DELAY_STEPS = LOIHI_MAX_DELAY_STEPS  # synaptic delay field: not published; Loihi 1's [A]
-LOIHI2_MAX_MESSAGE_BITS = 24  # graded-spike payload: Lava's graded networks use 24 (gradedvecnetwork.py:86) [code]
+# graded-spike payload bits: Lava's graded networks use 24 (networks/gradedvecnetwork.py:86) [code]
+LOIHI2_MAX_MESSAGE_BITS = 24
 # Lava 0.10 PyLifModelBitAcc register ranges (proc/lif/models.py:252-258, docstring) [code]
 LOIHI2_REGISTER_RANGES = {
     "decay_u": (0, 4095),

@@ -289,7 +289,9 @@ class Input:
         clean = []
         for i, (ch, times) in enumerate(zip(pay, self.times, strict=True)):
             if not isinstance(ch, list | tuple) or len(ch) != len(times):
-                raise NeuroError(f"must be a list of {len(times)} payloads (one per spike time)", field=f"payloads[{i}]")
+                raise NeuroError(
+                    f"must be a list of {len(times)} payloads (one per spike time)", field=f"payloads[{i}]"
+                )
             row = tuple(number(x, f"payloads[{i}]", lo, hi, integer=True) for x in ch)
             if 0 in row:
                 raise NeuroError("a payload of 0 is no spike; leave the time out", field=f"payloads[{i}]")

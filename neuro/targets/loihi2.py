@@ -133,9 +133,7 @@ class Loihi2Target(LifTarget):
                 raise net._err(f"must be in [0, {LOIHI2_MAX_MESSAGE_BITS}]", f"inputs[{i}].message_bits")
         for i, pr in enumerate(net.projections):
             if pr.message_bits > LOIHI2_MAX_MESSAGE_BITS:
-                raise net._err(
-                    f"must be in [0, {LOIHI2_MAX_MESSAGE_BITS}]", f"projections[{i}].message_bits"
-                )
+                raise net._err(f"must be in [0, {LOIHI2_MAX_MESSAGE_BITS}]", f"projections[{i}].message_bits")
             src = next((s for s in net.inputs if s.name == pr.pre), None)
             if src is not None and src.message_bits > pr.message_bits:
                 raise net._err(
@@ -221,7 +219,8 @@ class Loihi2Target(LifTarget):
     build_tables = staticmethod(build_loihi_tables)
 
     def kernel_params(self, params: dict, adapt: bool):
-        return loihi2.Loihi2Params(*(params[k] for k in loihi2.LOIHI2_PARAMS), params["shift"].astype(np.int64))
+        shift = params["shift"].astype(np.int64)
+        return loihi2.Loihi2Params(*(params[k] for k in loihi2.LOIHI2_PARAMS), shift)
 
     def bias_with_currents(self, net, base, active):
         """Bias registers with the current inputs active now (as the ``loihi`` target)."""
