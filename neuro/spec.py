@@ -178,7 +178,7 @@ class Population:
         if self.loihi is not None:
             if not isinstance(self.loihi, LoihiRegisters):
                 raise NeuroError("must be a table of Loihi registers", field="loihi")
-            for key in ("bias_mant", "v_init"):
+            for key in ("bias_mant", "bias_exp", "v_init"):
                 check_size(getattr(self.loihi, key), self.size, f"loihi.{key}")
         if isinstance(self.truenorth, dict):
             _set(self, "truenorth", TrueNorthNeuron.from_dict(self.truenorth, "truenorth"))

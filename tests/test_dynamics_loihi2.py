@@ -345,3 +345,31 @@ def test_physical_population_runs_and_maps_on_loihi2():
     place_cores(compiled, get_profile("loihi2"), 1)
     r = simulate(net)
     assert r.spike_steps() == [8]  # as float (and loihi) arithmetic: v crosses 1 mV at step 8
+
+
+@pytest.mark.parametrize("arithmetic", ["loihi", "loihi2"])
+def test_per_neuron_bias_exp(arithmetic):
+    """bias = bias_mant << bias_exp per neuron: with no leak (decay_v 0) v grows by the bias."""
+    net = Network.from_dict(
+        {
+            "simulation": {"dt": 1.0, "steps": 3, "seed": 0, "arithmetic": arithmetic, "chip": "unbounded"},
+            "populations": [
+                {
+                    "name": "a",
+                    "size": 3,
+                    "loihi": {
+                        "decay_u": 0,
+                        "decay_v": 0,
+                        "vth_mant": 10000,
+                        "bias_mant": [1, -2, 3],
+                        "bias_exp": [0, 1, 7],
+                    },
+                }
+            ],
+        }
+    )
+    r = simulate(net, probe=[0, 1, 2])
+    assert r.v[:, 0, :].tolist() == [[1, -4, 384], [2, -8, 768], [3, -12, 1152]]
+    with pytest.raises(NeuroError) as e:
+        Network.from_dict(dict(net.to_dict(), populations=[dict(net.to_dict()["populations"][0], size=2)]))
+    assert_one_line_error(e.value, "loihi.bias_mant")

@@ -49,7 +49,7 @@ def random_case(seed: int, steps: int = 40, n: int = 6) -> dict:
         "dv": int(rng.integers(0, 4096)),
         "vth": int(rng.integers(20, 400)),
         "bias_mant": rng.integers(-300, 300, size=n).tolist(),
-        "bias_exp": [int(rng.integers(0, 4))] * n,  # the spec has one bias_exp per population
+        "bias_exp": rng.integers(0, 4, size=n).tolist(),
         "projections": projections,
     }
 
@@ -96,7 +96,7 @@ def emulator_net(case: dict) -> Network:
                         "decay_v": case["dv"],
                         "vth_mant": case["vth"],
                         "bias_mant": case["bias_mant"],
-                        "bias_exp": case["bias_exp"][0],
+                        "bias_exp": case["bias_exp"],
                     },
                 }
             ],
