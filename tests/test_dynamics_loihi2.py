@@ -373,3 +373,22 @@ def test_per_neuron_bias_exp(arithmetic):
     with pytest.raises(NeuroError) as e:
         Network.from_dict(dict(net.to_dict(), populations=[dict(net.to_dict()["populations"][0], size=2)]))
     assert_one_line_error(e.value, "loihi.bias_mant")
+
+
+def test_row_int32_activation_wraps_like_lava():
+    """1100 synapses 255 << 7: a = 35904000 arrives whole (no 16- or 21-bit wrap), a << 6 wraps in
+    int32 (to -1997111296), the fold adds 2**24: u = -1980334080; next step the decayed u folds
+    again (-1963073384). Values as Lava 0.10 gives them (tests/lava/run_lava.py)."""
+    n = 1100
+    net = net2(
+        {"decay_u": 0, "decay_v": 0, "vth_mant": 100},
+        [spikes_at([[2]] * n)],
+        [{"pre": "x", "post": "a", "weight": 255, "weight_exp": 7}],
+        steps=5,
+    )
+    r = simulate(net, probe=[0])
+    assert ((n * 255 << 7 << 6) + 2**31) % 2**32 - 2**31 == -1997111296
+    assert r.i[3:5, 0, 0].tolist() == [-1997111296 + 2**24, -1963073384]
+    assert r.v[3:5, 0, 0].tolist() == [-(2**23 - 1)] * 2
+    c = r.sim.counters()
+    assert c["overflow_a_int32"] == 1 and c["overflow_u"] == 2

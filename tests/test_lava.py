@@ -126,3 +126,32 @@ def test_loihi2_equals_lava_bit_accurate(seed):
     spikes = np.zeros((case["steps"], n), dtype=np.int64)
     spikes[r.steps, r.neuron] = 1
     assert spikes.tolist() == lava["s"]
+
+
+@pytest.mark.skipif(not _lava_available(), reason="no Python 3.10 interpreter with lava-nc 0.10")
+def test_int32_activation_and_fold_equal_lava():
+    """1100 synapses 255 << 7 into one LIF: Lava's int32 wrap of a << 6 and its repeated folds of u."""
+    n = 1100
+    case = {
+        "steps": 6,
+        "du": 0,
+        "dv": 0,
+        "vth": 100,
+        "bias_mant": [0],
+        "bias_exp": [0],
+        "projections": [
+            {"weights": [[255] * n], "weight_exp": 7, "num_message_bits": 0, "data": [[0, 0, 1, 0, 0, 0]] * n}
+        ],
+    }
+    out = subprocess.run(
+        [LAVA_PYTHON, str(HERE / "lava" / "run_lava.py")],
+        input=json.dumps(case),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    lava = json.loads(out.stdout.strip().splitlines()[-1])
+    r = simulate(emulator_net(case), probe=[0])
+    assert r.i[:, 0, :].astype(np.int64).tolist() == lava["u"]
+    assert r.v[:, 0, :].astype(np.int64).tolist() == lava["v"]
