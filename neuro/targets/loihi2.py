@@ -244,5 +244,14 @@ class Loihi2Target(LifTarget):
         w = np.asarray(weights, dtype=np.float64)
         return w if proj.weight_exp is not None else w * 64.0 / post.scale
 
+    def voltage_units(self, compiled, population):
+        """Voltage registers count from ``v_reset`` in units of ``v_scale`` (as ``loihi``; used by
+        the PyNN backend on main)."""
+        return compiled.pop_registers[population].v_scale, compiled.spec.populations[population].v_reset
+
+    def register_scales(self, compiled, population):
+        lp = compiled.pop_registers[population]
+        return (lp.v_scale, lp.scale, lp.decay_v)
+
     def theta_to_physical(self, compiled, population, theta):
         return discretize.voltage_to_mv(compiled.pop_registers[compiled.pop_names.index(population)], theta)
