@@ -67,9 +67,9 @@ def main(ctx, verbose, quiet):
 @click.option(
     "--arithmetic",
     type=click.Choice(targets.names()),
-    help="float64 reference, Loihi bit-exact, or TrueNorth cores (implies --chip truenorth).",
+    help="float64 reference, Loihi / Loihi 2 (Lava) bit-exact, or TrueNorth cores (implies its chip).",
 )
-@click.option("--chip", help="Chip profile: loihi, truenorth or unbounded.")
+@click.option("--chip", help="Chip profile: loihi, loihi2, truenorth or unbounded.")
 @click.option("--chips", type=click.IntRange(min=1), help="Number of chips the mapper may use.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output directory.")
 @click.pass_context
@@ -98,7 +98,7 @@ def run(ctx, spec, outdir, steps, seed, arithmetic, chip, chips, overwrite):
 @main.command("map")
 @click.argument("spec", type=click.Path())
 @click.option("--chips", type=click.IntRange(min=1), help="Number of chips the mapper may use.")
-@click.option("--chip", help="Chip profile: loihi, truenorth or unbounded.")
+@click.option("--chip", help="Chip profile: loihi, loihi2, truenorth or unbounded.")
 @click.option("--arithmetic", type=click.Choice(targets.names()))
 @click.option("--seed", type=click.IntRange(min=0))
 @click.option("--json", "as_json", is_flag=True, help="Print the placement as JSON.")
@@ -483,7 +483,7 @@ def weights(source, output, layout):
     "--profile",
     default="loihi",
     show_default=True,
-    help="Technology profile: loihi, truenorth, cmos45, or a TOML/JSON file (copy one to edit it).",
+    help="Technology profile: loihi, loihi2 (counts only), truenorth, cmos45, or a TOML/JSON file.",
 )
 @click.option(
     "--ann", help="ANN baseline, e.g. hidden=100,precision=int8 (default: H = excitatory neurons, int8)."

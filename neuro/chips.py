@@ -34,6 +34,36 @@ LOIHI_V_RANGE = (-(2**23), 2**23 - 1)  # 24-bit signed membrane register
 LOIHI_WEIGHT_EXP_RANGE = (-6, 7)  # synapse weight exponent
 LOIHI_RAW_WEIGHT_MAX = 255  # |Wgt| of an 8-bit (+sign) synapse weight
 
+# Loihi 2, per chip and core (docs/loihi2.md lists every source). Chip-level figures from Intel's
+# Loihi 2 brief as quoted by open-neuromorphic.org [S]; per-core figures derived from them [S, derived]
+# or assumed equal to Loihi 1's where no public figure was found [A].
+LOIHI2_CORES_PER_CHIP = 128  # neuron cores per chip (Loihi 2 brief) [S]
+LOIHI2_NEURONS_PER_CHIP = 2**20  # "up to 1 M neurons" (Loihi 2 brief) [S]
+LOIHI2_SYNAPSES_PER_CHIP = 120_000_000  # "120 M synapses" (Loihi 2 brief) [S]
+LOIHI2_COMPARTMENTS_PER_CORE = LOIHI2_NEURONS_PER_CHIP // LOIHI2_CORES_PER_CHIP  # 8192 [S, derived]
+# synapse memory per core: not published. Estimate: 120 M synapses / 128 cores at 16 bits each
+# (8 weight bits + 8 bits of index and delay, as this mapper counts them) [A]
+LOIHI2_SYNAPSE_MEMORY_BITS = LOIHI2_SYNAPSES_PER_CHIP // LOIHI2_CORES_PER_CHIP * 16
+LOIHI2_INPUT_AXONS_PER_CORE = LOIHI_INPUT_AXONS_PER_CORE  # fan-in per core: not published; Loihi 1's [A]
+LOIHI2_OUTPUT_AXONS_PER_CORE = LOIHI_OUTPUT_AXONS_PER_CORE  # fan-out per core: not published; Loihi 1's [A]
+LOIHI2_MESH = LOIHI_MESH  # 128 cores as 8 x 16 [A]
+LOIHI2_MAX_DELAY_STEPS = LOIHI_MAX_DELAY_STEPS  # synaptic delay field: not published; Loihi 1's [A]
+# graded-spike payload bits: Lava's graded networks use 24 (networks/gradedvecnetwork.py:86) [code]
+LOIHI2_MAX_MESSAGE_BITS = 24
+# Lava 0.10 PyLifModelBitAcc register ranges (proc/lif/models.py:252-258, docstring) [code]
+LOIHI2_REGISTER_RANGES = {
+    "decay_u": (0, 4095),
+    "decay_v": (0, 4095),
+    "vth_mant": (1, 2**17 - 1),
+    "bias_mant": (-4096, 4095),
+    "bias_exp": (0, 7),
+}
+LOIHI2_V_LIMIT = 2**23 - 1  # v clips to [-(2**23 - 1), 2**23 - 1] (models.py:172-177) [code]
+LOIHI2_U_FOLD = 2**23  # u folds once into (-2**23, 2**23] (models.py:157-171) [code]
+LOIHI2_WEIGHT_BITS = 8  # Dense weights: clip to 8 bits by sign mode (weightutils.py:250-295) [code]
+# v the chip reports at a spike step (NIR paper's Loihi 2 trace; lava-nc/lava#282) [P]
+LOIHI2_SPIKE_STEP_V_READING = 128
+
 # TrueNorth (rules in neuro/truenorth/mapping.py; sources in docs/truenorth.md)
 TRUENORTH_NEURONS_PER_CORE = 256  # CAS Magazine p.20 [S]
 TRUENORTH_AXONS_PER_CORE = 256  # [S]
@@ -115,9 +145,21 @@ TRUENORTH = ChipProfile(
     max_delay_steps=TRUENORTH_MAX_DELAY_STEPS,
 )
 
+LOIHI2 = ChipProfile(
+    "loihi2",
+    compartments_per_core=LOIHI2_COMPARTMENTS_PER_CORE,
+    input_axons_per_core=LOIHI2_INPUT_AXONS_PER_CORE,
+    output_axons_per_core=LOIHI2_OUTPUT_AXONS_PER_CORE,
+    synapse_memory_bits_per_core=LOIHI2_SYNAPSE_MEMORY_BITS,
+    cores_per_chip=LOIHI2_CORES_PER_CHIP,
+    mesh_cols=LOIHI2_MESH[0],
+    mesh_rows=LOIHI2_MESH[1],
+    max_delay_steps=LOIHI2_MAX_DELAY_STEPS,
+)
+
 UNBOUNDED = ChipProfile("unbounded", None, None, None, None, None, mesh_cols=1, mesh_rows=1)
 
-PROFILES = {p.name: p for p in (LOIHI, TRUENORTH, UNBOUNDED)}
+PROFILES = {p.name: p for p in (LOIHI, LOIHI2, TRUENORTH, UNBOUNDED)}
 
 
 def get_profile(name: str) -> ChipProfile:

@@ -103,13 +103,14 @@ def discretize_population(
             if r.bias_mant.kind != "constant"
             else np.full(n, r.bias_mant.constant)
         )
+        be = r.bias_exp.sample(None, n) if r.bias_exp.kind != "constant" else np.full(n, r.bias_exp.constant)
         vi = r.v_init.sample(None, n) if r.v_init.kind != "constant" else np.full(n, r.v_init.constant)
         return LoihiPopulation(
             decay_u=r.decay_u,
             decay_u_inh=r.decay_u if r.decay_u_inh is None else r.decay_u_inh,
             decay_v=r.decay_v,
             vth=r.vth_mant << 6,
-            bias=(bm.astype(np.int64) << r.bias_exp),
+            bias=(bm.astype(np.int64) << be.astype(np.int64)),
             refract_delay=r.refract_delay,
             vmin=-(2**r.vmin_exp) + 1,
             vmax=2 ** (9 + 2 * r.vmax_exp) - 1,

@@ -38,6 +38,7 @@ class ChunkRunner:
     """
 
     probe_dtype = np.float64
+    _in_pay = np.zeros(0, dtype=np.int64)  # payloads of this chunk's input spikes (graded inputs)
 
     def _allocate_outputs(self, n_neurons: int) -> None:
         cap = max(MIN_SPIKE_CAPACITY, 2 * self.batch * n_neurons)
@@ -84,7 +85,10 @@ class ChunkRunner:
             nxt = min([c for c in changes if c > k] + [end])
             n = min(self.chunk_steps, nxt - k)
             self._prepare(k)
-            in_ptr, in_src = self.inputs.chunk(k, n, self.batch, self._rng)
+            if getattr(self.inputs, "graded", False):
+                in_ptr, in_src, self._in_pay = self.inputs.chunk_graded(k, n, self.batch, self._rng)
+            else:
+                in_ptr, in_src = self.inputs.chunk(k, n, self.batch, self._rng)
             pv = np.zeros((n, self.batch, self.probe_idx.size), dtype=self.probe_dtype)
             pi = np.zeros_like(pv)
             done = 0
@@ -146,7 +150,7 @@ class Simulator(ChunkRunner):
         self.step = 0
         n = net.n_neurons
         self.n_rows = net.max_delay + 1
-        self.n_channels = 2 if net.dual.any() else 1
+        self.n_channels = self.target.n_channels(net)
         self.state = self._fresh_state()
         self.tables = self.target.build_tables(net, enabled=learning)
         self.learning = self.tables.n_rules > 0
@@ -233,6 +237,7 @@ class Simulator(ChunkRunner):
             self.spike_count,
             self.update_counts,
             self._new_sample(k0),
+            self._in_pay,
         )
         # frozen weights: no tables, so the step loop is compiled without the learning code
         lrn = self.tables.pack(self.target.tables_type) if self.learning else None
@@ -253,6 +258,8 @@ class Simulator(ChunkRunner):
     def _kernel_counts(self, k0, n, in_ptr, in_src, counts):
         if self.learning or self.probe_idx.size:
             raise ValueError("counting runs need learning off and no probes")
+        if self._in_pay.size:
+            raise NeuroError("counting runs do not carry graded-spike payloads; run with spike lists")
         before = counts.sum(axis=0)
         ov = np.zeros((self.batch, 3), dtype=np.int64)
         step.run_counts(
@@ -295,6 +302,10 @@ class Simulator(ChunkRunner):
             "synaptic_events": int(self.spike_count @ net.fanout()),
         }
         c.update(self.target.extra_counters(self.overflow))
+        graded = getattr(self.inputs, "graded_mask", None)
+        if graded is not None and graded.any():  # graded spikes: multiply-accumulates, not adds
+            c["graded_input_spikes"] = int(self.spike_count[graded].sum())
+            c["graded_synaptic_events"] = int(self.spike_count[graded] @ net.fanout()[graded])
         for key, val in self.host_ops.items():
             c[f"host_{key}"] = val
         if self.learning:

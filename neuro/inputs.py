@@ -32,7 +32,9 @@ class SpecInputs:
         self.net = net
         spec, dt = net.spec, net.dt
         never = np.iinfo(np.int64).max
-        timed_steps, timed_src = [], []
+        timed_steps, timed_src, timed_pay = [], [], []
+        #: True when some spike input carries payloads (graded spikes): use :meth:`chunk_graded`
+        self.graded = any(getattr(inp, "graded", False) for inp in spec.inputs)
         poisson_p, poisson_start, poisson_stop, poisson_src = [], [], [], []
         self.currents = []  # (neuron slice, amplitude mV array, start step, stop step)
         for i, inp in enumerate(spec.inputs):
@@ -47,6 +49,8 @@ class SpecInputs:
                     if times:
                         timed_steps.append(np.rint(np.asarray(times) / dt).astype(np.int64))
                         timed_src.append(np.full(len(times), off + ch, dtype=np.int64))
+                        pay = inp.payloads[ch] if inp.payloads is not None else np.ones(len(times))
+                        timed_pay.append(np.asarray(pay, dtype=np.int64))
             elif inp.kind == "poisson":
                 p = inp.rate.sample(net.rng, inp.size) * dt / 1000.0
                 if p.max(initial=0) > 1:
@@ -59,12 +63,19 @@ class SpecInputs:
                 poisson_start.append(np.full(inp.size, _steps(inp.start, dt, 0)))
                 poisson_stop.append(np.full(inp.size, _steps(inp.stop, dt, never)))
                 poisson_src.append(np.arange(off, off + inp.size))
+        #: sources whose spikes carry payloads (graded inputs), for the energy counters
+        self.graded_mask = np.zeros(net.n_sources, dtype=bool)
+        for inp in spec.inputs:
+            if getattr(inp, "graded", False):
+                off = net.source_offset(inp.name)
+                self.graded_mask[off : off + inp.size] = True
         if timed_steps:
             st, sr = np.concatenate(timed_steps), np.concatenate(timed_src)
             order = np.lexsort((sr, st))
             self.timed_steps, self.timed_src = st[order], sr[order]
+            self.timed_pay = np.concatenate(timed_pay)[order]
         else:
-            self.timed_steps = self.timed_src = np.zeros(0, dtype=np.int64)
+            self.timed_steps = self.timed_src = self.timed_pay = np.zeros(0, dtype=np.int64)
         self.p = _cat(poisson_p, np.float64)
         self.p_start = _cat(poisson_start, np.int64)
         self.p_stop = _cat(poisson_stop, np.int64)
@@ -97,6 +108,26 @@ class SpecInputs:
             rows_parts.append((steps[keep] - k0) * n_batch + b[keep])
             src_parts.append(self.p_src[c[keep]])
         return to_csr(rows_parts, src_parts, n * n_batch)
+
+    def chunk_graded(self, k0: int, n: int, n_batch: int, rng) -> tuple:
+        """:meth:`chunk` plus the payload of every spike (aligned with ``in_src``; Poisson spikes
+        carry 1)."""
+        lo, hi = np.searchsorted(self.timed_steps, [k0, k0 + n])
+        j = self.timed_steps[lo:hi] - k0
+        rows = [(j[:, None] * n_batch + np.arange(n_batch)[None, :]).ravel()]
+        src = [np.repeat(self.timed_src[lo:hi], n_batch)]
+        pay = [np.repeat(self.timed_pay[lo:hi], n_batch)]
+        if self.p.size:
+            steps, b, c = self._poisson(k0, n, n_batch, rng)
+            keep = (steps >= self.p_start[c]) & (steps < self.p_stop[c])
+            rows.append((steps[keep] - k0) * n_batch + b[keep])
+            src.append(self.p_src[c[keep]])
+            pay.append(np.ones(int(keep.sum()), dtype=np.int64))
+        rows, src, pay = (np.concatenate(x).astype(np.int64) for x in (rows, src, pay))
+        order = np.lexsort((src, rows))
+        ptr = np.zeros(n * n_batch + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n * n_batch), out=ptr[1:])
+        return ptr, src[order], pay[order]
 
     def get_state(self) -> dict:
         """The current Poisson block (saved in checkpoints so a resumed run draws the same)."""

@@ -163,7 +163,8 @@ def build_network(net: Network, target, seed: int | None = None) -> CompiledNetw
     ``target`` supplies ``discretize_population(pop, dt, bias, v_init, where)`` (per-population
     registers, or None), ``discretize_weights(proj, weight, registers, where)`` ->
     (weights, weight_exp), ``weight_dtype``, ``params(net, registers, biases)`` and
-    ``initial_state(net, registers, v_init)`` -> (v0, i_init).
+    ``initial_state(net, registers, v_init)`` -> (v0, i_init), ``synapse_channel(net, i, post)``
+    (the ring-buffer channel of projection ``i``).
     """
     seed = resolve_seed(seed if seed is not None else net.simulation.seed)
     rng = np.random.default_rng(seed)
@@ -196,7 +197,7 @@ def build_network(net: Network, target, seed: int | None = None) -> CompiledNetw
     for i, proj in enumerate(net.projections):
         syn = build_projection(net, i, rng)
         post_pop = net.population(proj.post)
-        channel = 1 if (proj.receptor == "inh" and post_pop.dual_current) else 0
+        channel = target.synapse_channel(net, i, post_pop)
         try:
             w, e = target.discretize_weights(
                 proj, syn.weight, regs[net.populations.index(post_pop)], f"projections[{i}]"

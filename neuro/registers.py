@@ -40,6 +40,7 @@ from neuro.errors import NeuroError
 from neuro.fields import choice, flag, located, optional_number, table
 from neuro.values import Value, check_size, integer_value, load_npy
 
+PER_NEURON = ("bias_mant", "bias_exp")  # Loihi registers that may differ between neurons
 NEG_MODES = ("saturate", "reset")  # kappa = 1, 0
 RESET_MODES = ("value", "linear", "none")  # gamma = 0, 1, 2
 TRUENORTH_INT_VALUES = {
@@ -77,15 +78,16 @@ class LoihiRegisters:
         v[t] = \\mathrm{clip}(\\mathrm{decay}(v[t-1], \\delta_v, 0)
                + \\mathrm{wrap}_{23}(\\textstyle\\sum_c u_c[t] + b), v_{min}, v_{max})
 
-    with :math:`b = \\mathrm{bias\\_mant} \\cdot 2^{\\mathrm{bias\\_exp}}` and a spike when
-    :math:`v > \\mathrm{vth\\_mant} \\cdot 2^6`. Ranges: :data:`neuro.chips.LOIHI_REGISTER_RANGES`.
+    with :math:`b = \\mathrm{bias\\_mant} \\cdot 2^{\\mathrm{bias\\_exp}}` (each per neuron or per
+    population) and a spike when :math:`v > \\mathrm{vth\\_mant} \\cdot 2^6`.
+    Ranges: :data:`neuro.chips.LOIHI_REGISTER_RANGES`.
     """
 
     decay_u: int
     decay_v: int
     vth_mant: int
     bias_mant: Value = Value("constant", 0.0)
-    bias_exp: int = 0
+    bias_exp: Value = Value("constant", 0.0)  # one per population, or one per neuron
     refract_delay: int = 1
     vmin_exp: int = 23
     vmax_exp: int = 7
@@ -94,8 +96,8 @@ class LoihiRegisters:
 
     def __post_init__(self):
         for key, (lo, hi) in LOIHI_REGISTER_RANGES.items():
-            if key == "bias_mant":
-                _set(self, key, integer_value(self.bias_mant, key, lo, hi))
+            if key in PER_NEURON:
+                _set(self, key, integer_value(getattr(self, key), key, lo, hi))
             else:
                 _set(self, key, optional_number(getattr(self, key), key, lo, hi, integer=True))
         for key in ("decay_u", "decay_v", "vth_mant"):
@@ -115,6 +117,7 @@ class LoihiRegisters:
             kw = dict(d)
             for key, (lo, hi) in (
                 ("bias_mant", LOIHI_REGISTER_RANGES["bias_mant"]),
+                ("bias_exp", LOIHI_REGISTER_RANGES["bias_exp"]),
                 ("v_init", LOIHI_V_RANGE),
             ):
                 if key in d:

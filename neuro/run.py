@@ -84,6 +84,26 @@ class _Progress:
             sys.stderr.write("\n")
 
 
+def chip_convention(v, k0, chunk_spikes, probe_idx, probe_map, reading):
+    """Probe traces ``v`` (steps, 1, probes) of one chunk as the chip reports them: ``reading``
+    at every spike step of a neuron whose probe has ``convention = "chip"`` (the state itself
+    is unchanged; Loihi 2 reads 128 there, see docs/loihi2.md)."""
+    if not chunk_spikes:
+        return v
+    v = v.copy()
+    col_of = {}
+    for pb, local, start in probe_map:
+        if pb.convention == "chip":
+            for c in range(start, start + local.size):
+                col_of[int(probe_idx[c])] = c
+    for steps, neurons in chunk_spikes:
+        for k, n in zip(steps.tolist(), neurons.tolist(), strict=True):
+            c = col_of.get(n)
+            if c is not None:
+                v[k - k0, 0, c] = reading
+    return v
+
+
 def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = True) -> RunResult:
     """Simulate ``net`` as its ``simulation`` section says and write ``outdir/spikes.h5``.
 
@@ -130,7 +150,22 @@ def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = Tru
     writer.write_placement(placement)
     bar = _Progress(sim_cfg.steps, progress)
 
+    for inp in net.inputs:
+        if getattr(inp, "graded", False):
+            writer.write_graded_input(inp, compiled.dt)
+    chip_reading = compiled.target.spike_step_v_reading
+    chip_probes = any(pb.convention == "chip" for pb in net.probes)
+    chunk_spikes = []  # this chunk's spikes (step, neuron), for probes with convention "chip"
+
+    def on_spikes(s, b, n):
+        writer.write_spikes(s, n)
+        if chip_probes:
+            chunk_spikes.append((s.copy(), n.copy()))
+
     def on_probe(k0, v, i):
+        if chip_probes:
+            v = chip_convention(v, k0, chunk_spikes, probe_idx, probe_map, chip_reading)
+            chunk_spikes.clear()
         for pb, local, start in probe_map:
             cols = slice(start, start + local.size)
             for var in pb.variables:
@@ -153,7 +188,7 @@ def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = Tru
     try:
         sim.run(
             sim_cfg.steps,
-            on_spikes=lambda s, b, n: writer.write_spikes(s, n),
+            on_spikes=on_spikes,
             on_probe=on_probe,
             on_chunk=on_chunk,
         )

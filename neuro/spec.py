@@ -20,6 +20,7 @@ import numpy as np
 
 from neuro import targets
 from neuro.chips import (
+    LOIHI2_MAX_MESSAGE_BITS,
     LOIHI_RAW_WEIGHT_MAX,
     LOIHI_WEIGHT_EXP_RANGE,
     PROFILES,
@@ -49,6 +50,7 @@ RECEPTORS = ("exc", "inh")
 INPUT_KINDS = ("spike_times", "poisson", "current", "external")
 CONNECTORS = ("all_to_all", "one_to_one", "fixed_probability", "list", "matrix")
 PROBE_VARIABLES = ("v", "i")
+PROBE_CONVENTIONS = ("model", "chip")
 CONNECTOR_FIELDS = {  # the fields each type of connector uses
     "all_to_all": ("type", "allow_self", "skip_diagonal"),
     "one_to_one": ("type",),
@@ -57,7 +59,7 @@ CONNECTOR_FIELDS = {  # the fields each type of connector uses
     "matrix": ("type", "values", "file"),
 }
 INPUT_FIELDS = {  # the fields each kind of input uses
-    "spike_times": ("name", "kind", "size", "times"),
+    "spike_times": ("name", "kind", "size", "times", "message_bits", "payloads"),
     "poisson": ("name", "kind", "size", "rate", "start", "stop"),
     "current": ("name", "kind", "target", "amplitude", "start", "stop"),
     "external": ("name", "kind", "size"),
@@ -176,7 +178,7 @@ class Population:
         if self.loihi is not None:
             if not isinstance(self.loihi, LoihiRegisters):
                 raise NeuroError("must be a table of Loihi registers", field="loihi")
-            for key in ("bias_mant", "v_init"):
+            for key in ("bias_mant", "bias_exp", "v_init"):
                 check_size(getattr(self.loihi, key), self.size, f"loihi.{key}")
         if isinstance(self.truenorth, dict):
             _set(self, "truenorth", TrueNorthNeuron.from_dict(self.truenorth, "truenorth"))
@@ -218,6 +220,11 @@ class Input:
     ``target`` from ``start`` to ``stop`` (ms). It is not a spike source.
     ``external``: ``size`` channels whose spikes the host supplies while running (e.g. a data
     set encoder, see ``neuro.train``); a plain ``neuro run`` gives them no spikes.
+
+    Graded spikes (``spike_times``, arithmetic ``loihi2``): with ``message_bits`` = m > 0 every
+    spike carries the integer in ``payloads`` (one list per channel, aligned with ``times``;
+    non-zero, in [-2**(m-1), 2**(m-1) - 1]) and a synapse adds ``weight * payload``
+    (Lava's ``Dense`` with ``num_message_bits > 0``). Without ``payloads`` every payload is 1.
     """
 
     name: str
@@ -229,6 +236,8 @@ class Input:
     target: str | None = None
     start: float = 0.0
     stop: float | None = None
+    message_bits: int = 0
+    payloads: tuple | None = None
 
     @property
     def is_spike_source(self) -> bool:
@@ -253,6 +262,7 @@ class Input:
                     raise NeuroError("must be a list of spike times in ms", field=f"times[{i}]")
                 clean.append(tuple(number(t, f"times[{i}]", 0) for t in ch))
             _set(self, "times", tuple(clean))
+            self._check_payloads()
         else:
             _set(self, "times", ())  # unused by this kind (an empty list is accepted)
         _set(self, "rate", bounded_value(self.rate, "rate", 0))
@@ -264,6 +274,34 @@ class Input:
             _name(self.target, "target")
         number(self.start, "start", 0)
         optional_number(self.stop, "stop", self.start)
+
+    def _check_payloads(self) -> None:
+        bits = number(self.message_bits, "message_bits", 0, LOIHI2_MAX_MESSAGE_BITS, integer=True)
+        _set(self, "message_bits", bits)
+        if self.payloads is None:
+            return
+        if bits == 0:
+            raise NeuroError("payloads need message_bits > 0 (graded spikes)", field="payloads")
+        pay = self.payloads
+        if not isinstance(pay, list | tuple) or len(pay) != self.size:
+            raise NeuroError("must be a list with one list of payloads per channel", field="payloads")
+        lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+        clean = []
+        for i, (ch, times) in enumerate(zip(pay, self.times, strict=True)):
+            if not isinstance(ch, list | tuple) or len(ch) != len(times):
+                raise NeuroError(
+                    f"must be a list of {len(times)} payloads (one per spike time)", field=f"payloads[{i}]"
+                )
+            row = tuple(number(x, f"payloads[{i}]", lo, hi, integer=True) for x in ch)
+            if 0 in row:
+                raise NeuroError("a payload of 0 is no spike; leave the time out", field=f"payloads[{i}]")
+            clean.append(row)
+        _set(self, "payloads", tuple(clean))
+
+    @property
+    def graded(self) -> bool:
+        """True when the spikes carry payloads."""
+        return self.payloads is not None
 
     @classmethod
     def from_dict(cls, d: dict, where: str, base_dir: Path | None = None) -> Input:
@@ -290,6 +328,10 @@ class Input:
         d = {"name": self.name, "kind": self.kind}
         if self.kind == "spike_times":
             d.update(size=self.size, times=[list(t) for t in self.times])
+            if self.message_bits:
+                d["message_bits"] = self.message_bits
+            if self.payloads is not None:
+                d["payloads"] = [list(p) for p in self.payloads]
         elif self.kind == "poisson":
             d.update(size=self.size, rate=self.rate.to_dict(), start=self.start)
         elif self.kind == "external":
@@ -390,6 +432,8 @@ class Projection:
     ``receptor`` picks the current (``exc`` decays with ``tau_syn``, ``inh`` with
     ``tau_syn_inh``). If ``weight_exp`` is set, weights are raw Loihi integers ``Wgt``
     (|Wgt| <= 255) scaled by ``2**(6 + weight_exp)``, used as they are in ``loihi`` arithmetic.
+    ``message_bits`` > 0 (``loihi2``) makes the synapses graded: a spike's payload multiplies
+    the weight (Lava's ``num_message_bits``); 0 is binary.
     """
 
     pre: str
@@ -403,6 +447,7 @@ class Projection:
     weight_bits: int = 8
     plasticity: Plasticity | None = None
     axon_type: int | None = None  # TrueNorth axon type 0..3 (rules in neuro/truenorth/spec.py)
+    message_bits: int = 0
 
     def __post_init__(self):
         _name(self.pre, "pre")
@@ -430,6 +475,11 @@ class Projection:
                     field="weight",
                 )
         _set(self, "weight_bits", number(self.weight_bits, "weight_bits", 1, 8, integer=True))
+        _set(
+            self,
+            "message_bits",
+            number(self.message_bits, "message_bits", 0, LOIHI2_MAX_MESSAGE_BITS, integer=True),
+        )
         if self.axon_type is not None:  # TrueNorth
             _set(
                 self,
@@ -463,6 +513,8 @@ class Projection:
         d = _dataclass_to_dict(self)
         if self.weight_bits == 8:
             d.pop("weight_bits")
+        if self.message_bits == 0:
+            d.pop("message_bits")
         return d
 
 
@@ -470,11 +522,14 @@ class Projection:
 class Probe:
     """Record state variables of a population every step: ``v`` (membrane) and/or ``i``
     (synaptic current; in ``loihi`` arithmetic the register ``u``). Spikes of every population
-    are always recorded. ``neurons`` limits recording to the listed indices."""
+    are always recorded. ``neurons`` limits recording to the listed indices. ``convention``:
+    ``"model"`` records v after the reset (0 at a spike step); ``"chip"`` records what the chip
+    reports (Loihi 2: 128 at a spike step; only targets that know their chip's reading)."""
 
     population: str
     variables: tuple = ("v",)
     neurons: tuple | None = None
+    convention: str = "model"
 
     def __post_init__(self):
         _name(self.population, "population")
@@ -487,6 +542,7 @@ class Probe:
             if not isinstance(ns, list | tuple) or not ns:
                 raise NeuroError("must be a non-empty list of neuron indices", field="neurons")
             _set(self, "neurons", tuple(number(n, "neurons", 0, integer=True) for n in ns))
+        choice(self.convention, "convention", PROBE_CONVENTIONS)
 
     @classmethod
     def from_dict(cls, d: dict, where: str, base_dir: Path | None = None) -> Probe:
@@ -501,6 +557,8 @@ class Probe:
         d["variables"] = list(self.variables)
         if self.neurons is not None:
             d["neurons"] = list(self.neurons)
+        if self.convention == "model":
+            d.pop("convention")
         return d
 
 

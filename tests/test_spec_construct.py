@@ -106,7 +106,7 @@ CASES = [
     (Simulation, {}, "dt", 0.0, "> 0"),
     (Simulation, {}, "steps", -1, "[0, 1099511627776]"),
     (Simulation, {}, "seed", -1, "[0, 9223372036854775807]"),
-    (Simulation, {}, "arithmetic", "fixed", "float, loihi, truenorth"),
+    (Simulation, {}, "arithmetic", "fixed", "float, loihi, loihi2, truenorth"),
     (Simulation, {}, "chip", "spinnaker", "known: loihi"),
     (Simulation, {}, "chips", 0, "[1, 16384]"),
     (Trace, {}, "tau", 0.0, "> 0"),

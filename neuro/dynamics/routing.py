@@ -45,6 +45,25 @@ def deliver_inputs(k, j, n_batch, in_ptr, in_src, n_rows, indptr, slot, weight, 
 
 
 @njit(cache=True)
+def deliver_graded_inputs(
+    k, j, n_batch, in_ptr, in_src, in_pay, n_rows, indptr, slot, weight, delay, buf, spike_count
+):
+    """:func:`deliver_inputs` for graded spikes: spike ``t`` adds ``weight * in_pay[t]``."""
+    for b in range(n_batch):
+        r = j * n_batch + b
+        for t in range(in_ptr[r], in_ptr[r + 1]):
+            src = in_src[t]
+            pay = in_pay[t]
+            spike_count[src] += 1
+            base = (k + 1) % n_rows
+            for s in range(indptr[src], indptr[src + 1]):
+                row = base + delay[s]
+                if row >= n_rows:
+                    row -= n_rows
+                buf[row, b, slot[s]] += weight[s] * pay
+
+
+@njit(cache=True)
 def route_counted(fired, b, k, j, n_batch, in_ptr, in_src, counts, n_rows, indptr, slot, weight, delay, buf):
     """Route step ``k``'s spikes of batch element ``b`` (neurons with bit 0 of ``fired``,
     then its external inputs), counting them per source in ``counts[b]`` (batched kernels)."""

@@ -10,8 +10,8 @@ arithmetic adds its own namedtuples and two overloads, nothing here.
 Per step ``k`` (row ``k % D`` of the delay ring buffer holds the input that arrives now):
 
 1. for every batch element ``b``: ``update`` consumes the row, integrates, thresholds and
-   resets every neuron, sets ``fired[i] = spiked + 2 * active + 4 * membrane``; the spikes are recorded and
-   probed;
+   resets every neuron, sets ``fired[i] = spiked + 2 * active + 4 * membrane``; the spikes are
+   recorded and probed;
 2. the step's neuron spikes, then the external input spikes, are routed through the CSR into
    rows ``k + 1 + delay`` (:mod:`neuro.dynamics.routing`);
 3. the learning applier sees the step's spikes (batch 1 only).
@@ -29,6 +29,7 @@ from neuro.dynamics.routing import (
     ACTIVE_FLUSH,
     count_active,
     deliver,
+    deliver_graded_inputs,
     deliver_inputs,
     flush_active,
     probe,
@@ -44,6 +45,8 @@ Synapses = namedtuple("Synapses", ("indptr", "slot", "weight", "delay"))
 #: A chunk's inputs and outputs: input spikes (CSR by step and batch element), spike output
 #: buffers, probes, spike counts per source, update counts per neuron ((B, 2, N): active,
 #: membrane; see routing.count_active) and ``new_sample`` (1: step k0 starts a sample).
+#: ``in_pay``: the payload of every input spike (aligned with ``in_src``; empty when no
+#: input is graded).
 ChunkIO = namedtuple(
     "ChunkIO",
     (
@@ -58,6 +61,7 @@ ChunkIO = namedtuple(
         "spike_count",
         "update_counts",
         "new_sample",
+        "in_pay",
     ),
 )
 
@@ -99,6 +103,7 @@ def run_chunk(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
     buf, v, cur, ref, theta = state.buf, state.v, state.cur, state.ref, state.theta
     indptr, slot, weight, delay = csr.indptr, csr.slot, csr.weight, csr.delay
     in_ptr, in_src, out_step, out_b, out_src = io.in_ptr, io.in_src, io.out_step, io.out_b, io.out_src
+    in_pay = io.in_pay
     probe_idx, probe_v, probe_i, spike_count, active = (
         io.probe_idx,
         io.probe_v,
@@ -135,7 +140,14 @@ def run_chunk(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
         for t in range(first, n_out):
             spike_count[out_src[t]] += 1
             deliver(out_src[t], out_b[t], k, n_rows, indptr, slot, weight, delay, buf)
-        deliver_inputs(k, j, n_batch, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count)
+        if in_pay.size:  # graded inputs carry payloads; binary inputs take the unchanged path
+            deliver_graded_inputs(
+                k, j, n_batch, in_ptr, in_src, in_pay, n_rows, indptr, slot, weight, delay, buf, spike_count
+            )
+        else:
+            deliver_inputs(
+                k, j, n_batch, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count
+            )
         if learn:
             apply_learning(lrn, k, n, out_src, first, n_out, in_src, in_ptr[j], in_ptr[j + 1], slot, weight)
     for b in range(n_batch):

@@ -12,6 +12,9 @@ Layout (SONATA "Spike file", plus emulator extras that SONATA readers ignore)::
         placement/<pop>    uint32 (n, 3): chip, core, compartment of every neuron
         cores              int64 (n_cores, 3): chip, x, y of every core
         probes/<pop>/v|i   (steps, n_probed) state traces, neurons = probed indices
+        graded_inputs/<input>/step, node_ids, payloads
+                           int64/uint64/int64 (N,): every spike of a graded input (loihi2)
+                           with its payload, sorted by step
         counters           attrs: operation counts of the run
 
 Datasets are chunked and resizable and the file is flushed after every chunk of steps, so
@@ -137,6 +140,19 @@ class SpikeWriter:
             _append(self._ts[p], s * self.dt)
             _append(self._ids[p], (neuron[sel] - self.pop_offsets[p]).astype(np.uint64))
             _append(self._steps[p], s.astype(np.int64))
+
+    def write_graded_input(self, inp, dt: float) -> None:
+        """Every spike of graded input ``inp`` (a spec ``Input`` with payloads) and its payload."""
+        steps = [np.rint(np.asarray(t, dtype=np.float64) / dt).astype(np.int64) for t in inp.times]
+        ids = [np.full(len(t), ch, dtype=np.uint64) for ch, t in enumerate(inp.times)]
+        pays = [np.asarray(p, dtype=np.int64) for p in inp.payloads]
+        st, nid, pay = (np.concatenate(x) if x else np.zeros(0) for x in (steps, ids, pays))
+        order = np.lexsort((nid, st))
+        g = self.f.require_group(f"emulator/graded_inputs/{inp.name}")
+        g.attrs["message_bits"] = int(inp.message_bits)
+        g.create_dataset("step", data=st[order].astype(np.int64))
+        g.create_dataset("node_ids", data=nid[order].astype(np.uint64))
+        g.create_dataset("payloads", data=pay[order].astype(np.int64))
 
     def write_probe(self, pop: str, var: str, neurons: np.ndarray, data: np.ndarray) -> None:
         key = (pop, var)

@@ -10,6 +10,7 @@ name           module                                      default chip
 =============  ==========================================  ====================
 ``float``      :mod:`neuro.targets.floating`               ``loihi``
 ``loihi``      :mod:`neuro.targets.loihi`                  ``loihi``
+``loihi2``     :mod:`neuro.targets.loihi2`                 ``loihi2``
 ``truenorth``  :mod:`neuro.targets.truenorth`              ``truenorth``
 =============  ==========================================  ====================
 
@@ -39,6 +40,7 @@ class Entry:
 REGISTRY: dict[str, Entry] = {
     "float": Entry("neuro.targets.floating:FloatTarget", "loihi", ("loihi", "unbounded")),
     "loihi": Entry("neuro.targets.loihi:LoihiTarget", "loihi", ("loihi", "unbounded")),
+    "loihi2": Entry("neuro.targets.loihi2:Loihi2Target", "loihi2", ("loihi2", "unbounded")),
     "truenorth": Entry("neuro.targets.truenorth:TrueNorthTarget", "truenorth", ("truenorth",)),
 }
 _INSTANCES: dict = {}

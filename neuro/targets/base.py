@@ -42,6 +42,30 @@ class Target:
         """The chip profile the spec asks for."""
         return get_profile(net.simulation.chip)
 
+    #: True when synapses can multiply a spike's payload (graded spikes, ``message_bits``).
+    graded_spikes: bool = False
+    #: v the chip reports at a spike step (probes with ``convention = "chip"``); None: unknown.
+    spike_step_v_reading: int | None = None
+
+    def check_messages(self, net) -> None:
+        """Refuse graded spikes and chip-convention probes where the target has neither."""
+        if not self.graded_spikes:
+            for kind, parts in (("inputs", net.inputs), ("projections", net.projections)):
+                for i, part in enumerate(parts):
+                    if part.message_bits:
+                        raise net._err(
+                            f"graded spikes (message_bits > 0) need arithmetic 'loihi2', not {self.name!r}",
+                            f"{kind}[{i}].message_bits",
+                        )
+        if self.spike_step_v_reading is None:
+            for i, pb in enumerate(net.probes):
+                if pb.convention == "chip":
+                    raise net._err(
+                        f"arithmetic {self.name!r} does not know its chip's probe reading; use "
+                        "convention 'model'",
+                        f"probes[{i}].convention",
+                    )
+
     def check(self, net) -> None:
         """Raise a located one-line :class:`~neuro.errors.NeuroError` if ``net`` cannot run
         on this target and the chip its simulation section names."""

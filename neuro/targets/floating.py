@@ -38,7 +38,8 @@ class FloatTarget(LifTarget):
         for i, p in enumerate(net.populations):
             if p.loihi is not None:
                 raise net._err(
-                    f"population {p.name!r} is given as raw Loihi registers; run it with arithmetic 'loihi'",
+                    f"population {p.name!r} is given as raw Loihi registers; run it with arithmetic 'loihi' "
+                    "or 'loihi2'",
                     f"populations[{i}].loihi",
                 )
 

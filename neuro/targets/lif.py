@@ -51,6 +51,7 @@ class LifTarget(Target):
             if pr.axon_type is not None:
                 raise err("axon types exist only in arithmetic 'truenorth'", f"projections[{i}].axon_type")
         self._check_delays(net, self.profile(net))
+        self.check_messages(net)
         self.check_populations(net)
 
     def _check_delays(self, net, profile) -> None:
@@ -97,3 +98,12 @@ class LifTarget(Target):
 
     def extra_counters(self, overflow) -> dict:
         return {}
+
+    def synapse_channel(self, net, i: int, post) -> int:
+        """Ring-buffer channel of projection ``i``: 1 for the ``inh`` current of a
+        dual-current population, else 0 (``slot = channel * N + target``)."""
+        return 1 if (net.projections[i].receptor == "inh" and post.dual_current) else 0
+
+    def n_channels(self, compiled) -> int:
+        """Ring-buffer channels of a compiled network."""
+        return 2 if compiled.dual.any() else 1

@@ -29,6 +29,7 @@ class TrueNorthTarget(Target):
                 f"got {net.simulation.chip!r}",
                 "simulation.chip",
             )
+        self.check_messages(net)
         check_truenorth(net)
 
     def compile(self, net, seed: int | None = None):

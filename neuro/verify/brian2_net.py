@@ -82,6 +82,13 @@ def check_expressible(net: Network) -> None:
                 net.source,
                 f"populations[{i}]",
             )
+    for i, inp in enumerate(net.inputs):
+        if getattr(inp, "graded", False):
+            raise NeuroError(
+                "graded spikes (payloads) have no Brian2 spike generator in neuro verify",
+                net.source,
+                f"inputs[{i}].payloads",
+            )
     for i, proj in enumerate(net.projections):
         if getattr(proj, "plasticity", None) is not None:
             raise NeuroError(
@@ -92,7 +99,11 @@ def check_expressible(net: Network) -> None:
 
 
 # The Brian2 formulation of each target's arithmetic (module per target name).
-TRANSLATORS = {"float": "neuro.verify.brian2_float", "loihi": "neuro.verify.brian2_loihi"}
+TRANSLATORS = {
+    "float": "neuro.verify.brian2_float",
+    "loihi": "neuro.verify.brian2_loihi",
+    "loihi2": "neuro.verify.brian2_loihi2",
+}
 
 
 def _model(arithmetic: str):

@@ -216,7 +216,7 @@ def verify(
     arithmetic = arithmetic or net.simulation.arithmetic
     if arithmetic not in TRANSLATORS:
         raise NeuroError(
-            f"neuro verify compares {' and '.join(TRANSLATORS)} arithmetic; TrueNorth networks are "
+            f"neuro verify compares {', '.join(TRANSLATORS)} arithmetic; TrueNorth networks are "
             "cross-checked against Brian2 by tests/test_truenorth_brian2.py",
             net.source,
             "simulation.arithmetic",
