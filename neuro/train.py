@@ -33,6 +33,7 @@ from neuro.engine import Simulator
 from neuro.errors import NeuroError
 from neuro.inputs import ScheduledInputs
 from neuro.io.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
+from neuro.io.runstate import check_train_state
 from neuro.learning.homeostasis import normalize_weights
 from neuro.models.diehl_cook import PRESET_EPOCHS, PRESETS, DiehlCookConfig, build_network
 from neuro.network import compile_network
@@ -135,6 +136,7 @@ def read_run(rundir, labelled: bool = True) -> tuple[Path, dict]:
         raise NeuroError(
             "training has not finished (no neuron labels yet); resume it with --resume", str(rundir)
         )
+    check_train_state(extra, ckpt, finished=labelled)
     return ckpt, meta
 
 
@@ -246,6 +248,8 @@ def train(
         extra = meta["extra"]
         if extra.get("model") != MODEL:
             raise NeuroError(f"holds a {extra.get('model')!r} run, not {MODEL!r}", str(rundir))
+        check_train_state(extra, ckpt)  # types first, then the bounds that need the data set
+        check_train_state(extra, ckpt, len(load_dataset(extra["data"], "train")))
         cfg = _config_from(extra["config"])
         data, epochs, images, label_images = (
             extra["data"],

@@ -14,7 +14,7 @@ import pytest
 
 from neuro.engine import Simulator
 from neuro.errors import NeuroError
-from neuro.io.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
+from neuro.io.checkpoint import checksum, load_checkpoint, read_checkpoint_meta, save_checkpoint
 from neuro.learning.homeostasis import normalize_weights
 from neuro.network import compile_network
 from neuro.spec import Network
@@ -144,7 +144,7 @@ def test_checkpoint_meta(tmp_path):
     sim.run(5)
     path = save_checkpoint(sim, tmp_path / "c.h5")
     meta = read_checkpoint_meta(path)
-    assert meta["format"] == "neuro-checkpoint" and meta["format_version"] == 1
+    assert meta["format"] == "neuro-checkpoint" and meta["format_version"] == 2
     assert meta["seed"] == 3 and meta["step"] == 5
     assert Network.from_dict(meta["spec"]) == net
 
@@ -193,7 +193,7 @@ def test_wrong_version(saved):
         f.attrs["format_version"] = 99
     with pytest.raises(NeuroError) as e:
         load_checkpoint(saved)
-    assert_one_line_error(e.value, "good.h5", "version 99 is not supported", "version 1")
+    assert_one_line_error(e.value, "good.h5", "version 99 is not supported", "versions 1, 2")
 
 
 def test_weights_of_another_network(saved):
@@ -203,6 +203,7 @@ def test_weights_of_another_network(saved):
         spec = json.loads(f.attrs["spec"])
         spec["populations"][0]["size"] = 9
         f.attrs["spec"] = json.dumps(spec)
+        f.attrs["checksum"] = checksum(f)  # a consistent file, not a damaged one
     with pytest.raises(NeuroError) as e:
         load_checkpoint(saved)
     assert_one_line_error(e.value, "good.h5", "do not match")

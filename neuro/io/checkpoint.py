@@ -11,6 +11,7 @@ a checkpoint is never left half-written.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -20,9 +21,32 @@ import numpy as np
 
 from neuro import __version__
 from neuro.errors import NeuroError
+from neuro.io.guard import integer, reading
 
 FORMAT = "neuro-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: adds the "checksum" attribute
+READ_VERSIONS = (1, 2)
+ARITHMETICS = ("float", "loihi", "truenorth")
+_JSON_ATTRS = ("spec", "rng_state", "host_ops", "extra")
+
+
+def checksum(f: h5py.File) -> str:
+    """SHA-256 over every attribute but ``checksum`` and every dataset (name, dtype, shape, bytes).
+
+    Stored as the root attribute ``checksum``; a flipped bit or a zeroed block anywhere in the
+    learned state, the neuron state or the metadata changes it.
+    """
+    h = hashlib.sha256()
+    for k in sorted(f.attrs):
+        if k != "checksum":
+            h.update(f"{k}={f.attrs[k]!r};".encode())
+    names = []
+    f.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+    for name in sorted(names):
+        d = f[name]
+        h.update(f"{name}:{d.dtype.str}:{d.shape};".encode())
+        h.update(np.ascontiguousarray(d[()]).tobytes())
+    return h.hexdigest()
 
 
 def save_checkpoint(sim, path, extra: dict | None = None) -> Path:
@@ -72,6 +96,7 @@ def save_checkpoint(sim, path, extra: dict | None = None) -> Path:
         f.create_dataset("overflow", data=sim.overflow)
         f.create_dataset("active", data=sim.active)  # active neuron updates (counters)
         f.create_dataset("bias", data=sim.params["bias"])
+        f.attrs["checksum"] = checksum(f)
     os.replace(tmp, path)
     return path
 
@@ -85,30 +110,72 @@ def read_checkpoint_meta(path) -> dict:
         raise NeuroError("checkpoint not found", str(path)) from None
     except OSError:
         raise NeuroError("not an HDF5 checkpoint", str(path)) from None
-    with f:
+    with f, reading(path, "checkpoint"):
         if f.attrs.get("format") != FORMAT:
             raise NeuroError("not a neuro checkpoint", str(path))
-        if int(f.attrs.get("format_version", -1)) != FORMAT_VERSION:
+        version = f.attrs.get("format_version", -1)
+        if not isinstance(version, int | np.integer) or int(version) not in READ_VERSIONS:
             raise NeuroError(
-                f"checkpoint format version {f.attrs.get('format_version')} is not supported "
-                f"(this neuro reads version {FORMAT_VERSION})",
+                f"checkpoint format version {version} is not supported "
+                f"(this neuro reads versions {', '.join(map(str, READ_VERSIONS))})",
                 str(path),
             )
+        if int(version) >= 2 and f.attrs.get("checksum") != checksum(f):
+            raise NeuroError("checkpoint is damaged: its checksum does not match its contents", str(path))
         meta = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
-    for k in ("spec", "rng_state", "host_ops", "extra"):
-        meta[k] = json.loads(meta[k])
+        missing = [k for k in (*_JSON_ATTRS, "seed", "arithmetic", "step", "batch") if k not in meta]
+        if missing:
+            raise NeuroError(f"checkpoint lacks {', '.join(missing)}", str(path))
+        for k in _JSON_ATTRS:
+            try:
+                meta[k] = json.loads(meta[k])
+            except (TypeError, ValueError, RecursionError):
+                raise NeuroError(f"checkpoint attribute {k!r} is not valid JSON", str(path)) from None
+        for k in ("spec", "rng_state", "host_ops", "extra"):
+            if not isinstance(meta[k], dict):
+                raise NeuroError(f"checkpoint attribute {k!r} must be a JSON object", str(path))
+        meta["seed"] = integer(meta["seed"], "checkpoint seed", path)
+        meta["step"] = integer(meta["step"], "checkpoint step", path)
+        meta["batch"] = integer(meta["batch"], "checkpoint batch", path, low=1, high=1 << 20)
+        if meta["arithmetic"] not in ARITHMETICS:
+            raise NeuroError(f"checkpoint arithmetic {meta['arithmetic']!r} is unknown", str(path))
     return meta
 
 
 def load_checkpoint(
     path, probe_neurons=None, inputs=None, learning: bool | None = None, adapt: bool | None = None
 ):
-    """Rebuild the simulator saved at ``path`` (see module docstring); returns (sim, meta)."""
+    """Rebuild the simulator saved at ``path`` (see module docstring); returns (sim, meta).
+
+    Damage (checksum mismatch, missing or misshapen arrays, NaN state) is a :class:`NeuroError`.
+    """
+    meta = read_checkpoint_meta(path)
+    with reading(path, "checkpoint"):
+        return _restore(path, meta, probe_neurons, inputs, learning, adapt)
+
+
+def _array(f: h5py.File, name: str, like: np.ndarray, path) -> np.ndarray:
+    """Dataset ``name`` checked against the shape of ``like`` and for finite values."""
+    if not isinstance(f.get(name), h5py.Dataset):
+        raise NeuroError(f"checkpoint lacks dataset {name!r}", str(path))
+    d = f[name]
+    if d.shape != like.shape:
+        raise NeuroError(
+            f"checkpoint dataset {name!r} has shape {d.shape}: the arrays do not match the network it names "
+            f"(expected {like.shape})",
+            str(path),
+        )
+    a = d[()]
+    if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+        raise NeuroError(f"checkpoint dataset {name!r} holds NaN or infinite values", str(path))
+    return a
+
+
+def _restore(path, meta, probe_neurons, inputs, learning, adapt):
     from neuro.engine import Simulator
     from neuro.network import compile_network
     from neuro.spec import Network
 
-    meta = read_checkpoint_meta(path)
     net = Network.from_dict(meta["spec"], source=str(path))
     compiled = compile_network(net, arithmetic=meta["arithmetic"], seed=int(meta["seed"]))
     sim = Simulator(
@@ -120,22 +187,19 @@ def load_checkpoint(
         adapt=bool(meta["adapt"]) if adapt is None else adapt,
     )
     with h5py.File(path, "r") as f:
-        w = f["weight"][()]
-        if w.shape != compiled.weight.shape:
-            raise NeuroError("checkpoint weights do not match the network it names", str(path))
-        compiled.weight[...] = w
+        compiled.weight[...] = _array(f, "weight", compiled.weight, path)
         for k in sim.state:
-            sim.state[k][...] = f["state"][k][()]
+            sim.state[k][...] = _array(f, f"state/{k}", sim.state[k], path)
         for k in f["learning"]:
             if k in sim.tables.arrays and sim.tables.arrays[k].shape == f["learning"][k].shape:
                 sim.tables.arrays[k][...] = f["learning"][k][()]
         if "inputs" in f and hasattr(sim.inputs, "set_state"):
             sim.inputs.set_state({k: d[()] for k, d in f["inputs"].items()})
-        sim.spike_count[...] = f["spike_count"][()]
-        sim.overflow[...] = f["overflow"][()]
+        sim.spike_count[...] = _array(f, "spike_count", sim.spike_count, path)
+        sim.overflow[...] = _array(f, "overflow", sim.overflow, path)
         if "active" in f:  # absent in checkpoints written before the counter existed
-            sim.active[...] = f["active"][()]
-        sim.params["bias"] = f["bias"][()]
+            sim.active[...] = _array(f, "active", sim.active, path)
+        sim.params["bias"] = _array(f, "bias", sim.params["bias"], path)
         sim._bias_base = sim.params["bias"].copy()
     compiled.rng.bit_generator.state = meta["rng_state"]
     sim.step = int(meta["step"])

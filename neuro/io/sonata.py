@@ -13,9 +13,15 @@ Layout (SONATA "Spike file", plus emulator extras that SONATA readers ignore)::
         cores              int64 (n_cores, 3): chip, x, y of every core
         probes/<pop>/v|i   (steps, n_probed) state traces, neurons = probed indices
         counters           attrs: operation counts of the run
+        committed          attrs: rows of every streamed dataset at the last completed flush
 
 Datasets are chunked and resizable and the file is flushed after every chunk of steps, so
-an interrupted run leaves a readable file with ``complete = False``.
+an interrupted run leaves a readable file with ``complete = False``. Streamed datasets are
+unfiltered: a chunk has a fixed place in the file and is only ever extended in place, so a
+kill (even ``kill -9``) in the middle of a write cannot damage what an earlier flush wrote.
+After each flush the writer records the committed length of every streamed dataset in
+``/emulator/committed``; neuro's readers read no further (a torn tail is ignored), and
+h5py or libsonata read every spike up to that flush.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import h5py
 import numpy as np
 
 from neuro.errors import NeuroError
+from neuro.io.guard import reading
 
 SONATA_MAGIC = 0x0A7A
 SONATA_VERSION = (0, 1)
@@ -35,15 +42,14 @@ CHUNK = 1 << 16
 
 
 def _appendable(group, name, dtype, shape_tail=()):
+    # Unfiltered: a compressed chunk is reallocated whenever it grows, and a kill between the
+    # new chunk's write and the index update leaves an unreadable chunk (see module docstring).
     return group.create_dataset(
         name,
         shape=(0, *shape_tail),
         maxshape=(None, *shape_tail),
         dtype=dtype,
         chunks=(CHUNK if not shape_tail else max(1, CHUNK // max(1, shape_tail[0])), *shape_tail),
-        compression="gzip",
-        compression_opts=1,
-        shuffle=True,
     )
 
 
@@ -140,6 +146,9 @@ class SpikeWriter:
 
     def flush(self, steps_completed: int) -> None:
         emu = self.f["emulator"]
+        rec = emu.require_group("committed")
+        for ds in (*self._ts, *self._ids, *self._steps, *self._probes.values()):
+            rec.attrs[ds.name] = np.int64(ds.shape[0])
         emu.attrs["steps_completed"] = int(steps_completed)
         emu.attrs["t_stop_ms"] = steps_completed * self.dt
         self.f.flush()
@@ -172,7 +181,7 @@ class SpikeFile:
             raise NeuroError("file not found", str(path)) from None
         except OSError:
             raise NeuroError("not an HDF5 file", str(path)) from None
-        with f:
+        with f, reading(self.path, "spike file"):
             if "spikes" not in f:
                 raise NeuroError("no /spikes group: not a SONATA spike file", str(path))
             sp = f["spikes"]
@@ -186,8 +195,8 @@ class SpikeFile:
             for name, g in sp.items():
                 if isinstance(g, h5py.Group) and "timestamps" in g:
                     self.populations[name] = (
-                        g["node_ids"][()].astype(np.int64),
-                        g["timestamps"][()].astype(np.float64),
+                        committed(f, g["node_ids"])[()].astype(np.int64),
+                        committed(f, g["timestamps"])[()].astype(np.float64),
                     )
             self.meta = {}
             self.counters = {}
@@ -198,7 +207,7 @@ class SpikeFile:
                 for k, v in emu.attrs.items():
                     self.meta[k] = v.item() if isinstance(v, np.generic) else v
                 if "spike_steps" in emu:
-                    self.steps = {k: d[()] for k, d in emu["spike_steps"].items()}
+                    self.steps = {k: committed(f, d)[()] for k, d in emu["spike_steps"].items()}
                 if "placement" in emu:
                     self.placement = {k: d[()] for k, d in emu["placement"].items()}
                 if "counters" in emu:
@@ -244,6 +253,45 @@ def open_spike_h5(path) -> h5py.File:
     return f
 
 
+class Committed:
+    """The first ``n`` rows of a dataset, read like the dataset (``shape``, slices, indices).
+
+    What :func:`spike_datasets` returns when the file records a committed length shorter than
+    the dataset (a run killed between a write and the flush that records it).
+    """
+
+    def __init__(self, ds: h5py.Dataset, n: int):
+        self.ds, self.n = ds, int(n)
+        self.shape = (self.n, *ds.shape[1:])
+        self.dtype, self.file, self.attrs, self.name = ds.dtype, ds.file, ds.attrs, ds.name
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, key):
+        if key is Ellipsis or key == ():
+            return self.ds[: self.n]
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self.n)
+            return self.ds[start:stop:step] if stop > start else self.ds[0:0]
+        k = int(key)
+        k = k + self.n if k < 0 else k
+        if not 0 <= k < self.n:
+            raise IndexError(f"index {key} out of range for {self.n} rows")
+        return self.ds[k]
+
+
+def committed(f: h5py.File, ds: h5py.Dataset):
+    """``ds``, or its committed prefix when ``/emulator/committed`` records a shorter length."""
+    rec = f.get("emulator/committed")
+    if not isinstance(rec, h5py.Group) or ds.name not in rec.attrs:
+        return ds
+    n = rec.attrs[ds.name]
+    if not isinstance(n, int | np.integer) or not 0 <= int(n) <= ds.shape[0]:
+        raise NeuroError(f"committed length {n!r} of {ds.name} is outside 0..{ds.shape[0]}", f.filename)
+    return ds if int(n) == ds.shape[0] else Committed(ds, int(n))
+
+
 def spike_datasets(f: h5py.File) -> dict:
     """Populations of an open spike file: name → ``(node_ids, timestamps, sorting)``.
 
@@ -261,9 +309,13 @@ def spike_datasets(f: h5py.File) -> dict:
         if isinstance(g, h5py.Group) and "timestamps" in g:
             if "node_ids" not in g:
                 raise NeuroError(f"population {name!r} has timestamps but no node_ids", f.filename)
-            if g["node_ids"].shape != g["timestamps"].shape:
+            ids, ts = g["node_ids"], g["timestamps"]
+            if not isinstance(ids, h5py.Dataset) or not isinstance(ts, h5py.Dataset):
+                raise NeuroError(f"population {name!r}: node_ids and timestamps must be datasets", f.filename)
+            ids, ts = committed(f, ids), committed(f, ts)
+            if ids.shape != ts.shape or len(ts.shape) != 1:
                 raise NeuroError(f"population {name!r}: node_ids and timestamps differ in length", f.filename)
-            out[name] = (g["node_ids"], g["timestamps"], sorting_of(g))
+            out[name] = (ids, ts, sorting_of(g))
     return out
 
 
