@@ -278,9 +278,13 @@ def train(
 )
 @click.option("--images", type=click.IntRange(min=1), help="Evaluate only the first N images.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "--overwrite", is_flag=True, help="Replace eval-SPLIT.json/.png (default: write eval-SPLIT-2, -3, ...)."
+)
 @click.pass_context
-def evaluate_cmd(ctx, rundir, data, split, batch, images, as_json):
-    """Evaluate a trained RUNDIR (frozen, batched); writes eval-SPLIT.json and .png."""
+def evaluate_cmd(ctx, rundir, data, split, batch, images, as_json, overwrite):
+    """Evaluate a trained RUNDIR (frozen, batched); writes eval-SPLIT.json and .png (never replacing
+    an earlier evaluation unless --overwrite)."""
     from neuro.evaluate import evaluate
 
     res = evaluate(
@@ -290,6 +294,7 @@ def evaluate_cmd(ctx, rundir, data, split, batch, images, as_json):
         batch=batch,
         images=images,
         progress=not ctx.obj["quiet"] and not as_json,
+        overwrite=overwrite,
     )
     if as_json:
         click.echo(json.dumps(res, indent=1))

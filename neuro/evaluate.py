@@ -21,6 +21,7 @@ from neuro.engine import Simulator
 from neuro.errors import NeuroError
 from neuro.inputs import ScheduledInputs
 from neuro.io.checkpoint import load_checkpoint
+from neuro.io.outdir import fresh_name, write_text_atomic
 
 CHECKPOINT = "checkpoint.h5"
 
@@ -120,8 +121,13 @@ def evaluate(
     images: int | None = None,
     progress: bool = True,
     write: bool = True,
+    overwrite: bool = False,
 ) -> dict:
-    """Accuracy and confusion matrix of the trained network in ``rundir`` on ``data``/``split``."""
+    """Accuracy and confusion matrix of the trained network in ``rundir`` on ``data``/``split``.
+
+    Writes ``eval-SPLIT.json`` and ``.png``; when they exist already (an earlier evaluation),
+    the next free name ``eval-SPLIT-2``, ``-3``, ... unless ``overwrite``.
+    """
     from neuro.train import predict, read_run
 
     rundir = Path(rundir)
@@ -153,8 +159,9 @@ def evaluate(
         "arithmetic": meta["arithmetic"],
     }
     if write:
-        stem = rundir / f"eval-{split}"
-        stem.with_suffix(".json").write_text(json.dumps(result, indent=1))
+        name = f"eval-{split}"
+        stem = rundir / (name if overwrite else fresh_name(rundir, name, (".json", ".png")))
+        write_text_atomic(stem.with_suffix(".json"), json.dumps(result, indent=1))
         confusion_figure(confusion, f"{ds.name} {split}: accuracy {100 * result['accuracy']:.1f}%").savefig(
             stem.with_suffix(".png"), dpi=100
         )

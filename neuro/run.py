@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import signal
 import sys
 import time
@@ -17,9 +16,11 @@ from neuro.chips import get_profile
 from neuro.energy.ledger import ledger_from_simulator, write_ledger
 from neuro.engine import Simulator
 from neuro.errors import NeuroError
+from neuro.io.outdir import OutputDir, check_output_dir
 from neuro.io.sonata import SpikeWriter
 from neuro.mapping import Placement, place
 from neuro.network import CompiledNetwork, compile_network
+from neuro.resources import check_resources
 from neuro.spec import Network
 
 log = logging.getLogger(__name__)
@@ -41,18 +42,19 @@ class RunResult:
 
 
 def prepare(net: Network, steps=None, seed=None, arithmetic=None, chip=None, chips=None) -> Network:
-    """Apply command-line overrides to the simulation settings (validated)."""
+    """Apply command-line overrides to the simulation settings (validated), then check the chip's
+    limits and the machine's memory in closed form (:func:`neuro.resources.check_resources`)."""
     try:
-        return net.with_simulation(steps=steps, seed=seed, arithmetic=arithmetic, chip=chip, chips=chips)
+        net = net.with_simulation(steps=steps, seed=seed, arithmetic=arithmetic, chip=chip, chips=chips)
     except NeuroError as exc:
         raise exc.at(net.source) from None
+    check_resources(net, get_profile(net.simulation.chip), net.simulation.chips)  # before any synapse
+    return net
 
 
 def check_outdir(outdir: Path, overwrite: bool) -> None:
-    if outdir.exists() and not overwrite:
-        raise NeuroError("output directory exists (use --overwrite to replace it)", str(outdir))
-    if outdir.exists() and not outdir.is_dir():
-        raise NeuroError("output path exists and is not a directory", str(outdir))
+    """Refuse an unusable OUTDIR before any work (see :func:`neuro.io.outdir.check_output_dir`)."""
+    check_output_dir(outdir, overwrite)
 
 
 class _Progress:
@@ -114,9 +116,8 @@ def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = Tru
         probe_idx.extend((sl.start + local).tolist())
     sim = Simulator(compiled, probe_neurons=probe_idx)
 
-    if outdir.exists():
-        shutil.rmtree(outdir)
-    outdir.mkdir(parents=True)
+    claim = OutputDir(outdir, ("spikes.h5",), overwrite)
+    claim.claim()  # atomic mkdir, or (overwrite) only spikes.h5 replaced; locked while running
     attrs = {
         "seed": compiled.seed,
         "steps": sim_cfg.steps,
@@ -127,8 +128,14 @@ def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = Tru
         "spec": net.to_dict(),
         "network": net.name,
     }
-    writer = SpikeWriter(outdir / "spikes.h5", compiled.pop_names, compiled.pop_offsets, compiled.dt, attrs)
-    writer.write_placement(placement)
+    try:
+        writer = SpikeWriter(
+            outdir / "spikes.h5", compiled.pop_names, compiled.pop_offsets, compiled.dt, attrs
+        )
+        writer.write_placement(placement)
+    except OSError as exc:
+        claim.release()
+        raise NeuroError(f"cannot write spikes.h5: {exc}", str(outdir)) from None
     bar = _Progress(sim_cfg.steps, progress)
 
     def on_probe(k0, v, i):
@@ -169,6 +176,7 @@ def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = Tru
         writer.flush(sim.step)
         write_ledger(writer.f.require_group("emulator/counters"), ledger)
         writer.close(complete, counters)
+        claim.release()
     if counters.get("overflow_q") or counters.get("overflow_u") or counters.get("overflow_u2"):
         log.warning(
             "Loihi register overflow (wrapped as the chip does): q %d, u %d, u+bias %d times",

@@ -33,6 +33,7 @@ from neuro.engine import Simulator
 from neuro.errors import NeuroError
 from neuro.inputs import ScheduledInputs
 from neuro.io.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
+from neuro.io.outdir import OutputDir, check_output_dir, write_text_atomic
 from neuro.io.runstate import check_train_state
 from neuro.learning.homeostasis import normalize_weights
 from neuro.models.diehl_cook import PRESET_EPOCHS, PRESETS, DiehlCookConfig, build_network
@@ -217,7 +218,20 @@ class _Progress:
             sys.stderr.write("\n")
 
 
-def train(
+def train(rundir, *args, resume: bool = False, **kw) -> dict:
+    """Train (or resume) a Diehl & Cook network in ``rundir`` (see :func:`_train`).
+
+    RUNDIR is created atomically and locked while training, so a second ``neuro train`` into
+    the same directory is refused instead of interleaving checkpoints.
+    """
+    claim = OutputDir(rundir, allow_empty=True, overwrite=resume)
+    try:
+        return _train(rundir, *args, resume=resume, claim=claim, **kw)
+    finally:
+        claim.release()
+
+
+def _train(
     rundir,
     n_neurons: int = 100,
     epochs: int | None = None,
@@ -231,6 +245,7 @@ def train(
     progress: bool = True,
     overrides: dict | None = None,
     preset: str = "embedded",
+    claim: OutputDir | None = None,
 ) -> dict:
     """Train (or resume) a Diehl & Cook network in ``rundir``; returns a summary dict.
 
@@ -248,6 +263,8 @@ def train(
         extra = meta["extra"]
         if extra.get("model") != MODEL:
             raise NeuroError(f"holds a {extra.get('model')!r} run, not {MODEL!r}", str(rundir))
+        if claim is not None:
+            claim.claim()
         check_train_state(extra, ckpt)  # types first, then the bounds that need the data set
         check_train_state(extra, ckpt, len(load_dataset(extra["data"], "train")))
         cfg = _config_from(extra["config"])
@@ -264,11 +281,12 @@ def train(
         epoch, pos = extra["epoch"], extra["position"]
         stats = extra["stats"]
     else:
-        if rundir.exists() and any(rundir.iterdir()):
+        if rundir.is_dir() and any(rundir.iterdir()):
             raise NeuroError(
                 "RUNDIR exists and is not empty (use --resume to continue a run, or another directory)",
                 str(rundir),
             )
+        check_output_dir(rundir, allow_empty=True)  # under a file, not writable: before any work
         if n_neurons < 1:
             raise NeuroError("must be >= 1", field="neurons")
         cfg = make_config(n_neurons, overrides or {}, preset)
@@ -281,7 +299,10 @@ def train(
         order = np.zeros(0, dtype=np.int64)
         epoch, pos = 0, 0
         stats = {"presentations": 0, "exc_spikes": 0, "train_seconds": 0.0}
-        rundir.mkdir(parents=True, exist_ok=True)
+        if claim is not None:
+            claim.claim()
+        else:
+            rundir.mkdir(parents=True, exist_ok=True)
     dataset = load_dataset(data, "train")
     n_per_epoch = len(dataset) if images is None else min(images, len(dataset))
     total = epochs * n_per_epoch
@@ -369,5 +390,5 @@ def train(
         "spikes_per_image": round(stats["exc_spikes"] / max(total, 1), 2),
         "labelled_neurons": int((assignments >= 0).sum()),
     }
-    (rundir / "train.json").write_text(json.dumps(summary, indent=1))
+    write_text_atomic(rundir / "train.json", json.dumps(summary, indent=1))
     return summary

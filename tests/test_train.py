@@ -13,7 +13,7 @@ import neuro.train as train_mod
 from cli import main
 from neuro.errors import NeuroError
 from neuro.evaluate import evaluate
-from neuro.io.checkpoint import load_checkpoint
+from neuro.io.checkpoint import checksum, load_checkpoint
 from neuro.train import assign_labels, predict, train
 
 TINY = dict(n_neurons=4, images=6, epochs=1, seed=3, label_images=20, progress=False)
@@ -91,6 +91,7 @@ def test_bad_rundirs(tmp_path):
         extra = json.loads(f.attrs["extra"])
         extra["model"] = "something-else"
         f.attrs["extra"] = json.dumps(extra)
+        f.attrs["checksum"] = checksum(f)  # consistent but wrong, not damaged
     with pytest.raises(NeuroError, match="holds a 'something-else' run"):
         train(tmp_path / "run", resume=True)
     with pytest.raises(NeuroError, match="not a diehl-cook"):

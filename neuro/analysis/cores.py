@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from neuro.errors import NeuroError
+from neuro.io.guard import reading
 from neuro.mapping import RESOURCES, Placement
 
 METRICS = ("utilization", "activity")
@@ -153,7 +154,9 @@ def run_utilization_map(source, resource: str = "compartments") -> CoreMap:
             raise NeuroError(
                 "no stored spec (/emulator attr spec): cannot compute utilization", str(src.path)
             )
-        net = Network.from_dict(json.loads(text), source=str(src.path), base_dir=src.path.parent)
+        with reading(src.path, "spike file"):
+            spec = json.loads(text)
+        net = Network.from_dict(spec, source=str(src.path), base_dir=src.path.parent)
         placement = place(compile_network(net), get_profile(net.simulation.chip), net.simulation.chips)
         return placement_map(placement, resource, src.path.name)
     finally:

@@ -39,6 +39,7 @@ import h5py
 import numpy as np
 
 from neuro.errors import NeuroError
+from neuro.io.guard import reading
 
 CORE_EVENTS = (
     "sop",
@@ -363,7 +364,7 @@ def read_ledger(path) -> Ledger:
         raise NeuroError("file not found", str(p)) from None
     except OSError:
         raise NeuroError("not an HDF5 file", str(p)) from None
-    with f:
+    with f, reading(p, "spike file"):
         g = f.get("emulator/counters")
         if g is None or "cores" not in g or "ledger" not in g.attrs:
             raise NeuroError(

@@ -38,7 +38,7 @@ from neuro.io.guard import reading
 SONATA_MAGIC = 0x0A7A
 SONATA_VERSION = (0, 1)
 SORTING = h5py.enum_dtype({"none": 0, "by_id": 1, "by_time": 2}, basetype="u1")
-CHUNK = 1 << 16
+CHUNK = 1 << 13  # rows per chunk: 64 KiB of float64, unfiltered
 
 
 def _appendable(group, name, dtype, shape_tail=()):
