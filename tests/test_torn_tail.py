@@ -1,0 +1,138 @@
+"""kill -9 of a real writer process: every spike up to the last completed flush stays readable.
+
+A child process streams deterministic spikes into a SONATA file with :class:`SpikeWriter`
+(the writer ``neuro run`` uses), printing the number of spikes of each population after every
+flush; it is killed with SIGKILL at varied moments, mostly in the middle of a write. The file
+must then open in h5py with every dataset fully readable, and neuro's readers (and libsonata,
+when installed) must return exactly the spikes written up to the last printed flush or later.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from neuro.analysis.source import SpikeSource
+from neuro.io.sonata import SpikeFile
+
+ROOT = Path(__file__).resolve().parent.parent
+POPS = ["a", "b"]
+OFFSETS = [0, 100, 300]
+DT = 0.25
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from neuro.io.sonata import SpikeWriter
+
+    w = SpikeWriter(sys.argv[1], {pops!r}, {offsets!r}, {dt!r}, {{"seed": 1, "steps": 10**9}})
+    rng = np.random.default_rng(7)
+    step = 0
+    counts = [0, 0]
+    while True:
+        n = int(rng.integers(500, 5000))
+        s = np.sort(rng.integers(step, step + 50, n))
+        neuron = rng.integers(0, {total}, n)
+        w.write_spikes(s, neuron)
+        counts[0] += int((neuron < {split}).sum())
+        counts[1] += int((neuron >= {split}).sum())
+        step += 50
+        w.flush(step)
+        print(step, counts[0], counts[1], flush=True)
+    """
+).format(pops=POPS, offsets=OFFSETS, dt=DT, total=OFFSETS[-1], split=OFFSETS[1])
+
+
+def expected_spikes(n_flushes: int) -> dict:
+    """The spikes the writer wrote in its first ``n_flushes`` flushes (same generator)."""
+    rng = np.random.default_rng(7)
+    steps, neurons = [], []
+    for k in range(n_flushes):
+        n = int(rng.integers(500, 5000))
+        steps.append(np.sort(rng.integers(50 * k, 50 * k + 50, n)))
+        neurons.append(rng.integers(0, OFFSETS[-1], n))
+    s, nrn = np.concatenate(steps), np.concatenate(neurons)
+    out = {}
+    for p, (lo, hi) in enumerate(zip(OFFSETS[:-1], OFFSETS[1:], strict=True)):
+        sel = (nrn >= lo) & (nrn < hi)
+        out[POPS[p]] = (nrn[sel] - lo, s[sel] * DT)
+    return out
+
+
+def kill_writer(path: Path, flushes: int, extra_s: float) -> list:
+    """Start the writer, let it complete ``flushes`` flushes (+ ``extra_s``), SIGKILL it; lines read."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT
+    )
+    lines = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(lines) < flushes and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append([int(x) for x in line.split()])
+        time.sleep(extra_s)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    lines += [[int(x) for x in ln.split()] for ln in proc.stdout.read().splitlines() if ln.strip()]
+    proc.stdout.close()
+    assert len(lines) >= flushes, "the writer did not start"
+    return lines
+
+
+@pytest.mark.parametrize("flushes,extra_s", [(3, 0.0), (20, 0.003), (40, 0.011), (60, 0.02)])
+def test_every_flushed_spike_survives_kill_9(tmp_path, flushes, extra_s):
+    path = tmp_path / "spikes.h5"
+    lines = kill_writer(path, flushes, extra_s)
+    last = lines[-1]  # the last flush the writer reported as completed
+    done = len(lines)
+    # h5py reads every dataset of the file completely (no torn chunk anywhere)
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, obj: obj[()] if isinstance(obj, h5py.Dataset) else None)
+        assert f["emulator"].attrs["complete"] == np.False_
+        for p, n in zip(POPS, last[1:], strict=True):
+            assert f[f"spikes/{p}/timestamps"].shape[0] >= n
+            assert f[f"spikes/{p}/node_ids"].shape[0] >= n
+    # neuro's readers: exactly the spikes of the flushes recorded in the file (>= the last printed)
+    with SpikeSource(path) as src:
+        assert not src.complete
+        steps_done = src.meta["steps_completed"]
+        assert steps_done >= last[0]
+        want = expected_spikes(steps_done // 50)
+        for p in POPS:
+            ids = np.concatenate([c[0] for c in src.chunks(p)] or [np.zeros(0, np.int64)])
+            ts = np.concatenate([c[1] for c in src.chunks(p)] or [np.zeros(0)])
+            np.testing.assert_array_equal(ids, want[p][0])
+            np.testing.assert_array_equal(ts, want[p][1])
+    sf = SpikeFile(path)
+    for p in POPS:
+        np.testing.assert_array_equal(sf.populations[p][0], want[p][0])
+    assert steps_done // 50 >= done
+
+
+def test_libsonata_reads_the_flushed_spikes(tmp_path):
+    libsonata = pytest.importorskip("libsonata")
+    path = tmp_path / "spikes.h5"
+    lines = kill_writer(path, 15, 0.005)
+    with SpikeSource(path) as src:
+        want = expected_spikes(src.meta["steps_completed"] // 50)
+    reader = libsonata.SpikeReader(str(path))
+    for p in POPS:
+        got = np.asarray(reader[p].get(), dtype=np.float64).reshape(-1, 2)  # (node_id, t)
+        n = want[p][0].size
+        assert got.shape[0] >= n >= lines[-1][1 + POPS.index(p)]
+        np.testing.assert_array_equal(got[:n, 0], want[p][0])
+        np.testing.assert_array_equal(got[:n, 1], want[p][1])
