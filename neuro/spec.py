@@ -462,6 +462,8 @@ class Connector:
                 rows = d[key]
                 if not isinstance(rows, list | tuple) or not all(isinstance(r, list | tuple) for r in rows):
                     raise NeuroError("must be a list of rows", field=f"{where}.{key}")
+                if len({len(r) for r in rows}) > 1:
+                    raise NeuroError("rows must all have the same length", field=f"{where}.{key}")
                 kw[key] = tuple(tuple(_num(x, f"{where}.{key}[{i}]") for x in r) for i, r in enumerate(rows))
         return cls(**kw)
 
@@ -619,7 +621,10 @@ class Simulation:
             kw["steps"] = _num(d["steps"], f"{where}.steps", 0, 2**40, integer=True)
         if "duration" in d:
             dur = _num(d["duration"], f"{where}.duration", 0)
-            kw["steps"] = int(round(dur / kw.get("dt", 1.0)))
+            steps = dur / kw.get("dt", 1.0)
+            if not steps <= 2**40:  # also inf (1e308 / 0.5) and the overflow of a tiny dt
+                raise NeuroError(f"is {steps:g} steps of dt; at most 2**40 steps", field=f"{where}.duration")
+            kw["steps"] = int(round(steps))
         if d.get("seed") is not None:
             kw["seed"] = _num(d["seed"], f"{where}.seed", 0, 2**63 - 1, integer=True)
         if "arithmetic" in d:
@@ -860,4 +865,13 @@ def load_spec(path: str | Path) -> Network:
         raise NeuroError("is a directory, not a spec file", str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise NeuroError(f"not valid TOML: {exc}", str(path)) from None
-    return Network.from_dict(data, source=str(path), base_dir=path.parent)
+    except UnicodeDecodeError as exc:
+        raise NeuroError(f"not UTF-8 text (byte {exc.start}); TOML files are UTF-8", str(path)) from None
+    except RecursionError:
+        raise NeuroError("nested too deeply to be a spec", str(path)) from None
+    except OSError as exc:
+        raise NeuroError(f"cannot read: {exc.strerror or exc}", str(path)) from None
+    try:
+        return Network.from_dict(data, source=str(path), base_dir=path.parent)
+    except RecursionError:
+        raise NeuroError("nested too deeply to be a spec", str(path)) from None

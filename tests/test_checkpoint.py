@@ -14,7 +14,7 @@ import pytest
 
 from neuro.engine import Simulator
 from neuro.errors import NeuroError
-from neuro.io.checkpoint import checksum, load_checkpoint, read_checkpoint_meta, save_checkpoint
+from neuro.io.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint, seal
 from neuro.learning.homeostasis import normalize_weights
 from neuro.network import compile_network
 from neuro.spec import Network
@@ -174,6 +174,7 @@ def test_not_hdf5(tmp_path):
 def test_wrong_format(tmp_path, saved):
     with h5py.File(saved, "r+") as f:
         f.attrs["format"] = "something-else"
+    seal(saved)  # consistent but wrong, not damaged
     with pytest.raises(NeuroError) as e:
         load_checkpoint(saved)
     assert_one_line_error(e.value, "good.h5", "not a neuro checkpoint")
@@ -191,6 +192,7 @@ def test_hdf5_without_format(tmp_path):
 def test_wrong_version(saved):
     with h5py.File(saved, "r+") as f:
         f.attrs["format_version"] = 99
+    seal(saved)
     with pytest.raises(NeuroError) as e:
         load_checkpoint(saved)
     assert_one_line_error(e.value, "good.h5", "version 99 is not supported", "versions 1, 2")
@@ -203,7 +205,7 @@ def test_weights_of_another_network(saved):
         spec = json.loads(f.attrs["spec"])
         spec["populations"][0]["size"] = 9
         f.attrs["spec"] = json.dumps(spec)
-        f.attrs["checksum"] = checksum(f)  # a consistent file, not a damaged one
+    seal(saved)  # a consistent file, not a damaged one
     with pytest.raises(NeuroError) as e:
         load_checkpoint(saved)
     assert_one_line_error(e.value, "good.h5", "do not match")

@@ -13,7 +13,7 @@ import neuro.train as train_mod
 from cli import main
 from neuro.errors import NeuroError
 from neuro.evaluate import evaluate
-from neuro.io.checkpoint import checksum, load_checkpoint
+from neuro.io.checkpoint import load_checkpoint, seal
 from neuro.train import assign_labels, predict, train
 
 TINY = dict(n_neurons=4, images=6, epochs=1, seed=3, label_images=20, progress=False)
@@ -91,13 +91,14 @@ def test_bad_rundirs(tmp_path):
         extra = json.loads(f.attrs["extra"])
         extra["model"] = "something-else"
         f.attrs["extra"] = json.dumps(extra)
-        f.attrs["checksum"] = checksum(f)  # consistent but wrong, not damaged
+    seal(ck)  # consistent but wrong, not damaged
     with pytest.raises(NeuroError, match="holds a 'something-else' run"):
         train(tmp_path / "run", resume=True)
     with pytest.raises(NeuroError, match="not a diehl-cook"):
         evaluate(tmp_path / "run")
     with h5py.File(ck, "a") as f:
         f.attrs["format_version"] = 99
+    seal(ck)
     with pytest.raises(NeuroError, match="format version 99 is not supported"):
         train(tmp_path / "run", resume=True)
     with pytest.raises(NeuroError, match="unknown model parameter 'bogus'"):

@@ -24,29 +24,52 @@ from neuro.errors import NeuroError
 from neuro.io.guard import integer, reading
 
 FORMAT = "neuro-checkpoint"
-FORMAT_VERSION = 2  # 2: adds the "checksum" attribute
+FORMAT_VERSION = 2  # 2: sealed (SHA-256 of the file in its user block)
 READ_VERSIONS = (1, 2)
 ARITHMETICS = ("float", "loihi", "truenorth")
 _JSON_ATTRS = ("spec", "rng_state", "host_ops", "extra")
 
 
-def checksum(f: h5py.File) -> str:
-    """SHA-256 over every attribute but ``checksum`` and every dataset (name, dtype, shape, bytes).
+USERBLOCK = 512  # bytes before the HDF5 data; HDF5 ignores them
+SEAL = b"neuro-checkpoint-sha256:"
 
-    Stored as the root attribute ``checksum``; a flipped bit or a zeroed block anywhere in the
-    learned state, the neuron state or the metadata changes it.
+
+def seal(path) -> None:
+    """Write the SHA-256 of everything after the user block into the user block.
+
+    The whole file is covered — data, attributes and HDF5's own metadata — and it is checked
+    before HDF5 parses a byte (:func:`check_seal`): damaged HDF5 metadata can hang or crash the
+    HDF5 library itself, so it must never get to read a damaged checkpoint.
     """
+    with open(path, "r+b") as fh:
+        digest = _digest(fh)
+        fh.seek(0)
+        fh.write(SEAL + digest.encode())
+
+
+def _digest(fh) -> str:
     h = hashlib.sha256()
-    for k in sorted(f.attrs):
-        if k != "checksum":
-            h.update(f"{k}={f.attrs[k]!r};".encode())
-    names = []
-    f.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
-    for name in sorted(names):
-        d = f[name]
-        h.update(f"{name}:{d.dtype.str}:{d.shape};".encode())
-        h.update(np.ascontiguousarray(d[()]).tobytes())
+    fh.seek(USERBLOCK)
+    for block in iter(lambda: fh.read(1 << 20), b""):
+        h.update(block)
     return h.hexdigest()
+
+
+def check_seal(path) -> bool:
+    """True for a sealed, intact checkpoint; False for an unsealed (version 1) file.
+
+    Raises :class:`NeuroError` when the seal does not match the contents, or when a version-2
+    file (HDF5 data after the user block) has lost its seal.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(USERBLOCK + 8)
+        if head.startswith(SEAL):
+            want = head[len(SEAL) : len(SEAL) + 64].decode("ascii", "replace")
+            if _digest(fh) == want:
+                return True
+        elif not head[USERBLOCK:].startswith(b"\x89HDF"):
+            return False
+    raise NeuroError("checkpoint is damaged: its checksum does not match its contents", str(path))
 
 
 def save_checkpoint(sim, path, extra: dict | None = None) -> Path:
@@ -54,7 +77,7 @@ def save_checkpoint(sim, path, extra: dict | None = None) -> Path:
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     net = sim.net
-    with h5py.File(tmp, "w") as f:
+    with h5py.File(tmp, "w", userblock_size=USERBLOCK) as f:
         f.attrs["format"] = FORMAT
         f.attrs["format_version"] = FORMAT_VERSION
         f.attrs["version"] = __version__
@@ -96,7 +119,7 @@ def save_checkpoint(sim, path, extra: dict | None = None) -> Path:
         f.create_dataset("overflow", data=sim.overflow)
         f.create_dataset("active", data=sim.active)  # active neuron updates (counters)
         f.create_dataset("bias", data=sim.params["bias"])
-        f.attrs["checksum"] = checksum(f)
+    seal(tmp)
     os.replace(tmp, path)
     return path
 
@@ -105,9 +128,14 @@ def read_checkpoint_meta(path) -> dict:
     """Attributes of a checkpoint (spec, seed, arithmetic, step, extra, ...), checked."""
     path = Path(path)
     try:
+        sealed = check_seal(path)
         f = h5py.File(path, "r")
     except FileNotFoundError:
         raise NeuroError("checkpoint not found", str(path)) from None
+    except IsADirectoryError:
+        raise NeuroError("is a directory, not a checkpoint", str(path)) from None
+    except PermissionError:
+        raise NeuroError("permission denied", str(path)) from None
     except OSError:
         raise NeuroError("not an HDF5 checkpoint", str(path)) from None
     with f, reading(path, "checkpoint"):
@@ -120,8 +148,8 @@ def read_checkpoint_meta(path) -> dict:
                 f"(this neuro reads versions {', '.join(map(str, READ_VERSIONS))})",
                 str(path),
             )
-        if int(version) >= 2 and f.attrs.get("checksum") != checksum(f):
-            raise NeuroError("checkpoint is damaged: its checksum does not match its contents", str(path))
+        if int(version) >= 2 and not sealed:
+            raise NeuroError("checkpoint is damaged: its checksum is missing", str(path))
         meta = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
         missing = [k for k in (*_JSON_ATTRS, "seed", "arithmetic", "step", "batch") if k not in meta]
         if missing:

@@ -27,6 +27,7 @@ h5py or libsonata read every spike up to that flush.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import h5py
@@ -229,6 +230,7 @@ class SpikeFile:
 
 
 # ------------------------------------------------------------- chunked reading
+MAX_EXPANSION = 1000  # largest believable ratio of a dataset's size to its file's (compression)
 WINDOW_CHUNK = 1 << 18  # spikes read per chunk by :func:`iter_spike_window` (4 MiB of ids + times)
 _SORTING_NAMES = {0: "none", 1: "by_id", 2: "by_time"}
 
@@ -247,9 +249,13 @@ def open_spike_h5(path) -> h5py.File:
         raise NeuroError("permission denied", str(path)) from None
     except OSError:
         raise NeuroError("not an HDF5 file", str(path)) from None
-    if "spikes" not in f or not isinstance(f["spikes"], h5py.Group):
+    try:
+        with reading(path, "spike file"):
+            if "spikes" not in f or not isinstance(f["spikes"], h5py.Group):
+                raise NeuroError("no /spikes group: not a SONATA spike file", str(path))
+    except NeuroError:
         f.close()
-        raise NeuroError("no /spikes group: not a SONATA spike file", str(path))
+        raise
     return f
 
 
@@ -282,7 +288,17 @@ class Committed:
 
 
 def committed(f: h5py.File, ds: h5py.Dataset):
-    """``ds``, or its committed prefix when ``/emulator/committed`` records a shorter length."""
+    """``ds``, or its committed prefix when ``/emulator/committed`` records a shorter length.
+
+    A dataset whose header claims far more data than the file could hold (a flipped bit in its
+    dimensions: at most :data:`MAX_EXPANSION` times the file size, or 1 MiB) is refused rather
+    than read as billions of fill values.
+    """
+    claimed = int(np.prod(ds.shape, dtype=np.float64) * ds.dtype.itemsize)
+    if claimed > max(1 << 20, MAX_EXPANSION * os.path.getsize(f.filename)):
+        raise NeuroError(
+            f"{ds.name} claims shape {ds.shape}, more than the file can hold (corrupt?)", f.filename
+        )
     rec = f.get("emulator/committed")
     if not isinstance(rec, h5py.Group) or ds.name not in rec.attrs:
         return ds
