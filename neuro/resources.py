@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from neuro.errors import NeuroError
+from neuro.values import read_npy_header
 
 BYTES_PER_SYNAPSE = 96
 BASE_BYTES = 200 << 20
@@ -77,7 +78,7 @@ def _npy_shape(path) -> tuple:
     try:
         with open(path, "rb") as fh:
             version = np.lib.format.read_magic(fh)
-            shape, _, _ = np.lib.format._read_array_header(fh, version)  # header only
+            shape, _, _ = read_npy_header(fh, version)  # header only
         return tuple(int(s) for s in shape)
     except (OSError, ValueError, TypeError, SyntaxError):
         return ()  # unreadable: the loader reports it with its own message

@@ -129,6 +129,12 @@ def load_npy(raw: str, field: str, base_dir: Path | None = None) -> tuple[Path, 
         raise NeuroError(f"cannot read {raw!r}: {str(exc) or type(exc).__name__}", field=field) from None
 
 
+def read_npy_header(fh, version) -> tuple:
+    """``(shape, fortran_order, dtype)`` from an open ``.npy`` file positioned after its magic."""
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    return read(fh, max_header_size=1 << 16)
+
+
 MAX_NPY_ELEMENTS = 1 << 28  # 2 GiB of float64: more than any spec field needs
 
 
@@ -147,7 +153,7 @@ def check_npy_header(path) -> None:
             version = np.lib.format.read_magic(fh)
         except ValueError:
             raise NeuroError("not a .npy file (an .npz or another format?)") from None
-        shape, fortran, dtype = np.lib.format._read_array_header(fh, version)
+        shape, fortran, dtype = read_npy_header(fh, version)
         offset = fh.tell()
     if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
         raise NeuroError(f"must hold numbers, not dtype {dtype}")
