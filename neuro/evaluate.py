@@ -10,7 +10,6 @@ The prediction is the class whose assigned neurons fired most on average.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from neuro.errors import NeuroError
 from neuro.inputs import ScheduledInputs
 from neuro.io.checkpoint import load_checkpoint
 from neuro.io.outdir import fresh_name, write_text_atomic
+from neuro.progress import Progress
 
 CHECKPOINT = "checkpoint.h5"
 
@@ -96,18 +96,13 @@ def responses(
     out = np.zeros((n, cfg.n_neurons), dtype=np.int64)
     t0 = time.perf_counter()
     shown = 0
+    bar = Progress(n, "images", progress)
     for idx, todo, counts in presentations(sim, pres, cfg, images):
         out[idx[todo[: idx.size]]] = counts[: idx.size][todo[: idx.size]]
         shown += int(todo.sum())
-        if progress:
-            done = idx[-1] + 1
-            sys.stderr.write(
-                f"\r{what}: {done}/{n} images, {done / (time.perf_counter() - t0):.0f} images/s "
-            )
-            sys.stderr.flush()
+        bar(int(idx[-1]) + 1, f" ({what})")
     reruns = shown - n
-    if progress:
-        sys.stderr.write("\n")
+    bar.done()
     if stats is not None:
         stats.update(seconds=time.perf_counter() - t0, reruns=reruns, batch=batch)
     return out

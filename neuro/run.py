@@ -20,6 +20,7 @@ from neuro.io.outdir import OutputDir, check_output_dir
 from neuro.io.sonata import SpikeWriter
 from neuro.mapping import Placement, place
 from neuro.network import CompiledNetwork, compile_network
+from neuro.progress import Progress, compile_notice
 from neuro.resources import check_resources
 from neuro.spec import Network
 
@@ -40,6 +41,14 @@ class RunResult:
     compiled: CompiledNetwork
     wall_s: float
 
+    def __repr__(self) -> str:  # short: the compiled network and placement hold large arrays
+        state = "complete" if self.complete else "INCOMPLETE"
+        return (
+            f"RunResult({str(self.path)!r}, {self.steps} steps, {state}, seed {self.seed}, "
+            f"{self.counters.get('spikes', 0)} spikes, {self.compiled.arithmetic}, "
+            f"{self.placement.n_cores} {self.placement.profile.name} cores, {self.wall_s:.2f} s)"
+        )
+
 
 def prepare(net: Network, steps=None, seed=None, arithmetic=None, chip=None, chips=None) -> Network:
     """Apply command-line overrides to the simulation settings (validated), then check the chip's
@@ -55,36 +64,6 @@ def prepare(net: Network, steps=None, seed=None, arithmetic=None, chip=None, chi
 def check_outdir(outdir: Path, overwrite: bool) -> None:
     """Refuse an unusable OUTDIR before any work (see :func:`neuro.io.outdir.check_output_dir`)."""
     check_output_dir(outdir, overwrite)
-
-
-class _Progress:
-    def __init__(self, total: int, enabled: bool):
-        self.total, self.enabled = total, enabled
-        self.t0 = time.perf_counter()
-        self.last = self.t0
-        self.shown = False
-
-    def __call__(self, step: int) -> None:
-        now = time.perf_counter()
-        if (
-            not self.enabled
-            or now - self.t0 < PROGRESS_AFTER_S
-            or (now - self.last < 1.0 and step < self.total)
-        ):
-            return
-        self.last = now
-        rate = step / (now - self.t0)
-        eta = (self.total - step) / rate if rate > 0 else float("inf")
-        sys.stderr.write(
-            f"\rstep {step}/{self.total} ({100 * step / max(self.total, 1):.0f}%), "
-            f"{rate:,.0f} steps/s, ETA {eta:.0f} s "
-        )
-        sys.stderr.flush()
-        self.shown = True
-
-    def done(self) -> None:
-        if self.shown:
-            sys.stderr.write("\n")
 
 
 def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = True) -> RunResult:
@@ -136,7 +115,10 @@ def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = Tru
     except OSError as exc:
         claim.release()
         raise NeuroError(f"cannot write spikes.h5: {exc}", str(outdir)) from None
-    bar = _Progress(sim_cfg.steps, progress)
+    bar = Progress(sim_cfg.steps, "steps", progress, after_s=PROGRESS_AFTER_S)
+    notice = compile_notice(compiled.arithmetic) if progress else None
+    if notice:
+        sys.stderr.write(notice + "\n")
 
     def on_probe(k0, v, i):
         for pb, local, start in probe_map:

@@ -38,6 +38,7 @@ from neuro.io.runstate import check_train_state
 from neuro.learning.homeostasis import normalize_weights
 from neuro.models.diehl_cook import PRESET_EPOCHS, PRESETS, DiehlCookConfig, build_network
 from neuro.network import compile_network
+from neuro.progress import Progress, compile_notice
 
 log = logging.getLogger(__name__)
 MODEL = "diehl-cook"
@@ -192,32 +193,6 @@ def _config_from(d: dict) -> DiehlCookConfig:
     return DiehlCookConfig(**{k: v for k, v in d.items() if k in names})
 
 
-class _Progress:
-    def __init__(self, total: int, enabled: bool, done: int = 0):
-        self.total, self.enabled, self.start_done = total, enabled, done
-        self.t0 = time.perf_counter()
-        self.last = 0.0
-
-    def __call__(self, done: int, spikes: float) -> None:
-        now = time.perf_counter()
-        if not self.enabled or (now - self.last < 0.5 and done < self.total):
-            return
-        self.last = now
-        rate = (done - self.start_done) / max(now - self.t0, 1e-9)
-        eta = (self.total - done) / rate if rate > 0 else float("inf")
-        width = 28
-        fill = int(width * done / max(self.total, 1))
-        sys.stderr.write(
-            f"\r[{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} images, "
-            f"{rate:.1f} images/s, {spikes:.1f} spikes/image, ETA {eta:.0f} s "
-        )
-        sys.stderr.flush()
-
-    def done(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-
-
 def train(rundir, *args, resume: bool = False, **kw) -> dict:
     """Train (or resume) a Diehl & Cook network in ``rundir`` (see :func:`_train`).
 
@@ -333,7 +308,10 @@ def _train(
             "version": __version__,
         }
 
-    bar = _Progress(total, progress, epoch * n_per_epoch + pos)
+    bar = Progress(total, "images", progress, start=epoch * n_per_epoch + pos)
+    notice = compile_notice(sim.net.arithmetic) if progress else None
+    if notice:
+        sys.stderr.write(notice + "\n")
     last_ckpt = time.perf_counter()
     t_start = time.perf_counter()
     stopped = False
@@ -347,7 +325,7 @@ def _train(
                 stats["exc_spikes"] += int(counts.sum())
                 pos += 1
                 done = epoch * n_per_epoch + pos
-                bar(done, stats["exc_spikes"] / max(done, 1))
+                bar(done, f", {stats['exc_spikes'] / max(done, 1):.1f} spikes/image")
                 if flag.stop:
                     stopped = True
                     break
