@@ -145,7 +145,7 @@ def test_interrupt_exits_130_with_incomplete_file(runner, tmp_path, monkeypatch)
     def interrupt(self, step):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(run_mod._Progress, "__call__", interrupt)
+    monkeypatch.setattr(run_mod.Progress, "__call__", interrupt)
     out = tmp_path / "out"
     r = invoke(runner, "run", MODELS / "single_neuron.toml", "-o", out)
     assert r.exit_code == 130

@@ -80,7 +80,9 @@ class SpikeWriter:
         self.pop_names = list(pop_names)
         self.pop_offsets = np.asarray(pop_offsets, dtype=np.int64)
         self.dt = float(dt)
-        self.f = h5py.File(self.path, "w")
+        # no chunk cache: appends to unfiltered chunks go straight to the file, and HDF5's
+        # free lists do not keep a growing set of evicted chunk buffers (flat RSS in long runs)
+        self.f = h5py.File(self.path, "w", rdcc_nbytes=0)
         self.f.attrs["magic"] = np.uint32(SONATA_MAGIC)
         self.f.attrs["version"] = np.array(SONATA_VERSION, dtype=np.uint32)
         spikes = self.f.create_group("spikes")
