@@ -19,11 +19,15 @@ before :func:`neuro.network.compile_network`:
   neuron, :math:`C` per core) and at least :math:`\\lceil \\sum S\\,b_{min} / M \\rceil` for
   synapse memory (:math:`b_{min}` = weight bits + 6 index bits, :math:`M` bits per core);
   more than the chips have is refused.
-* **Memory**: :math:`B_0 + \\beta \\sum S` bytes, with :math:`\\beta` =
-  :data:`BYTES_PER_SYNAPSE` (the peak resident memory of ``neuro run`` measured at 75-80
-  bytes per synapse for float and Loihi all-to-all networks of 2,000 neurons, plus a margin)
-  and :math:`B_0` = :data:`BASE_BYTES`. More than the machine has available is refused with
-  the estimate; ``NEURO_NO_MEMORY_CHECK=1`` skips the check.
+* **Memory**: :math:`B_0 + \\beta \\sum S + \\gamma \\max S` bytes: :math:`\\beta` =
+  :data:`BYTES_PER_SYNAPSE` stays for every synapse (weights, targets, delays and their
+  per-core tables), :math:`\\gamma` = :data:`BYTES_PER_BUILT_SYNAPSE` is transient while the
+  largest projection is generated and counted by the mapper, :math:`B_0` =
+  :data:`BASE_BYTES`. Measured peaks of ``neuro run``: 74-80 bytes per synapse for one
+  all-to-all or fixed-probability projection of 2,000-3,000 neurons (:math:`\\beta + \\gamma`
+  = 88), 2.39 GiB for the 131 M synapses of ``bench/full_chip.py`` in 16,384 projections
+  (estimate 3.1 GiB). More than the machine has available is refused with the estimate;
+  ``NEURO_NO_MEMORY_CHECK=1`` skips the check.
 
 These are necessary conditions (the mapper's exact count still decides); they refuse the
 hopeless cases in milliseconds instead of minutes and gigabytes.
@@ -41,7 +45,8 @@ import numpy as np
 from neuro.errors import NeuroError
 from neuro.values import read_npy_header
 
-BYTES_PER_SYNAPSE = 96
+BYTES_PER_SYNAPSE = 24
+BYTES_PER_BUILT_SYNAPSE = 64
 BASE_BYTES = 200 << 20
 INDEX_BITS_MIN = 6
 OVERRIDE_ENV = "NEURO_NO_MEMORY_CHECK"
@@ -128,7 +133,11 @@ def count_resources(net, profile) -> Resources:
             s * (proj.weight_bits + INDEX_BITS_MIN) for s, proj in zip(synapses, net.projections, strict=True)
         )
         cores = max(cores, -(-bits // mem_bits))
-    memory = BASE_BYTES + BYTES_PER_SYNAPSE * int(sum(synapses))
+    memory = (
+        BASE_BYTES
+        + BYTES_PER_SYNAPSE * int(sum(synapses))
+        + BYTES_PER_BUILT_SYNAPSE * max(synapses, default=0)
+    )
     return Resources(synapses, min_axons, int(cores), int(memory))
 
 

@@ -16,7 +16,13 @@ from neuro.chips import get_profile
 from neuro.datasets.mnist import IMAGE_MAGIC, LABEL_MAGIC, MAX_IMAGES, read_idx
 from neuro.errors import NeuroError
 from neuro.io.outdir import OutputDir, check_output_dir, fresh_name, write_text_atomic
-from neuro.resources import BASE_BYTES, BYTES_PER_SYNAPSE, check_resources, count_resources
+from neuro.resources import (
+    BASE_BYTES,
+    BYTES_PER_BUILT_SYNAPSE,
+    BYTES_PER_SYNAPSE,
+    check_resources,
+    count_resources,
+)
 from neuro.spec import Network
 
 from .conftest import assert_one_line_error
@@ -135,7 +141,7 @@ def test_closed_form_counts_by_hand():
     # all-to-all of 50 onto itself without self connections: 50 * 49 synapses, fan-in 49
     res = count_resources(_net(50), get_profile("loihi"))
     assert res.synapses == [50 * 49] and res.min_input_axons == {"a": 49}
-    assert res.memory_bytes == BASE_BYTES + BYTES_PER_SYNAPSE * 2450
+    assert res.memory_bytes == BASE_BYTES + (BYTES_PER_SYNAPSE + BYTES_PER_BUILT_SYNAPSE) * 2450
     # one_to_one: n synapses, fan-in 1
     assert count_resources(_net(50, "one_to_one"), get_profile("loihi")).synapses == [50]
     # fixed probability 0.1 of 100 x 100: 1000 expected; fan-in bound 10 - 6 sqrt(9) < 0 -> 0
@@ -164,11 +170,11 @@ def test_hopeless_spec_is_refused_before_building(monkeypatch):
 
 def test_memory_guard_names_the_estimate_and_the_override(monkeypatch):
     net = _net(3000, chip="unbounded")
-    need = BASE_BYTES + BYTES_PER_SYNAPSE * 3000 * 2999
+    need = BASE_BYTES + (BYTES_PER_SYNAPSE + BYTES_PER_BUILT_SYNAPSE) * 3000 * 2999  # 0.93 GiB
     with pytest.raises(NeuroError) as e:
         check_resources(net, get_profile("unbounded"), available=need - 1)
     assert_one_line_error(
-        e.value, "net.toml", "needs about 1.0 GiB", "8,997,000 synapses", "NEURO_NO_MEMORY_CHECK=1"
+        e.value, "net.toml", "needs about 0.9 GiB", "8,997,000 synapses", "NEURO_NO_MEMORY_CHECK=1"
     )
     check_resources(net, get_profile("unbounded"), available=need)  # enough
     monkeypatch.setenv("NEURO_NO_MEMORY_CHECK", "1")
@@ -176,7 +182,8 @@ def test_memory_guard_names_the_estimate_and_the_override(monkeypatch):
 
 
 def test_cli_refuses_a_network_larger_than_memory(tmp_path):
-    # 40,000 all-to-all = 1.6 G synapses, ~143 GiB: more than CI or this machine has
+    # 40,000 all-to-all = 1.6 G synapses: 200 MiB + 88 B x 1,599,960,000 = 131.3 GiB, more than
+    # CI or this machine has
     spec = tmp_path / "big.toml"
     spec.write_text('[[populations]]\nname = "a"\nsize = 40000\n[[projections]]\npre = "a"\npost = "a"\n')
     cmd = [
@@ -191,7 +198,7 @@ def test_cli_refuses_a_network_larger_than_memory(tmp_path):
     ]
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 2
-    assert "needs about 143.2 GiB" in p.stderr and "1,599,960,000 synapses" in p.stderr
+    assert "needs about 131.3 GiB" in p.stderr and "1,599,960,000 synapses" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
 
