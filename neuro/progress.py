@@ -71,9 +71,11 @@ class Progress:
     def line(self, done: int, extra: str = "") -> str:
         rate = self.rate()
         pct = 100 * done / max(self.total, 1)
-        eta = f"ETA {(self.total - done) / rate:.0f} s" if rate > 0 else "ETA --"
+        head = f"{done}/{self.total} {self.unit} ({pct:.0f}%)"
+        if rate <= 0:  # one sample so far: no rate to report yet
+            return f"{head}{extra}"
         rate_text = f"{rate:,.1f} {self.unit}/s" if rate < 100 else f"{rate:,.0f} {self.unit}/s"
-        return f"{done}/{self.total} {self.unit} ({pct:.0f}%), {rate_text}, {eta}{extra}"
+        return f"{head}, {rate_text}, ETA {(self.total - done) / rate:.0f} s{extra}"
 
     def __call__(self, done: int, extra: str = "") -> None:
         if not self.enabled:

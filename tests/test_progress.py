@@ -91,3 +91,11 @@ def test_run_result_repr_is_short(tmp_path):
     text = repr(res)
     assert "\n" not in text and len(text) < 200
     assert text.startswith("RunResult(") and "50 steps, complete" in text and "spikes" in text
+
+
+def test_no_rate_before_two_samples():
+    clock, out = Clock(), io.StringIO()
+    bar = Progress(100, "steps", stream=out, clock=clock)
+    clock.t = 45.0  # one chunk that included the compilation
+    bar(100)
+    assert out.getvalue() == "100/100 steps (100%)\n"
