@@ -293,10 +293,17 @@ def train(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option(
+    "-o",
+    "--output",
+    "outdir",
+    type=click.Path(file_okay=False),
+    help="Directory for eval-SPLIT.json/.png (default: RUNDIR).",
+)
+@click.option(
     "--overwrite", is_flag=True, help="Replace eval-SPLIT.json/.png (default: write eval-SPLIT-2, -3, ...)."
 )
 @click.pass_context
-def evaluate_cmd(ctx, rundir, data, split, batch, images, as_json, overwrite):
+def evaluate_cmd(ctx, rundir, data, split, batch, images, as_json, outdir, overwrite):
     """Evaluate a trained RUNDIR (frozen, batched); writes eval-SPLIT.json and .png (never replacing
     an earlier evaluation unless --overwrite)."""
     from neuro.evaluate import evaluate
@@ -309,6 +316,7 @@ def evaluate_cmd(ctx, rundir, data, split, batch, images, as_json, overwrite):
         images=images,
         progress=not ctx.obj["quiet"] and not as_json,
         overwrite=overwrite,
+        outdir=outdir,
     )
     if as_json:
         click.echo(json.dumps(res, indent=1))

@@ -20,7 +20,7 @@ from neuro.engine import Simulator
 from neuro.errors import NeuroError
 from neuro.inputs import ScheduledInputs
 from neuro.io.checkpoint import load_checkpoint
-from neuro.io.outdir import fresh_name, write_text_atomic
+from neuro.io.outdir import check_output_dir, fresh_name, write_text_atomic
 from neuro.progress import Progress
 
 CHECKPOINT = "checkpoint.h5"
@@ -117,16 +117,20 @@ def evaluate(
     progress: bool = True,
     write: bool = True,
     overwrite: bool = False,
+    outdir=None,
 ) -> dict:
     """Accuracy and confusion matrix of the trained network in ``rundir`` on ``data``/``split``.
 
-    Writes ``eval-SPLIT.json`` and ``.png``; when they exist already (an earlier evaluation),
-    the next free name ``eval-SPLIT-2``, ``-3``, ... unless ``overwrite``.
+    Writes ``eval-SPLIT.json`` and ``.png`` into ``outdir`` (default ``rundir``); when they
+    exist already (an earlier evaluation), the next free name ``eval-SPLIT-2``, ``-3``, ...
+    unless ``overwrite``.
     """
     from neuro.train import predict, read_run
 
     rundir = Path(rundir)
     ckpt, meta = read_run(rundir)
+    if write and outdir is not None:
+        check_output_dir(Path(outdir), overwrite=True)  # before the evaluation, not after
     extra = meta["extra"]
     if batch < 1:
         raise NeuroError("must be >= 1", field="batch")
@@ -154,8 +158,11 @@ def evaluate(
         "arithmetic": meta["arithmetic"],
     }
     if write:
+        target = rundir if outdir is None else Path(outdir)
+        if outdir is not None:
+            target.mkdir(parents=True, exist_ok=True)
         name = f"eval-{split}"
-        stem = rundir / (name if overwrite else fresh_name(rundir, name, (".json", ".png")))
+        stem = target / (name if overwrite else fresh_name(target, name, (".json", ".png")))
         write_text_atomic(stem.with_suffix(".json"), json.dumps(result, indent=1))
         confusion_figure(confusion, f"{ds.name} {split}: accuracy {100 * result['accuracy']:.1f}%").savefig(
             stem.with_suffix(".png"), dpi=100

@@ -118,6 +118,20 @@ def test_cli_train_evaluate_plot(tmp_path):
     res = r.invoke(main, ["evaluate", run, "--images", "20", "--batch", "10", "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["images"] == 20
+    # a second evaluation never replaces the first; --overwrite does; -o puts results elsewhere
+    first = (tmp_path / "run" / "eval-test.json").read_text()
+    res = r.invoke(main, ["-q", "evaluate", run, "--images", "10", "--batch", "10"])
+    assert res.exit_code == 0 and "eval-test-2.json" in res.output
+    assert (tmp_path / "run" / "eval-test.json").read_text() == first
+    assert json.loads((tmp_path / "run" / "eval-test-2.json").read_text())["images"] == 10
+    res = r.invoke(main, ["-q", "evaluate", run, "--images", "10", "--batch", "10", "--overwrite"])
+    assert (
+        res.exit_code == 0 and json.loads((tmp_path / "run" / "eval-test.json").read_text())["images"] == 10
+    )
+    res = r.invoke(
+        main, ["-q", "evaluate", run, "--images", "10", "--batch", "10", "-o", str(tmp_path / "ev")]
+    )
+    assert res.exit_code == 0 and (tmp_path / "ev" / "eval-test.json").is_file()
     res = r.invoke(main, ["plot-weights", run, "-o", str(tmp_path / "rf.png")])
     assert res.exit_code == 0 and (tmp_path / "rf.png").stat().st_size > 1000
     # bad input: one line, exit 2, nothing overwritten
