@@ -161,3 +161,56 @@ def test_writer_memory_does_not_grow_with_the_spikes_written(tmp_path):
             rss.append(_rss_mib())
     w.close(True)
     assert rss[1] - rss[0] < 4.0, rss  # 900,000 spikes (21.6 MB) written in between
+
+
+def test_kill_9_of_neuro_run_keeps_every_flushed_spike(tmp_path):
+    """``neuro run`` itself, killed with SIGKILL mid-run: the file holds exactly the spikes of an
+    uninterrupted run of the steps it records as completed (same seed), and every command reads it."""
+    from click.testing import CliRunner
+
+    from cli import main
+    from neuro.run import run_spec
+    from neuro.spec import load_spec
+
+    out = tmp_path / "out"
+    spec = ROOT / "models" / "cuba.toml"
+    cmd = [
+        sys.executable,
+        str(ROOT / "cli.py"),
+        "-q",
+        "run",
+        str(spec),
+        "-o",
+        str(out),
+        "--steps",
+        "10000000",
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 180  # a cold kernel cache compiles first
+        done = 0
+        while done < 3000 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+            try:
+                with h5py.File(out / "spikes.h5", "r", locking=False) as f:
+                    done = int(f["emulator"].attrs["steps_completed"])
+            except (OSError, KeyError):
+                continue
+        if proc.poll() is None:  # while it runs, readers say why they cannot read it (HDF5 lock)
+            r = CliRunner().invoke(main, ["inspect", str(out)])
+            assert r.exit_code == 2 and "being written by a running process" in r.stderr
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert done >= 3000, "the run did not get going"
+    with h5py.File(out / "spikes.h5", "r") as f:
+        f.visititems(lambda name, obj: obj[()] if isinstance(obj, h5py.Dataset) else None)
+    r = CliRunner().invoke(main, ["inspect", str(out), "--json"])
+    assert r.exit_code == 0 and "incomplete file from an interrupted run" in r.stderr
+    with SpikeSource(out) as src:
+        steps = src.meta["steps_completed"]
+        got = {p: np.concatenate([c[0] for c in src.chunks(p)]) for p in src.populations}
+    ref = run_spec(load_spec(spec).with_simulation(steps=steps), tmp_path / "ref", progress=False)
+    with SpikeSource(ref.path) as src:
+        for p, ids in got.items():
+            np.testing.assert_array_equal(ids, np.concatenate([c[0] for c in src.chunks(p)]))

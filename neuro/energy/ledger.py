@@ -40,6 +40,7 @@ import numpy as np
 
 from neuro.errors import NeuroError
 from neuro.io.guard import reading
+from neuro.io.sonata import LOCKED
 
 CORE_EVENTS = (
     "sop",
@@ -362,6 +363,8 @@ def read_ledger(path) -> Ledger:
         f = h5py.File(p, "r")
     except FileNotFoundError:
         raise NeuroError("file not found", str(p)) from None
+    except BlockingIOError:
+        raise NeuroError(LOCKED, str(p)) from None
     except OSError:
         raise NeuroError("not an HDF5 file", str(p)) from None
     with f, reading(p, "spike file"):

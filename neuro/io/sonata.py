@@ -36,6 +36,7 @@ import numpy as np
 from neuro.errors import NeuroError
 from neuro.io.guard import reading
 
+LOCKED = "the file is being written by a running process; read it when the run ends or is stopped"
 SONATA_MAGIC = 0x0A7A
 SONATA_VERSION = (0, 1)
 SORTING = h5py.enum_dtype({"none": 0, "by_id": 1, "by_time": 2}, basetype="u1")
@@ -182,6 +183,8 @@ class SpikeFile:
             f = h5py.File(self.path, "r")
         except FileNotFoundError:
             raise NeuroError("file not found", str(path)) from None
+        except BlockingIOError:
+            raise NeuroError(LOCKED, str(path)) from None
         except OSError:
             raise NeuroError("not an HDF5 file", str(path)) from None
         with f, reading(self.path, "spike file"):
@@ -249,6 +252,8 @@ def open_spike_h5(path) -> h5py.File:
         raise NeuroError("file not found", str(path)) from None
     except PermissionError:
         raise NeuroError("permission denied", str(path)) from None
+    except BlockingIOError:
+        raise NeuroError(LOCKED, str(path)) from None
     except OSError:
         raise NeuroError("not an HDF5 file", str(path)) from None
     try:
