@@ -458,10 +458,12 @@ def plot_cores(source, output, metric, resource, chip, chips, fmt):
 @click.pass_context
 def verify(ctx, spec, arithmetic, steps, seed, as_json, output, brian2_target):
     """Run SPEC in neuro and in Brian2 and compare every population's spikes (exit 1 if they disagree)."""
+    from neuro.run import prepare
     from neuro.spec import load_spec
     from neuro.verify import verify as verify_spec
 
-    report = verify_spec(load_spec(spec), arithmetic, steps, seed, brian2_target)
+    net = prepare(load_spec(spec), steps, seed, arithmetic)  # the resource and memory check
+    report = verify_spec(net, arithmetic, steps, seed, brian2_target)
     if output:
         report.write(output)
     click.echo(json.dumps(report.to_dict(), indent=1) if as_json else report.table())

@@ -113,6 +113,7 @@ def spec_map(
     from neuro.chips import get_profile
     from neuro.mapping import place
     from neuro.network import compile_network
+    from neuro.resources import check_resources
     from neuro.spec import load_spec
 
     net = load_spec(spec)
@@ -122,6 +123,7 @@ def spec_map(
         except NeuroError as exc:
             inside = (exc.field or "").startswith("simulation")
             raise exc.at(net.source, None if inside else "simulation") from None
+    check_resources(net, get_profile(net.simulation.chip), net.simulation.chips)  # before building
     placement = place(compile_network(net), get_profile(net.simulation.chip), net.simulation.chips)
     return placement_map(placement, resource, Path(spec).name)
 
