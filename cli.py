@@ -9,15 +9,23 @@ import sys
 import click
 
 from neuro import __version__, targets
+from neuro.chips import PROFILES
 from neuro.errors import NeuroError
+
+_CHIPS = tuple(PROFILES)
+_LOG_FLAGS = ("-v", "-vv", "-vvv", "--verbose", "-q", "--quiet")
 
 
 class _Group(click.Group):
     """Turn :class:`NeuroError` and click's usage errors into one line on stderr, exit status 2."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        args = list(sys.argv[1:] if args is None else args)
+        end = args.index("--") if "--" in args else len(args)  # -v/-q anywhere before "--"
+        moved = [a for a in args[:end] if a in _LOG_FLAGS]
+        args = moved + [a for a in args[:end] if a not in _LOG_FLAGS] + args[end:]
         try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            code = super().main(args, prog_name or "neuro", complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:  # bad option, bad value, missing argument
             where = exc.ctx.command_path if exc.ctx else "neuro"
             click.echo(f"error: {where}: {exc.format_message()}", err=True)
@@ -69,7 +77,9 @@ def main(ctx, verbose, quiet):
     type=click.Choice(targets.names()),
     help="float64 reference, Loihi / Loihi 2 (Lava) bit-exact, or TrueNorth cores (implies its chip).",
 )
-@click.option("--chip", help="Chip profile: loihi, loihi2, truenorth or unbounded.")
+@click.option(
+    "--chip", type=click.Choice(_CHIPS), help="Chip profile (default: the spec's, or the arithmetic's own)."
+)
 @click.option("--chips", type=click.IntRange(min=1), help="Number of chips the mapper may use.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output directory.")
 @click.pass_context
@@ -98,7 +108,7 @@ def run(ctx, spec, outdir, steps, seed, arithmetic, chip, chips, overwrite):
 @main.command("map")
 @click.argument("spec", type=click.Path())
 @click.option("--chips", type=click.IntRange(min=1), help="Number of chips the mapper may use.")
-@click.option("--chip", help="Chip profile: loihi, loihi2, truenorth or unbounded.")
+@click.option("--chip", type=click.Choice(_CHIPS), help="Chip profile.")
 @click.option("--arithmetic", type=click.Choice(targets.names()))
 @click.option("--seed", type=click.IntRange(min=0))
 @click.option("--json", "as_json", is_flag=True, help="Print the placement as JSON.")
@@ -153,7 +163,9 @@ _RESOURCES = ("compartments", "input_axons", "output_axons", "synapse_memory_bit
     type=click.IntRange(min=1),
     help="Passes over the data (default: the preset's, 3 for embedded, 1 for paper).",
 )
-@click.option("--images", type=click.IntRange(min=1), help="Training images per epoch (default: all).")
+@click.option(
+    "--images", type=click.IntRange(min=1), help="Train on N images per epoch, drawn at random (default all)."
+)
 @click.option("--arithmetic", type=click.Choice(["float", "loihi"]), default="float", show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the run.")
 @click.option(
@@ -276,11 +288,26 @@ def train(
 @click.option(
     "--batch", type=click.IntRange(min=1), default=100, show_default=True, help="Images simulated at once."
 )
-@click.option("--images", type=click.IntRange(min=1), help="Evaluate only the first N images.")
+@click.option(
+    "--images",
+    type=click.IntRange(min=1),
+    help="Evaluate N images spread evenly over the split (default all).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    type=click.Path(file_okay=False),
+    help="Directory for eval-SPLIT.json/.png (default: RUNDIR).",
+)
+@click.option(
+    "--overwrite", is_flag=True, help="Replace eval-SPLIT.json/.png (default: write eval-SPLIT-2, -3, ...)."
+)
 @click.pass_context
-def evaluate_cmd(ctx, rundir, data, split, batch, images, as_json):
-    """Evaluate a trained RUNDIR (frozen, batched); writes eval-SPLIT.json and .png."""
+def evaluate_cmd(ctx, rundir, data, split, batch, images, as_json, outdir, overwrite):
+    """Evaluate a trained RUNDIR (frozen, batched); writes eval-SPLIT.json and .png (never replacing
+    an earlier evaluation unless --overwrite)."""
     from neuro.evaluate import evaluate
 
     res = evaluate(
@@ -290,6 +317,8 @@ def evaluate_cmd(ctx, rundir, data, split, batch, images, as_json):
         batch=batch,
         images=images,
         progress=not ctx.obj["quiet"] and not as_json,
+        overwrite=overwrite,
+        outdir=outdir,
     )
     if as_json:
         click.echo(json.dumps(res, indent=1))
@@ -384,8 +413,14 @@ def inspect_cmd(spikes, as_json, t_start, t_stop, fano_bin, sync_bin):
     type=click.Choice(["utilization", "activity"]),
     help="Default: utilization for a spec, activity (spikes per core) for a run.",
 )
-@click.option("--resource", type=click.Choice(_RESOURCES), default="compartments", show_default=True)
-@click.option("--chip", help="Chip profile for a spec (overrides the spec).")
+@click.option(
+    "--resource",
+    type=click.Choice((*_RESOURCES, "binding")),
+    default="binding",
+    show_default=True,
+    help="Resource shown for utilization; 'binding': the one nearest its limit.",
+)
+@click.option("--chip", type=click.Choice(_CHIPS), help="Chip profile for a spec (overrides the spec).")
 @click.option("--chips", type=click.IntRange(min=1), help="Number of chips for a spec (overrides the spec).")
 @click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), help="Default: from -o's suffix.")
 def plot_cores(source, output, metric, resource, chip, chips, fmt):
@@ -425,10 +460,12 @@ def plot_cores(source, output, metric, resource, chip, chips, fmt):
 @click.pass_context
 def verify(ctx, spec, arithmetic, steps, seed, as_json, output, brian2_target):
     """Run SPEC in neuro and in Brian2 and compare every population's spikes (exit 1 if they disagree)."""
+    from neuro.run import prepare
     from neuro.spec import load_spec
     from neuro.verify import verify as verify_spec
 
-    report = verify_spec(load_spec(spec), arithmetic, steps, seed, brian2_target)
+    net = prepare(load_spec(spec), steps, seed, arithmetic)  # the resource and memory check
+    report = verify_spec(net, arithmetic, steps, seed, brian2_target)
     if output:
         report.write(output)
     click.echo(json.dumps(report.to_dict(), indent=1) if as_json else report.table())
@@ -491,7 +528,7 @@ def weights(source, output, layout):
 @click.option(
     "--images",
     type=click.IntRange(min=1),
-    help="RUNDIR: test images evaluated, evenly spaced (default all); SPIKES.h5: inferences it holds.",
+    help="RUNDIR: N test images spread evenly over the split (default all); SPIKES.h5: inferences it holds.",
 )
 @click.option(
     "--batch", type=click.IntRange(min=1), default=100, show_default=True, help="Images simulated at once."
@@ -518,6 +555,8 @@ def energy(ctx, source, profile, ann, images, batch, as_json, output):
 
         res["chart"] = str(save_figure(energy_chart(res), output))
     click.echo(to_json(res) if as_json else format_table(res))
+    if output and not as_json:
+        click.echo(f"wrote {res['chart']}")
 
 
 if __name__ == "__main__":

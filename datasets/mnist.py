@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ EMBEDDED_PER_CLASS = 500
 EMBEDDED_TRAIN_PER_CLASS = 400
 IMAGE_MAGIC = 2051
 LABEL_MAGIC = 2049
+MAX_IMAGES = 300_000  # items an IDX header may claim (MNIST has 60,000 + 10,000; 235 MB of images)
 
 
 @dataclass
@@ -83,28 +85,35 @@ def _find(directory: Path, stem: str) -> Path:
 
 
 def read_idx(path: Path, magic: int) -> np.ndarray:
-    """Read an IDX file (images: magic 2051, n x 28 x 28; labels: 2049, n) with checks."""
-    try:
-        with _open(path) as fh:
-            raw = fh.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise NeuroError(f"cannot read: {exc}", str(path)) from None
+    """Read an IDX file (images: magic 2051, n x 28 x 28; labels: 2049, n) with checks.
+
+    The header is read first and the data size it claims is bounded (at most
+    :data:`MAX_IMAGES` items) before anything else is read, so a forged header or a gzip bomb
+    costs no more memory than the largest MNIST-shaped file allowed.
+    """
     ndim = 3 if magic == IMAGE_MAGIC else 1
     head = 4 + 4 * ndim
-    if len(raw) < head:
-        raise NeuroError("truncated IDX header", str(path))
-    got = int.from_bytes(raw[:4], "big")
-    if got != magic:
-        raise NeuroError(f"bad magic number {got} (expected {magic})", str(path))
-    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    if ndim == 3 and dims[1:] != [28, 28]:
-        raise NeuroError(f"images are {dims[1]}x{dims[2]}, expected 28x28", str(path))
-    size = int(np.prod(dims))
-    if len(raw) - head != size:
-        raise NeuroError(
-            f"holds {len(raw) - head} data bytes, header says {size} (truncated or corrupt)", str(path)
-        )
-    arr = np.frombuffer(raw, dtype=np.uint8, offset=head)
+    try:
+        with _open(path) as fh:
+            header = fh.read(head)
+            if len(header) < head:
+                raise NeuroError("truncated IDX header", str(path))
+            got = int.from_bytes(header[:4], "big")
+            if got != magic:
+                raise NeuroError(f"bad magic number {got} (expected {magic})", str(path))
+            dims = [int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+            if ndim == 3 and dims[1:] != [28, 28]:
+                raise NeuroError(f"images are {dims[1]}x{dims[2]}, expected 28x28", str(path))
+            if not 1 <= dims[0] <= MAX_IMAGES:
+                raise NeuroError(f"header says {dims[0]} items (expected 1..{MAX_IMAGES})", str(path))
+            size = int(np.prod(dims))
+            raw = fh.read(size + 1)  # one byte more than claimed: detects trailing data
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise NeuroError(f"cannot read: {exc}", str(path)) from None
+    if len(raw) != size:
+        got = f"more than {size}" if len(raw) > size else str(len(raw))
+        raise NeuroError(f"holds {got} data bytes, header says {size} (truncated or corrupt)", str(path))
+    arr = np.frombuffer(raw, dtype=np.uint8)
     return arr.reshape(dims[0], -1) if ndim == 3 else arr.astype(np.int64)
 
 

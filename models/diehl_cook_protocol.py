@@ -13,7 +13,6 @@ predicted, and how a run directory is read.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -25,9 +24,11 @@ from neuro.engine import Simulator
 from neuro.errors import NeuroError
 from neuro.inputs import ScheduledInputs
 from neuro.io.checkpoint import load_checkpoint, read_checkpoint_meta
+from neuro.io.runstate import check_train_state
 from neuro.learning.homeostasis import normalize_weights
 from neuro.models.diehl_cook import PRESETS, DiehlCookConfig, build_network
 from neuro.network import compile_network
+from neuro.progress import Progress
 
 MODEL = "diehl-cook"
 CHECKPOINT = "checkpoint.h5"
@@ -100,6 +101,7 @@ def read_run(rundir, labelled: bool = True) -> tuple[Path, dict]:
         raise NeuroError(
             "training has not finished (no neuron labels yet); resume it with --resume", str(rundir)
         )
+    check_train_state(extra, ckpt, finished=labelled)
     return ckpt, meta
 
 
@@ -218,18 +220,13 @@ def responses(
     out = np.zeros((n, cfg.n_neurons), dtype=np.int64)
     t0 = time.perf_counter()
     shown = 0
+    bar = Progress(n, "images", progress)
     for idx, todo, counts in presentations(sim, pres, cfg, images):
         out[idx[todo[: idx.size]]] = counts[: idx.size][todo[: idx.size]]
         shown += int(todo.sum())
-        if progress:
-            done = idx[-1] + 1
-            sys.stderr.write(
-                f"\r{what}: {done}/{n} images, {done / (time.perf_counter() - t0):.0f} images/s "
-            )
-            sys.stderr.flush()
+        bar(int(idx[-1]) + 1, f" ({what})")
     reruns = shown - n
-    if progress:
-        sys.stderr.write("\n")
+    bar.done()
     if stats is not None:
         stats.update(seconds=time.perf_counter() - t0, reruns=reruns, batch=batch)
     return out

@@ -12,6 +12,7 @@ import numpy as np
 
 from neuro.errors import NeuroError
 from neuro.spec import Network, Projection
+from neuro.values import load_npy
 
 
 @dataclass
@@ -83,7 +84,7 @@ def _pairs(proj: Projection, n_pre: int, n_post: int, same: bool, rng) -> tuple:
             pre, post = pre[keep], post[keep]
         return pre, post, None, None
     if c.type == "list":
-        rows = np.load(c.file, allow_pickle=False) if c.file else np.array(c.pairs, dtype=np.float64)
+        rows = load_npy(c.file, "connector.file")[1] if c.file else np.array(c.pairs, dtype=np.float64)
         rows = np.asarray(rows, dtype=np.float64)
         if rows.size == 0:
             rows = rows.reshape(0, 2)
@@ -107,7 +108,7 @@ def _pairs(proj: Projection, n_pre: int, n_post: int, same: bool, rng) -> tuple:
         d = rows[:, 3] if rows.shape[1] == 4 else None
         return pre, post, w, d
     # matrix
-    m = np.load(c.file, allow_pickle=False) if c.file else np.array(c.values, dtype=np.float64)
+    m = load_npy(c.file, "connector.file")[1] if c.file else np.array(c.values, dtype=np.float64)
     m = np.asarray(m, dtype=np.float64)
     if m.shape != (n_pre, n_post):
         raise NeuroError(

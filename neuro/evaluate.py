@@ -16,6 +16,7 @@ import numpy as np
 
 from neuro.datasets import load_dataset
 from neuro.errors import NeuroError
+from neuro.io.outdir import check_output_dir, fresh_name, write_text_atomic
 from neuro.models.diehl_cook_protocol import (  # noqa: F401  (frozen_simulator, presentations: public here too)
     frozen_simulator,
     predict,
@@ -33,10 +34,19 @@ def evaluate(
     images: int | None = None,
     progress: bool = True,
     write: bool = True,
+    overwrite: bool = False,
+    outdir=None,
 ) -> dict:
-    """Accuracy and confusion matrix of the trained network in ``rundir`` on ``data``/``split``."""
+    """Accuracy and confusion matrix of the trained network in ``rundir`` on ``data``/``split``.
+
+    Writes ``eval-SPLIT.json`` and ``.png`` into ``outdir`` (default ``rundir``); when they
+    exist already (an earlier evaluation), the next free name ``eval-SPLIT-2``, ``-3``, ...
+    unless ``overwrite``.
+    """
     rundir = Path(rundir)
     ckpt, meta = read_run(rundir)
+    if write and outdir is not None:
+        check_output_dir(Path(outdir), overwrite=True)  # before the evaluation, not after
     extra = meta["extra"]
     if batch < 1:
         raise NeuroError("must be >= 1", field="batch")
@@ -64,8 +74,12 @@ def evaluate(
         "arithmetic": meta["arithmetic"],
     }
     if write:
-        stem = rundir / f"eval-{split}"
-        stem.with_suffix(".json").write_text(json.dumps(result, indent=1))
+        target = rundir if outdir is None else Path(outdir)
+        if outdir is not None:
+            target.mkdir(parents=True, exist_ok=True)
+        name = f"eval-{split}"
+        stem = target / (name if overwrite else fresh_name(target, name, (".json", ".png")))
+        write_text_atomic(stem.with_suffix(".json"), json.dumps(result, indent=1))
         confusion_figure(confusion, f"{ds.name} {split}: accuracy {100 * result['accuracy']:.1f}%").savefig(
             stem.with_suffix(".png"), dpi=100
         )

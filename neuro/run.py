@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import signal
 import sys
 import time
@@ -16,9 +15,12 @@ from neuro import __version__
 from neuro.chips import get_profile
 from neuro.energy.ledger import ledger_from_simulator, write_ledger
 from neuro.errors import NeuroError
+from neuro.io.outdir import OutputDir, check_output_dir
 from neuro.io.sonata import SpikeWriter
 from neuro.mapping import Placement, place
 from neuro.network import CompiledNetwork, compile_network
+from neuro.progress import Progress, compile_notice
+from neuro.resources import check_resources
 from neuro.spec import Network
 
 log = logging.getLogger(__name__)
@@ -38,50 +40,29 @@ class RunResult:
     compiled: CompiledNetwork
     wall_s: float
 
+    def __repr__(self) -> str:  # short: the compiled network and placement hold large arrays
+        state = "complete" if self.complete else "INCOMPLETE"
+        return (
+            f"RunResult({str(self.path)!r}, {self.steps} steps, {state}, seed {self.seed}, "
+            f"{self.counters.get('spikes', 0)} spikes, {self.compiled.arithmetic}, "
+            f"{self.placement.n_cores} {self.placement.profile.name} cores, {self.wall_s:.2f} s)"
+        )
+
 
 def prepare(net: Network, steps=None, seed=None, arithmetic=None, chip=None, chips=None) -> Network:
-    """Apply command-line overrides to the simulation settings (validated)."""
+    """Apply command-line overrides to the simulation settings (validated), then check the chip's
+    limits and the machine's memory in closed form (:func:`neuro.resources.check_resources`)."""
     try:
-        return net.with_simulation(steps=steps, seed=seed, arithmetic=arithmetic, chip=chip, chips=chips)
+        net = net.with_simulation(steps=steps, seed=seed, arithmetic=arithmetic, chip=chip, chips=chips)
     except NeuroError as exc:
         raise exc.at(net.source) from None
+    check_resources(net, get_profile(net.simulation.chip), net.simulation.chips)  # before any synapse
+    return net
 
 
 def check_outdir(outdir: Path, overwrite: bool) -> None:
-    if outdir.exists() and not overwrite:
-        raise NeuroError("output directory exists (use --overwrite to replace it)", str(outdir))
-    if outdir.exists() and not outdir.is_dir():
-        raise NeuroError("output path exists and is not a directory", str(outdir))
-
-
-class _Progress:
-    def __init__(self, total: int, enabled: bool):
-        self.total, self.enabled = total, enabled
-        self.t0 = time.perf_counter()
-        self.last = self.t0
-        self.shown = False
-
-    def __call__(self, step: int) -> None:
-        now = time.perf_counter()
-        if (
-            not self.enabled
-            or now - self.t0 < PROGRESS_AFTER_S
-            or (now - self.last < 1.0 and step < self.total)
-        ):
-            return
-        self.last = now
-        rate = step / (now - self.t0)
-        eta = (self.total - step) / rate if rate > 0 else float("inf")
-        sys.stderr.write(
-            f"\rstep {step}/{self.total} ({100 * step / max(self.total, 1):.0f}%), "
-            f"{rate:,.0f} steps/s, ETA {eta:.0f} s "
-        )
-        sys.stderr.flush()
-        self.shown = True
-
-    def done(self) -> None:
-        if self.shown:
-            sys.stderr.write("\n")
+    """Refuse an unusable OUTDIR before any work (see :func:`neuro.io.outdir.check_output_dir`)."""
+    check_output_dir(outdir, overwrite)
 
 
 def chip_convention(v, k0, chunk_spikes, probe_idx, probe_map, reading):
@@ -133,9 +114,8 @@ def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = Tru
         probe_idx.extend((sl.start + local).tolist())
     sim = compiled.target.simulator(compiled, probe_neurons=probe_idx)
 
-    if outdir.exists():
-        shutil.rmtree(outdir)
-    outdir.mkdir(parents=True)
+    claim = OutputDir(outdir, ("spikes.h5",), overwrite)
+    claim.claim()  # atomic mkdir, or (overwrite) only spikes.h5 replaced; locked while running
     attrs = {
         "seed": compiled.seed,
         "steps": sim_cfg.steps,
@@ -146,9 +126,18 @@ def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = Tru
         "spec": net.to_dict(),
         "network": net.name,
     }
-    writer = SpikeWriter(outdir / "spikes.h5", compiled.pop_names, compiled.pop_offsets, compiled.dt, attrs)
-    writer.write_placement(placement)
-    bar = _Progress(sim_cfg.steps, progress)
+    try:
+        writer = SpikeWriter(
+            outdir / "spikes.h5", compiled.pop_names, compiled.pop_offsets, compiled.dt, attrs
+        )
+        writer.write_placement(placement)
+    except OSError as exc:
+        claim.release()
+        raise NeuroError(f"cannot write spikes.h5: {exc}", str(outdir)) from None
+    bar = Progress(sim_cfg.steps, "steps", progress, after_s=PROGRESS_AFTER_S)
+    notice = compile_notice(compiled.arithmetic) if progress else None
+    if notice:
+        sys.stderr.write(notice + "\n")
 
     for inp in net.inputs:
         if getattr(inp, "graded", False):
@@ -203,6 +192,7 @@ def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = Tru
         writer.flush(sim.step)
         write_ledger(writer.f.require_group("emulator/counters"), ledger)
         writer.close(complete, counters)
+        claim.release()
     if counters.get("overflow_q") or counters.get("overflow_u") or counters.get("overflow_u2"):
         log.warning(
             "Loihi register overflow (wrapped as the chip does): q %d, u %d, u+bias %d times",

@@ -390,6 +390,8 @@ class Connector:
             else:
                 if not isinstance(rows, list | tuple) or not all(isinstance(r, list | tuple) for r in rows):
                     raise NeuroError("must be a list of rows", field=key)
+                if len({len(r) for r in rows}) > 1:
+                    raise NeuroError("rows must all have the same length", field=key)
                 _set(self, key, tuple(tuple(number(x, f"{key}[{i}]") for x in r) for i, r in enumerate(rows)))
 
     @classmethod
@@ -595,7 +597,10 @@ class Simulation:
                 raise NeuroError("give steps or duration, not both")
             if "duration" in d:
                 dt = number(d.get("dt", 1.0), "dt", 0, lo_open=True)
-                kw["steps"] = int(round(number(kw.pop("duration"), "duration", 0) / dt))
+                steps = number(kw.pop("duration"), "duration", 0) / dt
+                if not steps <= 2**40:  # also inf (1e308 / 0.5) and the overflow of a tiny dt
+                    raise NeuroError(f"is {steps:g} steps of dt; at most 2**40 steps", field="duration")
+                kw["steps"] = int(round(steps))
             if "arithmetic" in d and "chip" not in d:  # an arithmetic implies its default chip
                 choice(d["arithmetic"], "arithmetic", targets.names())
                 kw["chip"] = targets.entry(d["arithmetic"]).default_chip
@@ -811,4 +816,13 @@ def load_spec(path: str | Path) -> Network:
         raise NeuroError("is a directory, not a spec file", str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise NeuroError(f"not valid TOML: {exc}", str(path)) from None
-    return Network.from_dict(data, source=str(path), base_dir=path.parent)
+    except UnicodeDecodeError as exc:
+        raise NeuroError(f"not UTF-8 text (byte {exc.start}); TOML files are UTF-8", str(path)) from None
+    except RecursionError:
+        raise NeuroError("nested too deeply to be a spec", str(path)) from None
+    except OSError as exc:
+        raise NeuroError(f"cannot read: {exc.strerror or exc}", str(path)) from None
+    try:
+        return Network.from_dict(data, source=str(path), base_dir=path.parent)
+    except RecursionError:
+        raise NeuroError("nested too deeply to be a spec", str(path)) from None

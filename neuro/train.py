@@ -31,6 +31,8 @@ from neuro.engine import Simulator
 from neuro.errors import NeuroError
 from neuro.inputs import ScheduledInputs
 from neuro.io.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
+from neuro.io.outdir import OutputDir, check_output_dir, write_text_atomic
+from neuro.io.runstate import check_train_state
 from neuro.models.diehl_cook import PRESET_EPOCHS, build_network
 from neuro.models.diehl_cook_protocol import (  # noqa: F401  (assign_labels, predict: public API here too)
     CHECKPOINT,
@@ -44,6 +46,7 @@ from neuro.models.diehl_cook_protocol import (  # noqa: F401  (assign_labels, pr
     responses,
 )
 from neuro.network import compile_network
+from neuro.progress import Progress, compile_notice
 
 log = logging.getLogger(__name__)
 
@@ -74,33 +77,20 @@ class _StopFlag:
             signal.signal(sig, old)
 
 
-class _Progress:
-    def __init__(self, total: int, enabled: bool, done: int = 0):
-        self.total, self.enabled, self.start_done = total, enabled, done
-        self.t0 = time.perf_counter()
-        self.last = 0.0
+def train(rundir, *args, resume: bool = False, **kw) -> dict:
+    """Train (or resume) a Diehl & Cook network in ``rundir`` (see :func:`_train`).
 
-    def __call__(self, done: int, spikes: float) -> None:
-        now = time.perf_counter()
-        if not self.enabled or (now - self.last < 0.5 and done < self.total):
-            return
-        self.last = now
-        rate = (done - self.start_done) / max(now - self.t0, 1e-9)
-        eta = (self.total - done) / rate if rate > 0 else float("inf")
-        width = 28
-        fill = int(width * done / max(self.total, 1))
-        sys.stderr.write(
-            f"\r[{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} images, "
-            f"{rate:.1f} images/s, {spikes:.1f} spikes/image, ETA {eta:.0f} s "
-        )
-        sys.stderr.flush()
-
-    def done(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
+    RUNDIR is created atomically and locked while training, so a second ``neuro train`` into
+    the same directory is refused instead of interleaving checkpoints.
+    """
+    claim = OutputDir(rundir, allow_empty=True, overwrite=resume)
+    try:
+        return _train(rundir, *args, resume=resume, claim=claim, **kw)
+    finally:
+        claim.release()
 
 
-def train(
+def _train(
     rundir,
     n_neurons: int = 100,
     epochs: int | None = None,
@@ -114,6 +104,7 @@ def train(
     progress: bool = True,
     overrides: dict | None = None,
     preset: str = "embedded",
+    claim: OutputDir | None = None,
 ) -> dict:
     """Train (or resume) a Diehl & Cook network in ``rundir``; returns a summary dict.
 
@@ -131,6 +122,10 @@ def train(
         extra = meta["extra"]
         if extra.get("model") != MODEL:
             raise NeuroError(f"holds a {extra.get('model')!r} run, not {MODEL!r}", str(rundir))
+        if claim is not None:
+            claim.claim()
+        check_train_state(extra, ckpt)  # types first, then the bounds that need the data set
+        check_train_state(extra, ckpt, len(load_dataset(extra["data"], "train")))
         cfg = config_from(extra["config"])
         data, epochs, images, label_images = (
             extra["data"],
@@ -145,11 +140,12 @@ def train(
         epoch, pos = extra["epoch"], extra["position"]
         stats = extra["stats"]
     else:
-        if rundir.exists() and any(rundir.iterdir()):
+        if rundir.is_dir() and any(rundir.iterdir()):
             raise NeuroError(
                 "RUNDIR exists and is not empty (use --resume to continue a run, or another directory)",
                 str(rundir),
             )
+        check_output_dir(rundir, allow_empty=True)  # under a file, not writable: before any work
         if n_neurons < 1:
             raise NeuroError("must be >= 1", field="neurons")
         cfg = make_config(n_neurons, overrides or {}, preset)
@@ -162,7 +158,10 @@ def train(
         order = np.zeros(0, dtype=np.int64)
         epoch, pos = 0, 0
         stats = {"presentations": 0, "exc_spikes": 0, "train_seconds": 0.0}
-        rundir.mkdir(parents=True, exist_ok=True)
+        if claim is not None:
+            claim.claim()
+        else:
+            rundir.mkdir(parents=True, exist_ok=True)
     dataset = load_dataset(data, "train")
     n_per_epoch = len(dataset) if images is None else min(images, len(dataset))
     total = epochs * n_per_epoch
@@ -193,7 +192,10 @@ def train(
             "version": __version__,
         }
 
-    bar = _Progress(total, progress, epoch * n_per_epoch + pos)
+    bar = Progress(total, "images", progress, start=epoch * n_per_epoch + pos)
+    notice = compile_notice(sim.net.arithmetic) if progress else None
+    if notice:
+        sys.stderr.write(notice + "\n")
     last_ckpt = time.perf_counter()
     t_start = time.perf_counter()
     stopped = False
@@ -207,7 +209,7 @@ def train(
                 stats["exc_spikes"] += int(counts.sum())
                 pos += 1
                 done = epoch * n_per_epoch + pos
-                bar(done, stats["exc_spikes"] / max(done, 1))
+                bar(done, f", {stats['exc_spikes'] / max(done, 1):.1f} spikes/image")
                 if flag.stop:
                     stopped = True
                     break
@@ -248,5 +250,5 @@ def train(
         "spikes_per_image": round(stats["exc_spikes"] / max(total, 1), 2),
         "labelled_neurons": int((assignments >= 0).sum()),
     }
-    (rundir / "train.json").write_text(json.dumps(summary, indent=1))
+    write_text_atomic(rundir / "train.json", json.dumps(summary, indent=1))
     return summary

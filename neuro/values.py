@@ -14,6 +14,7 @@ Random values are drawn from the run's single seeded generator, in spec order.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,9 +118,47 @@ def load_npy(raw: str, field: str, base_dir: Path | None = None) -> tuple[Path, 
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
     try:
+        check_npy_header(path)
         return path, np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise NeuroError(f"cannot read {raw!r}: {exc}", field=field) from None
+    except NeuroError as exc:
+        raise NeuroError(f"cannot read {raw!r}: {exc.message}", field=field) from None
+    except (OSError, ValueError, EOFError, SyntaxError, MemoryError) as exc:
+        raise NeuroError(f"cannot read {raw!r}: {str(exc) or type(exc).__name__}", field=field) from None
+
+
+def read_npy_header(fh, version) -> tuple:
+    """``(shape, fortran_order, dtype)`` from an open ``.npy`` file positioned after its magic."""
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    return read(fh, max_header_size=1 << 16)
+
+
+MAX_NPY_ELEMENTS = 1 << 28  # 2 GiB of float64: more than any spec field needs
+
+
+def check_npy_header(path) -> None:
+    """Refuse a ``.npy`` file that is not a plain numeric array of a plausible size, from its header.
+
+    Numbers only (bool, int, uint, float: no strings, objects or structured dtypes), at most
+    :data:`MAX_NPY_ELEMENTS` elements, and as many data bytes in the file as the header claims —
+    checked before the array is allocated.
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        if size == 0:
+            raise NeuroError("the file is empty")
+        try:
+            version = np.lib.format.read_magic(fh)
+        except ValueError:
+            raise NeuroError("not a .npy file (an .npz or another format?)") from None
+        shape, fortran, dtype = read_npy_header(fh, version)
+        offset = fh.tell()
+    if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
+        raise NeuroError(f"must hold numbers, not dtype {dtype}")
+    n = math.prod(shape)
+    if n > MAX_NPY_ELEMENTS:
+        raise NeuroError(f"header claims shape {shape} ({n:,} elements; at most {MAX_NPY_ELEMENTS:,})")
+    if size - offset < n * dtype.itemsize:
+        raise NeuroError(f"truncated: header claims shape {shape}, the file holds {size - offset} data bytes")
 
 
 def parse_value(raw: Any, field: str, base_dir: Path | None = None) -> Value:
@@ -146,7 +185,7 @@ def parse_value(raw: Any, field: str, base_dir: Path | None = None) -> Value:
         return Value("array", array=arr, path=str(path))
     if isinstance(raw, dict):
         dist = raw.get("dist")
-        if dist not in DISTRIBUTIONS:
+        if not isinstance(dist, str) or dist not in DISTRIBUTIONS:
             raise NeuroError(
                 f"distribution 'dist' must be one of {sorted(DISTRIBUTIONS)}, got {dist!r}",
                 field=f"{field}.dist",

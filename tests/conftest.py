@@ -198,3 +198,21 @@ def to_toml(d: dict) -> str:
             for item in v:
                 lines += ["", f"[[{k}]]"] + [f"{kk} = {_toml_value(vv)}" for kk, vv in item.items()]
     return "\n".join(lines) + "\n"
+
+
+def as_version_1(path, weight) -> None:
+    """Rewrite checkpoint ``path`` as format version 1 wrote it: no user block and no seal, the
+    weights as one flat vector in the engine's CSR order (``weight``) instead of /synapses."""
+    import h5py
+
+    path = Path(path)
+    old = path.with_suffix(".v2")
+    path.rename(old)
+    with h5py.File(old, "r") as src, h5py.File(path, "w") as dst:
+        for key in src:
+            if key != "synapses":
+                src.copy(src[key], dst, key)
+        dst.attrs.update(src.attrs)
+        dst.create_dataset("weight", data=weight)
+        dst.attrs["format_version"] = 1
+    old.unlink()

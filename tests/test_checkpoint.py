@@ -14,12 +14,12 @@ import pytest
 
 from neuro.engine import Simulator
 from neuro.errors import NeuroError
-from neuro.io.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
+from neuro.io.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint, seal
 from neuro.learning.homeostasis import normalize_weights
 from neuro.network import compile_network
 from neuro.spec import Network
 
-from .conftest import assert_one_line_error
+from .conftest import as_version_1, assert_one_line_error
 
 
 def learning_spec(arithmetic: str, epoch: int = 1) -> dict:
@@ -174,6 +174,7 @@ def test_not_hdf5(tmp_path):
 def test_wrong_format(tmp_path, saved):
     with h5py.File(saved, "r+") as f:
         f.attrs["format"] = "something-else"
+    seal(saved)  # consistent but wrong, not damaged
     with pytest.raises(NeuroError) as e:
         load_checkpoint(saved)
     assert_one_line_error(e.value, "good.h5", "not a neuro checkpoint")
@@ -191,6 +192,7 @@ def test_hdf5_without_format(tmp_path):
 def test_wrong_version(saved):
     with h5py.File(saved, "r+") as f:
         f.attrs["format_version"] = 99
+    seal(saved)
     with pytest.raises(NeuroError) as e:
         load_checkpoint(saved)
     assert_one_line_error(e.value, "good.h5", "version 99 is not supported", "versions 1, 2")
@@ -203,6 +205,7 @@ def test_weights_of_another_network(saved):
         spec = json.loads(f.attrs["spec"])
         spec["populations"][0]["size"] = 9
         f.attrs["spec"] = json.dumps(spec)
+    seal(saved)  # a consistent file, not a damaged one
     with pytest.raises(NeuroError) as e:
         load_checkpoint(saved)
     assert_one_line_error(e.value, "good.h5", "do not match")
@@ -240,10 +243,7 @@ def test_checkpoint_stores_weights_per_projection_with_indices(tmp_path):
 def _as_version_1(path):
     """Rewrite a checkpoint the way version 1 stored weights: one flat vector in CSR order."""
     sim, _ = load_checkpoint(path)
-    with h5py.File(path, "r+") as f:
-        del f["synapses"]
-        f.create_dataset("weight", data=sim.net.weight)
-        f.attrs["format_version"] = 1
+    as_version_1(path, sim.net.weight)
 
 
 @pytest.mark.parametrize("arithmetic", ["float", "loihi"])
@@ -267,6 +267,7 @@ def test_synapses_of_another_connectivity(saved):
         post = f["synapses/1/post"][()]
         del f["synapses/1/post"]
         f["synapses/1/post"] = post[::-1]
+    seal(saved)  # a well-formed checkpoint of another connectivity, not a damaged file
     with pytest.raises(NeuroError) as e:
         load_checkpoint(saved)
     assert_one_line_error(e.value, "good.h5", "do not match")

@@ -84,10 +84,12 @@ def test_existing_output_dir_is_refused_and_untouched(runner, tmp_path):
     assert str(out) in line and "--overwrite" in line
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
     assert (out / "keep.txt").read_text() == "precious"
-    # --overwrite replaces it
-    r = invoke(runner, "run", MODELS / "single_neuron.toml", "-o", out, "--overwrite")
-    assert r.exit_code == 0, r.output
-    assert sorted(p.name for p in out.iterdir()) == ["spikes.h5"]
+    # --overwrite replaces what neuro writes there (spikes.h5), nothing else
+    for _ in range(2):
+        r = invoke(runner, "run", MODELS / "single_neuron.toml", "-o", out, "--overwrite")
+        assert r.exit_code == 0, r.output
+        assert sorted(p.name for p in out.iterdir()) == ["keep.txt", "spikes.h5"]
+        assert (out / "keep.txt").read_text() == "precious"
 
 
 def test_bad_spec_exits_2_without_creating_output(runner, tmp_path, write_spec):
@@ -143,7 +145,7 @@ def test_interrupt_exits_130_with_incomplete_file(runner, tmp_path, monkeypatch)
     def interrupt(self, step):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(run_mod._Progress, "__call__", interrupt)
+    monkeypatch.setattr(run_mod.Progress, "__call__", interrupt)
     out = tmp_path / "out"
     r = invoke(runner, "run", MODELS / "single_neuron.toml", "-o", out)
     assert r.exit_code == 130

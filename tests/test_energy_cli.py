@@ -140,3 +140,9 @@ def test_bad_inputs_exit_2_with_one_line(rundir, spikes_h5, tmp_path):
     assert "not found" in _err(["energy", str(tmp_path / "nothing")])
     assert "not a training or run directory" in _err(["energy", str(tmp_path)])
     assert "figure format" in _err(["energy", str(spikes_h5), "-o", str(tmp_path / "c.xyz")])
+
+
+def test_chart_output_is_announced(spikes_h5, tmp_path):
+    chart = tmp_path / "chart.svg"
+    r = _ok(["-q", "energy", str(spikes_h5), "-o", str(chart)])
+    assert r.stdout.strip().splitlines()[-1] == f"wrote {chart}" and chart.is_file()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import h5py
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -18,6 +17,8 @@ from neuro.io.weights import read_weights, weight_arrays, write_weights_npz
 from neuro.network import compile_network
 from neuro.spec import Network
 from neuro.train import train
+
+from .conftest import as_version_1
 
 # pre "a" (3 neurons) -> post "b" (4 neurons): a list with known weights (mV) and delays (ms),
 # the pair (2, 1) given twice (two synapses); "a" -> "a" one-to-one; dt 0.5 ms.
@@ -102,10 +103,7 @@ def test_version_1_checkpoint_and_spec_give_the_same_tables(tmp_path, arithmetic
     path = _checkpoint(tmp_path, net)
     new = read_weights(path)
     sim, _ = load_checkpoint(path)
-    with h5py.File(path, "r+") as f:  # rewrite as version 1: one flat vector in CSR order
-        del f["synapses"]
-        f.create_dataset("weight", data=sim.net.weight)
-        f.attrs["format_version"] = 1
+    as_version_1(path, sim.net.weight)  # one flat vector in CSR order, unsealed
     old = read_weights(path)
     from_spec = read_weights(_spec_file(tmp_path, net))
     assert from_spec.source.endswith("net.toml")

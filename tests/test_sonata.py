@@ -129,7 +129,7 @@ def test_interrupted_run_leaves_readable_incomplete_file(tmp_path, monkeypatch):
         if step >= 20:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(run_mod._Progress, "__call__", interrupt)
+    monkeypatch.setattr(run_mod.Progress, "__call__", interrupt)
     with pytest.raises(KeyboardInterrupt):
         run_spec(Network.from_dict(SPEC), tmp_path / "out", progress=False)
     path = tmp_path / "out" / "spikes.h5"

@@ -13,7 +13,7 @@ import neuro.train as train_mod
 from cli import main
 from neuro.errors import NeuroError
 from neuro.evaluate import evaluate
-from neuro.io.checkpoint import load_checkpoint
+from neuro.io.checkpoint import load_checkpoint, seal
 from neuro.io.weights import read_weights
 from neuro.train import assign_labels, predict, train
 
@@ -96,12 +96,14 @@ def test_bad_rundirs(tmp_path):
         extra = json.loads(f.attrs["extra"])
         extra["model"] = "something-else"
         f.attrs["extra"] = json.dumps(extra)
+    seal(ck)  # consistent but wrong, not damaged
     with pytest.raises(NeuroError, match="holds a 'something-else' run"):
         train(tmp_path / "run", resume=True)
     with pytest.raises(NeuroError, match="not a diehl-cook"):
         evaluate(tmp_path / "run")
     with h5py.File(ck, "a") as f:
         f.attrs["format_version"] = 99
+    seal(ck)
     with pytest.raises(NeuroError, match="format version 99 is not supported"):
         train(tmp_path / "run", resume=True)
     with pytest.raises(NeuroError, match="unknown model parameter 'bogus'"):
@@ -121,6 +123,20 @@ def test_cli_train_evaluate_plot(tmp_path):
     res = r.invoke(main, ["evaluate", run, "--images", "20", "--batch", "10", "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["images"] == 20
+    # a second evaluation never replaces the first; --overwrite does; -o puts results elsewhere
+    first = (tmp_path / "run" / "eval-test.json").read_text()
+    res = r.invoke(main, ["-q", "evaluate", run, "--images", "10", "--batch", "10"])
+    assert res.exit_code == 0 and "eval-test-2.json" in res.output
+    assert (tmp_path / "run" / "eval-test.json").read_text() == first
+    assert json.loads((tmp_path / "run" / "eval-test-2.json").read_text())["images"] == 10
+    res = r.invoke(main, ["-q", "evaluate", run, "--images", "10", "--batch", "10", "--overwrite"])
+    assert (
+        res.exit_code == 0 and json.loads((tmp_path / "run" / "eval-test.json").read_text())["images"] == 10
+    )
+    res = r.invoke(
+        main, ["-q", "evaluate", run, "--images", "10", "--batch", "10", "-o", str(tmp_path / "ev")]
+    )
+    assert res.exit_code == 0 and (tmp_path / "ev" / "eval-test.json").is_file()
     res = r.invoke(main, ["plot-weights", run, "-o", str(tmp_path / "rf.png")])
     assert res.exit_code == 0 and (tmp_path / "rf.png").stat().st_size > 1000
     # bad input: one line, exit 2, nothing overwritten

@@ -17,9 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from neuro.errors import NeuroError
+from neuro.io.guard import reading
 from neuro.mapping import RESOURCES, Placement
 
 METRICS = ("utilization", "activity")
+BINDING = "binding"  # the resource nearest its limit
 _ANNOTATE_MAX_CELLS = 512
 
 
@@ -69,17 +71,34 @@ def _mesh(coords: np.ndarray, profile) -> tuple[tuple, int | None]:
     return (cols, rows), None
 
 
+def binding_resource(placement: Placement) -> str:
+    """The resource closest to its limit on some core: ``argmax_r max_c used[r, c] / limit[r]``
+    (``compartments`` when the profile has no limits)."""
+    best, best_frac = "compartments", -1.0
+    for res, limit in placement.profile.limits().items():
+        if res in RESOURCES and limit:
+            frac = float(np.max(placement.usage[res], initial=0)) / limit
+            if frac > best_frac:
+                best, best_frac = res, frac
+    return best
+
+
 def placement_map(placement: Placement, resource: str = "compartments", name: str = "") -> CoreMap:
-    """Utilization of ``resource`` per core of a :class:`~neuro.mapping.Placement`."""
+    """Utilization of ``resource`` per core of a :class:`~neuro.mapping.Placement`
+    (``"binding"``: the resource closest to its limit, see :func:`binding_resource`)."""
+    binding = resource == BINDING
+    if binding:
+        resource = binding_resource(placement)
     if resource not in RESOURCES:
-        raise NeuroError(f"unknown resource {resource!r} (known: {', '.join(RESOURCES)})")
+        raise NeuroError(f"unknown resource {resource!r} (known: {', '.join(RESOURCES)}, {BINDING})")
     used = np.asarray(placement.usage[resource], dtype=np.float64)
     limit = placement.profile.limits()[resource]
     coords = placement.core_coords()
     mesh, mesh_cols = _mesh(coords, placement.profile)
     res = resource.replace("_", " ")
     head = f"{name}: " if name else ""
-    title = f"{head}{res} on {placement.n_cores} {placement.profile.name} cores"
+    title = f"{head}{res}{' (the binding resource)' if binding else ''} on {placement.n_cores} "
+    title += f"{placement.profile.name} cores"
     if limit:
         return CoreMap(
             100.0 * used / limit, coords, mesh, mesh_cols, f"{res} used (% of {limit})", title, True
@@ -94,6 +113,7 @@ def spec_map(
     from neuro.chips import get_profile
     from neuro.mapping import place
     from neuro.network import compile_network
+    from neuro.resources import check_resources
     from neuro.spec import load_spec
 
     net = load_spec(spec)
@@ -103,6 +123,7 @@ def spec_map(
         except NeuroError as exc:
             inside = (exc.field or "").startswith("simulation")
             raise exc.at(net.source, None if inside else "simulation") from None
+    check_resources(net, get_profile(net.simulation.chip), net.simulation.chips)  # before building
     placement = place(compile_network(net), get_profile(net.simulation.chip), net.simulation.chips)
     return placement_map(placement, resource, Path(spec).name)
 
@@ -153,7 +174,9 @@ def run_utilization_map(source, resource: str = "compartments") -> CoreMap:
             raise NeuroError(
                 "no stored spec (/emulator attr spec): cannot compute utilization", str(src.path)
             )
-        net = Network.from_dict(json.loads(text), source=str(src.path), base_dir=src.path.parent)
+        with reading(src.path, "spike file"):
+            spec = json.loads(text)
+        net = Network.from_dict(spec, source=str(src.path), base_dir=src.path.parent)
         placement = place(compile_network(net), get_profile(net.simulation.chip), net.simulation.chips)
         return placement_map(placement, resource, src.path.name)
     finally:
@@ -170,8 +193,8 @@ def core_map(source, metric: str | None = None, resource: str = "compartments", 
     """The :class:`CoreMap` of a spec (utilization) or a run (activity by default)."""
     if metric is not None and metric not in METRICS:
         raise NeuroError(f"unknown metric {metric!r} (known: {', '.join(METRICS)})")
-    if resource not in RESOURCES:
-        raise NeuroError(f"unknown resource {resource!r} (known: {', '.join(RESOURCES)})")
+    if resource not in (*RESOURCES, BINDING):
+        raise NeuroError(f"unknown resource {resource!r} (known: {', '.join(RESOURCES)}, {BINDING})")
     if is_spec(source):
         if metric == "activity":
             raise NeuroError(

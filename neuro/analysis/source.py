@@ -15,6 +15,7 @@ import h5py
 import numpy as np
 
 from neuro.errors import NeuroError
+from neuro.io.guard import finite_number, integer, reading
 from neuro.io.sonata import WINDOW_CHUNK, iter_spike_window, open_spike_h5, spike_datasets
 
 META_KEYS = (
@@ -31,6 +32,8 @@ META_KEYS = (
     "version",
     "complete",
 )
+MAX_NEURONS = 1 << 24  # per population: per-neuron statistics take ~100 bytes per neuron
+MAX_MESH = 1 << 12  # cores per mesh side (and chips) a drawn placement may use
 
 
 def _plain(v):
@@ -41,6 +44,13 @@ def _plain(v):
     if isinstance(v, np.ndarray):
         return v.tolist()
     return v
+
+
+def _table(d: h5py.Dataset, path) -> np.ndarray:
+    """A placement or core table ``(n, 3)`` read as int64, its size checked before it is read."""
+    if len(d.shape) != 2 or d.shape[1] != 3 or d.shape[0] > MAX_NEURONS:
+        raise NeuroError(f"{d.name} has shape {d.shape}, expected (n, 3) with n <= {MAX_NEURONS}", path)
+    return np.asarray(d[()], dtype=np.int64)
 
 
 def resolve_spike_path(path) -> Path:
@@ -105,7 +115,8 @@ class SpikeSource:
         self.chunk = int(chunk)
         self.file = open_spike_h5(self.path)
         try:
-            self._load()
+            with reading(self.path, "spike file"):
+                self._load()
         except BaseException:
             self.file.close()
             raise
@@ -124,12 +135,13 @@ class SpikeSource:
                 self.counters = {k: _plain(v) for k, v in emu["counters"].attrs.items()}
             if isinstance(emu.get("placement"), h5py.Group):
                 self._placement = {
-                    k: np.asarray(d[()], dtype=np.int64).reshape(-1, 3)
+                    k: _table(d, self.path)
                     for k, d in emu["placement"].items()
                     if isinstance(d, h5py.Dataset)
                 }
             if isinstance(emu.get("cores"), h5py.Dataset):
-                self.cores = np.asarray(emu["cores"][()], dtype=np.int64).reshape(-1, 3)
+                self.cores = _table(emu["cores"], self.path)
+        self._check_meta()
         order = list(self._data)
         try:
             spec_pops = [p["name"] for p in json.loads(self.meta.get("spec", "{}")).get("populations", [])]
@@ -137,6 +149,36 @@ class SpikeSource:
         except (ValueError, TypeError, KeyError, AttributeError):
             pass
         self.populations = order
+
+    def _check_meta(self) -> None:
+        """Refuse recording times, steps and placements no run could have written."""
+        p = self.path
+        for key in ("t_start_ms", "t_stop_ms"):
+            if key in self.meta:
+                self.meta[key] = finite_number(self.meta[key], key, p, -1e300, 1e300)
+        if "dt_ms" in self.meta:
+            self.meta["dt_ms"] = finite_number(self.meta["dt_ms"], "dt_ms", p, 1e-300, 1e300)
+            if self.meta["dt_ms"] <= 0:
+                raise NeuroError(f"dt_ms must be > 0, got {self.meta['dt_ms']!r}", str(p))
+        for key in ("steps", "steps_completed"):
+            if key in self.meta:
+                self.meta[key] = integer(self.meta[key], key, p)
+        n_cores = None
+        if self.cores is not None:
+            if self.cores.size and (self.cores.min() < 0 or self.cores.max() >= MAX_MESH):
+                raise NeuroError(f"/emulator/cores holds coordinates outside 0..{MAX_MESH - 1}", str(p))
+            n_cores = self.cores.shape[0]
+        for pop, pl in self._placement.items():
+            if pl.shape[0] > MAX_NEURONS:
+                raise NeuroError(
+                    f"placement of {pop!r} has {pl.shape[0]} rows (at most {MAX_NEURONS})", str(p)
+                )
+            high = n_cores if n_cores is not None else MAX_MESH * MAX_MESH
+            if pl.size and (pl.min() < 0 or pl[:, 1].max() >= high or pl[:, 0].max() >= MAX_MESH):
+                raise NeuroError(
+                    f"placement of {pop!r} names chips or cores that do not exist (cores 0..{high - 1})",
+                    str(p),
+                )
 
     # ------------------------------------------------------------------ basics
     def close(self) -> None:
@@ -207,8 +249,13 @@ class SpikeSource:
                 n = int(pl.shape[0])
             else:
                 n = 0
-                for ids, _ in self.chunks(pop):
+                for ids, _ in self._raw_chunks(pop):
                     n = max(n, int(ids.max()) + 1)
+                if n > MAX_NEURONS:
+                    raise NeuroError(
+                        f"population {pop!r} has node ids up to {n - 1} (analysis supports < {MAX_NEURONS})",
+                        str(self.path),
+                    )
             self._n_neurons[pop] = n
         return self._n_neurons[pop]
 
@@ -218,10 +265,14 @@ class SpikeSource:
 
         ``neurons`` = ``(n0, n1)`` keeps node ids ``n0 <= id < n1``.
         """
-        ids_ds, ts_ds, _ = self._data[pop]
-        for ids, ts in iter_spike_window(
-            ids_ds, ts_ds, t_start, t_stop, self.sorted_by_time(pop), chunk=self.chunk
-        ):
+        n = self.n_neurons(pop)
+        for ids, ts in self._raw_chunks(pop, t_start, t_stop):
+            if ids.min() < 0 or ids.max() >= n:
+                raise NeuroError(
+                    f"population {pop!r} has node id {int(ids.max() if ids.max() >= n else ids.min())} "
+                    f"outside 0..{n - 1}",
+                    str(self.path),
+                )
             if neurons is not None:
                 keep = (ids >= neurons[0]) & (ids < neurons[1])
                 if not keep.all():
@@ -229,6 +280,17 @@ class SpikeSource:
                     if not ids.size:
                         continue
             yield ids, ts
+
+    def _raw_chunks(self, pop: str, t_start=None, t_stop=None):
+        """Chunks as stored, with one-line errors for unreadable chunks and non-finite times."""
+        ids_ds, ts_ds, _ = self._data[pop]
+        with reading(self.path, "spike file"):
+            for ids, ts in iter_spike_window(
+                ids_ds, ts_ds, t_start, t_stop, self.sorted_by_time(pop), chunk=self.chunk
+            ):
+                if not np.all(np.isfinite(ts)):
+                    raise NeuroError(f"population {pop!r} has NaN or infinite spike times", str(self.path))
+                yield ids, ts
 
     def data_range(self) -> tuple[float, float] | None:
         """``(first, last)`` spike time over all populations (``None`` if there are no spikes)."""
@@ -239,7 +301,13 @@ class SpikeSource:
                 if not ts_ds.shape[0]:
                     continue
                 if self.sorted_by_time(pop):
-                    lo, hi = min(lo, float(ts_ds[0])), max(hi, float(ts_ds[-1]))
+                    with reading(self.path, "spike file"):
+                        first, last = float(ts_ds[0]), float(ts_ds[-1])
+                    if not (np.isfinite(first) and np.isfinite(last)):
+                        raise NeuroError(
+                            f"population {pop!r} has NaN or infinite spike times", str(self.path)
+                        )
+                    lo, hi = min(lo, first), max(hi, last)
                 else:
                     for _, ts in self.chunks(pop):
                         lo, hi = min(lo, float(ts.min())), max(hi, float(ts.max()))

@@ -33,27 +33,37 @@ def learned_state(rundir) -> dict:
 
 
 def weights_figure(rundir, max_neurons: int = 400):
-    """Grid of 28 x 28 receptive fields (one per excitatory neuron, assigned label on each)
-    and the distribution of adaptive thresholds."""
+    """Grid of 28 x 28 receptive fields (one per excitatory neuron, assigned label on each),
+    a colour bar of the weight scale, and the distribution of adaptive thresholds."""
     st = learned_state(rundir)
     w, labels = st["weights"], st["labels"]
     n = min(w.shape[1], max_neurons)
     cols = int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
-    fig = new_figure((max(6.0, cols * 0.6), max(4.0, rows * 0.6) + 2.2), dpi=100)
-    grid = fig.add_gridspec(2, 1, height_ratios=[rows * 0.6, 2.0], hspace=0.25)
-    sub = grid[0].subgridspec(rows, cols, wspace=0.05, hspace=0.25)
+    cell = 0.8  # inches per receptive field: labels at 8 pt stay legible
+    width = max(7.0, cols * cell + 1.5)
+    fig = new_figure((width, rows * cell + 3.4), dpi=100)
+    grid = fig.add_gridspec(
+        2, 2, height_ratios=[rows * cell, 2.0], width_ratios=[cols * cell, 0.25], hspace=0.3, wspace=0.05
+    )
+    sub = grid[0, 0].subgridspec(rows, cols, wspace=0.05, hspace=0.35)
+    vmax = max(float(w.max(initial=0)), 1e-9)
+    image = None
     for k in range(n):
         ax = fig.add_subplot(sub[k // cols, k % cols])
-        ax.imshow(
-            w[:, k].reshape(28, 28), cmap="hot_r", vmin=0, vmax=max(w.max(), 1e-9), interpolation="nearest"
-        )
+        image = ax.imshow(w[:, k].reshape(28, 28), cmap="hot_r", vmin=0, vmax=vmax, interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title("?" if labels[k] < 0 else str(labels[k]), fontsize=6, pad=1)
-    ax = fig.add_subplot(grid[1])
+        ax.set_title("?" if labels[k] < 0 else str(labels[k]), fontsize=8, pad=1.5)
+    if image is not None:
+        fig.colorbar(image, cax=fig.add_subplot(grid[0, 1]), label="weight / w_max")
+    ax = fig.add_subplot(grid[1, :])
     ax.hist(st["theta"], bins=40, color="tab:blue")
     ax.set_xlabel("adaptive threshold theta (mV)")
     ax.set_ylabel("neurons")
-    fig.suptitle(f"receptive fields (input weights / w_max) and thresholds, {st['arithmetic']} arithmetic")
+    fig.suptitle(
+        f"receptive fields of {n} neurons (label above each; ? = never fired)\n"
+        f"input weights / w_max and thresholds, {st['arithmetic']} arithmetic",
+        fontsize=10,
+    )
     return fig

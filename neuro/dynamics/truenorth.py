@@ -202,7 +202,7 @@ def run_truenorth(k0, n_steps, state, params, csr, io, key, overflow):
     queue of the splitters that fire in the next tick rather than updated one by one (the
     result is the same; ``neuron_updates`` still counts them). Spikes of every physical source
     are counted in ``spike_count``; only the network's own neurons' spikes are written to the
-    output arrays. Arguments are grouped as in :func:`neuro.dynamics.loihi.run_loihi`.
+    output arrays. Arguments are grouped as in :func:`neuro.dynamics.step.run_chunk`.
     """
     buf, v, syn, queue, qlen = state
     in_ptr, in_src, out_step, out_b, out_src, probe_idx, probe_v, probe_i, spike_count = io

@@ -40,6 +40,8 @@ import h5py
 import numpy as np
 
 from neuro.errors import NeuroError
+from neuro.io.guard import reading
+from neuro.io.sonata import LOCKED
 
 CORE_EVENTS = (
     "sop",
@@ -346,9 +348,11 @@ def read_ledger(path) -> Ledger:
         f = h5py.File(p, "r")
     except FileNotFoundError:
         raise NeuroError("file not found", str(p)) from None
+    except BlockingIOError:
+        raise NeuroError(LOCKED, str(p)) from None
     except OSError:
         raise NeuroError("not an HDF5 file", str(p)) from None
-    with f:
+    with f, reading(p, "spike file"):
         g = f.get("emulator/counters")
         if g is None or "cores" not in g or "ledger" not in g.attrs:
             raise NeuroError(

@@ -147,7 +147,12 @@ def load_profile(spec: str) -> Profile:
     if p.suffix.lower() in (".toml", ".json") or p.exists():
         if not p.is_file():
             raise NeuroError("profile file not found", str(p))
-        text = p.read_text()
+        try:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise NeuroError(f"not UTF-8 text (byte {exc.start})", str(p)) from None
+        except OSError as exc:
+            raise NeuroError(f"cannot read: {exc.strerror or exc}", str(p)) from None
         return parse_profile(text, str(p), json_=p.suffix.lower() == ".json")
     names = shipped_profiles()
     if spec not in names:
@@ -165,6 +170,8 @@ def parse_profile(text: str, source: str, json_: bool = False) -> Profile:
         d = json.loads(text) if json_ else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise NeuroError(f"cannot parse profile: {exc}", source) from None
+    except RecursionError:
+        raise NeuroError("cannot parse profile: nested too deeply", source) from None
     if not isinstance(d, dict):
         raise NeuroError("a profile must be a table", source)
     bad = sorted(set(d) - TOP_KEYS)

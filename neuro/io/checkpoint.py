@@ -24,6 +24,7 @@ Version 1 checkpoints (one flat ``weight`` vector in the engine's CSR order) sti
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -31,12 +32,57 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from neuro import __version__
+from neuro import __version__, targets
 from neuro.errors import NeuroError
+from neuro.io.guard import integer, reading
 
 FORMAT = "neuro-checkpoint"
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)  # 1: flat /weight vector in CSR order; 2: /synapses per projection
+FORMAT_VERSION = 2  # 2: sealed (SHA-256 of the file in its user block), /synapses per projection
+READ_VERSIONS = (1, 2)  # 1: unsealed, flat /weight vector in CSR order
+READABLE_VERSIONS = READ_VERSIONS
+_JSON_ATTRS = ("spec", "rng_state", "host_ops", "extra")
+
+
+USERBLOCK = 512  # bytes before the HDF5 data; HDF5 ignores them
+SEAL = b"neuro-checkpoint-sha256:"
+
+
+def seal(path) -> None:
+    """Write the SHA-256 of everything after the user block into the user block.
+
+    The whole file is covered — data, attributes and HDF5's own metadata — and it is checked
+    before HDF5 parses a byte (:func:`check_seal`): damaged HDF5 metadata can hang or crash the
+    HDF5 library itself, so it must never get to read a damaged checkpoint.
+    """
+    with open(path, "r+b") as fh:
+        digest = _digest(fh)
+        fh.seek(0)
+        fh.write(SEAL + digest.encode())
+
+
+def _digest(fh) -> str:
+    h = hashlib.sha256()
+    fh.seek(USERBLOCK)
+    for block in iter(lambda: fh.read(1 << 20), b""):
+        h.update(block)
+    return h.hexdigest()
+
+
+def check_seal(path) -> bool:
+    """True for a sealed, intact checkpoint; False for an unsealed (version 1) file.
+
+    Raises :class:`NeuroError` when the seal does not match the contents, or when a version-2
+    file (HDF5 data after the user block) has lost its seal.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(USERBLOCK + 8)
+        if head.startswith(SEAL):
+            want = head[len(SEAL) : len(SEAL) + 64].decode("ascii", "replace")
+            if _digest(fh) == want:
+                return True
+        elif not head[USERBLOCK:].startswith(b"\x89HDF"):
+            return False
+    raise NeuroError("checkpoint is damaged: its checksum does not match its contents", str(path))
 
 
 def save_checkpoint(sim, path, extra: dict | None = None) -> Path:
@@ -44,7 +90,7 @@ def save_checkpoint(sim, path, extra: dict | None = None) -> Path:
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     net = sim.net
-    with h5py.File(tmp, "w") as f:
+    with h5py.File(tmp, "w", userblock_size=USERBLOCK) as f:
         f.attrs["format"] = FORMAT
         f.attrs["format_version"] = FORMAT_VERSION
         f.attrs["version"] = __version__
@@ -88,6 +134,7 @@ def save_checkpoint(sim, path, extra: dict | None = None) -> Path:
         f.create_dataset("membrane", data=sim.membrane)  # membrane updates (counters)
         f.attrs["sample_start"] = sim._sample_start
         f.create_dataset("bias", data=sim.params["bias"])
+    seal(tmp)
     os.replace(tmp, path)
     return path
 
@@ -127,10 +174,7 @@ def _read_synapses(f, net, path) -> None:
 
     mismatch = NeuroError("checkpoint weights do not match the network it names", str(path))
     if "synapses" not in f:  # version 1: the flat CSR vector
-        w = f["weight"][()]
-        if w.shape != net.weight.shape:
-            raise mismatch
-        net.weight[...] = w
+        net.weight[...] = _array(f, "weight", net.weight, path)
         return
     tables = projection_tables(net)
     if len(f["synapses"]) != len(tables):
@@ -141,42 +185,90 @@ def _read_synapses(f, net, path) -> None:
             raise mismatch
         if not (np.array_equal(g["pre"][()], t.pre) and np.array_equal(g["post"][()], t.post)):
             raise mismatch
-        net.weight[t.positions] = g["weight"][()]
+        w = _array(f, f"synapses/{k}/weight", net.weight[t.positions], path)
+        net.weight[t.positions] = w
 
 
 def read_checkpoint_meta(path) -> dict:
     """Attributes of a checkpoint (spec, seed, arithmetic, step, extra, ...), checked."""
     path = Path(path)
     try:
+        sealed = check_seal(path)
         f = h5py.File(path, "r")
     except FileNotFoundError:
         raise NeuroError("checkpoint not found", str(path)) from None
+    except IsADirectoryError:
+        raise NeuroError("is a directory, not a checkpoint", str(path)) from None
+    except PermissionError:
+        raise NeuroError("permission denied", str(path)) from None
     except OSError:
         raise NeuroError("not an HDF5 checkpoint", str(path)) from None
-    with f:
+    with f, reading(path, "checkpoint"):
         if f.attrs.get("format") != FORMAT:
             raise NeuroError("not a neuro checkpoint", str(path))
-        if int(f.attrs.get("format_version", -1)) not in READABLE_VERSIONS:
+        version = f.attrs.get("format_version", -1)
+        if not isinstance(version, int | np.integer) or int(version) not in READ_VERSIONS:
             raise NeuroError(
-                f"checkpoint format version {f.attrs.get('format_version')} is not supported "
-                f"(this neuro reads versions {', '.join(map(str, READABLE_VERSIONS))})",
+                f"checkpoint format version {version} is not supported "
+                f"(this neuro reads versions {', '.join(map(str, READ_VERSIONS))})",
                 str(path),
             )
+        if int(version) >= 2 and not sealed:
+            raise NeuroError("checkpoint is damaged: its checksum is missing", str(path))
         meta = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
-    for k in ("spec", "rng_state", "host_ops", "extra"):
-        meta[k] = json.loads(meta[k])
+        missing = [k for k in (*_JSON_ATTRS, "seed", "arithmetic", "step", "batch") if k not in meta]
+        if missing:
+            raise NeuroError(f"checkpoint lacks {', '.join(missing)}", str(path))
+        for k in _JSON_ATTRS:
+            try:
+                meta[k] = json.loads(meta[k])
+            except (TypeError, ValueError, RecursionError):
+                raise NeuroError(f"checkpoint attribute {k!r} is not valid JSON", str(path)) from None
+        for k in ("spec", "rng_state", "host_ops", "extra"):
+            if not isinstance(meta[k], dict):
+                raise NeuroError(f"checkpoint attribute {k!r} must be a JSON object", str(path))
+        meta["seed"] = integer(meta["seed"], "checkpoint seed", path)
+        meta["step"] = integer(meta["step"], "checkpoint step", path)
+        meta["batch"] = integer(meta["batch"], "checkpoint batch", path, low=1, high=1 << 20)
+        if meta["arithmetic"] not in targets.names():
+            raise NeuroError(f"checkpoint arithmetic {meta['arithmetic']!r} is unknown", str(path))
     return meta
 
 
 def load_checkpoint(
     path, probe_neurons=None, inputs=None, learning: bool | None = None, adapt: bool | None = None
 ):
-    """Rebuild the simulator saved at ``path`` (see module docstring); returns (sim, meta)."""
+    """Rebuild the simulator saved at ``path`` (see module docstring); returns (sim, meta).
+
+    Damage (checksum mismatch, missing or misshapen arrays, NaN state) is a :class:`NeuroError`.
+    """
+    meta = read_checkpoint_meta(path)
+    with reading(path, "checkpoint"):
+        return _restore(path, meta, probe_neurons, inputs, learning, adapt)
+
+
+def _array(f: h5py.File, name: str, like: np.ndarray, path) -> np.ndarray:
+    """Dataset ``name`` checked against the shape of ``like`` and for finite values."""
+    if not isinstance(f.get(name), h5py.Dataset):
+        raise NeuroError(f"checkpoint lacks dataset {name!r}", str(path))
+    d = f[name]
+    if d.shape != like.shape:
+        raise NeuroError(
+            f"checkpoint dataset {name!r} has shape {d.shape}: the arrays do not match the network it names "
+            f"(expected {like.shape})",
+            str(path),
+        )
+    a = d[()]
+    if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+        raise NeuroError(f"checkpoint dataset {name!r} holds NaN or infinite values", str(path))
+    return a
+
+
+def _restore(path, meta, probe_neurons, inputs, learning, adapt):
     from neuro.engine import Simulator
     from neuro.network import compile_network
     from neuro.spec import Network
 
-    meta = read_checkpoint_meta(path)
     net = Network.from_dict(meta["spec"], source=str(path))
     compiled = compile_network(net, arithmetic=meta["arithmetic"], seed=int(meta["seed"]))
     sim = Simulator(
@@ -190,20 +282,22 @@ def load_checkpoint(
     with h5py.File(path, "r") as f:
         _read_synapses(f, compiled, path)
         for k in sim.state:
-            sim.state[k][...] = f["state"][k][()]
+            sim.state[k][...] = _array(f, f"state/{k}", sim.state[k], path)
         for k in f["learning"]:
             if k in sim.tables.arrays and sim.tables.arrays[k].shape == f["learning"][k].shape:
                 sim.tables.arrays[k][...] = f["learning"][k][()]
         if "inputs" in f and hasattr(sim.inputs, "set_state"):
             sim.inputs.set_state({k: d[()] for k, d in f["inputs"].items()})
-        sim.spike_count[...] = f["spike_count"][()]
-        sim.overflow[...] = f["overflow"][()]
+        sim.spike_count[...] = _array(f, "spike_count", sim.spike_count, path)
+        sim.overflow[...] = _array(f, "overflow", sim.overflow, path)
         if "active" in f:  # absent in checkpoints written before the counter existed
-            sim.active[...] = f["active"][()]
+            sim.active[...] = _array(f, "active", sim.active, path)
         if "membrane" in f:  # absent before the membrane-update counter
-            sim.membrane[...] = f["membrane"][()]
-            sim._sample_start = int(f.attrs["sample_start"])
-        sim.params["bias"] = f["bias"][()]
+            sim.membrane[...] = _array(f, "membrane", sim.membrane, path)
+            sim._sample_start = integer(
+                f.attrs.get("sample_start", -1), "checkpoint sample_start", path, low=-1
+            )
+        sim.params["bias"] = _array(f, "bias", sim.params["bias"], path)
         sim._bias_base = sim.params["bias"].copy()
     compiled.rng.bit_generator.state = meta["rng_state"]
     sim.step = int(meta["step"])

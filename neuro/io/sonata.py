@@ -16,16 +16,22 @@ Layout (SONATA "Spike file", plus emulator extras that SONATA readers ignore)::
                            int64/uint64/int64 (N,): every spike of a graded input (loihi2)
                            with its payload, sorted by step
         counters           attrs: operation counts of the run
+        committed          attrs: rows of every streamed dataset at the last completed flush
 
 Datasets are chunked and resizable and the file is flushed after every chunk of steps, so
-an interrupted run leaves a readable file with ``complete = False``. ``/spikes`` datasets
-carry no HDF5 filter, so every SONATA reader opens them (libsonata's wheels have no deflate
-filter); only ``/emulator`` datasets, which SONATA readers never open, are gzip-compressed.
+an interrupted run leaves a readable file with ``complete = False``. Streamed datasets are
+unfiltered: a chunk has a fixed place in the file and is only ever extended in place, so a
+kill (even ``kill -9``) in the middle of a write cannot damage what an earlier flush wrote.
+After each flush the writer records the committed length of every streamed dataset in
+``/emulator/committed``; neuro's readers read no further (a torn tail is ignored), and
+h5py or libsonata read every spike up to that flush. With no filter on ``/spikes``, every
+SONATA reader opens the file (libsonata's wheels have no deflate filter).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -33,29 +39,24 @@ import h5py
 import numpy as np
 
 from neuro.errors import NeuroError
+from neuro.io.guard import reading
 
+LOCKED = "the file is being written by a running process; read it when the run ends or is stopped"
 SONATA_MAGIC = 0x0A7A
 SONATA_VERSION = (0, 1)
 SORTING = h5py.enum_dtype({"none": 0, "by_id": 1, "by_time": 2}, basetype="u1")
-CHUNK = 1 << 16  # rows per chunk of the compressed /emulator datasets
-SPIKE_CHUNK = 1 << 13  # rows per chunk of /spikes datasets (64 KiB, stored without filters)
+CHUNK = 1 << 13  # rows per chunk: 64 KiB of float64, unfiltered
 
 
-def _appendable(group, name, dtype, shape_tail=(), compress=True):
-    """A resizable chunked dataset; ``compress=False`` for datasets SONATA readers open.
-
-    The SONATA reader (libsonata) is built with an HDF5 that has no deflate filter, so
-    ``/spikes`` is written with no filter at all; gzip is kept for ``/emulator``.
-    """
-    rows = CHUNK if compress else SPIKE_CHUNK
-    filters = {"compression": "gzip", "compression_opts": 1, "shuffle": True} if compress else {}
+def _appendable(group, name, dtype, shape_tail=()):
+    # Unfiltered: a compressed chunk is reallocated whenever it grows, and a kill between the
+    # new chunk's write and the index update leaves an unreadable chunk (see module docstring).
     return group.create_dataset(
         name,
         shape=(0, *shape_tail),
         maxshape=(None, *shape_tail),
         dtype=dtype,
-        chunks=(rows if not shape_tail else max(1, rows // max(1, shape_tail[0])), *shape_tail),
-        **filters,
+        chunks=(CHUNK if not shape_tail else max(1, CHUNK // max(1, shape_tail[0])), *shape_tail),
     )
 
 
@@ -85,7 +86,9 @@ class SpikeWriter:
         self.pop_names = list(pop_names)
         self.pop_offsets = np.asarray(pop_offsets, dtype=np.int64)
         self.dt = float(dt)
-        self.f = h5py.File(self.path, "w")
+        # no chunk cache: appends to unfiltered chunks go straight to the file, and HDF5's
+        # free lists do not keep a growing set of evicted chunk buffers (flat RSS in long runs)
+        self.f = h5py.File(self.path, "w", rdcc_nbytes=0)
         self.f.attrs["magic"] = np.uint32(SONATA_MAGIC)
         self.f.attrs["version"] = np.array(SONATA_VERSION, dtype=np.uint32)
         spikes = self.f.create_group("spikes")
@@ -95,10 +98,10 @@ class SpikeWriter:
         for name in self.pop_names:
             g = spikes.create_group(name)
             g.attrs.create("sorting", 2, dtype=SORTING)
-            ts = _appendable(g, "timestamps", np.float64, compress=False)
+            ts = _appendable(g, "timestamps", np.float64)
             ts.attrs["units"] = "ms"
             self._ts.append(ts)
-            self._ids.append(_appendable(g, "node_ids", np.uint64, compress=False))
+            self._ids.append(_appendable(g, "node_ids", np.uint64))
             self._steps.append(_appendable(steps_grp, name, np.int64))
         for key, val in attrs.items():
             emu.attrs[key] = val if isinstance(val, int | float | str | np.generic) else json.dumps(val)
@@ -165,6 +168,9 @@ class SpikeWriter:
 
     def flush(self, steps_completed: int) -> None:
         emu = self.f["emulator"]
+        rec = emu.require_group("committed")
+        for ds in (*self._ts, *self._ids, *self._steps, *self._probes.values()):
+            rec.attrs[ds.name] = np.int64(ds.shape[0])
         emu.attrs["steps_completed"] = int(steps_completed)
         emu.attrs["t_stop_ms"] = steps_completed * self.dt
         self.f.flush()
@@ -195,9 +201,11 @@ class SpikeFile:
             f = h5py.File(self.path, "r")
         except FileNotFoundError:
             raise NeuroError("file not found", str(path)) from None
+        except BlockingIOError:
+            raise NeuroError(LOCKED, str(path)) from None
         except OSError:
             raise NeuroError("not an HDF5 file", str(path)) from None
-        with f:
+        with f, reading(self.path, "spike file"):
             if "spikes" not in f:
                 raise NeuroError("no /spikes group: not a SONATA spike file", str(path))
             sp = f["spikes"]
@@ -211,8 +219,8 @@ class SpikeFile:
             for name, g in sp.items():
                 if isinstance(g, h5py.Group) and "timestamps" in g:
                     self.populations[name] = (
-                        g["node_ids"][()].astype(np.int64),
-                        g["timestamps"][()].astype(np.float64),
+                        committed(f, g["node_ids"])[()].astype(np.int64),
+                        committed(f, g["timestamps"])[()].astype(np.float64),
                     )
             self.meta = {}
             self.counters = {}
@@ -223,7 +231,7 @@ class SpikeFile:
                 for k, v in emu.attrs.items():
                     self.meta[k] = v.item() if isinstance(v, np.generic) else v
                 if "spike_steps" in emu:
-                    self.steps = {k: d[()] for k, d in emu["spike_steps"].items()}
+                    self.steps = {k: committed(f, d)[()] for k, d in emu["spike_steps"].items()}
                 if "placement" in emu:
                     self.placement = {k: d[()] for k, d in emu["placement"].items()}
                 if "counters" in emu:
@@ -245,6 +253,7 @@ class SpikeFile:
 
 
 # ------------------------------------------------------------- chunked reading
+MAX_EXPANSION = 1000  # largest believable ratio of a dataset's size to its file's (compression)
 WINDOW_CHUNK = 1 << 18  # spikes read per chunk by :func:`iter_spike_window` (4 MiB of ids + times)
 _SORTING_NAMES = {0: "none", 1: "by_id", 2: "by_time"}
 
@@ -261,12 +270,67 @@ def open_spike_h5(path) -> h5py.File:
         raise NeuroError("file not found", str(path)) from None
     except PermissionError:
         raise NeuroError("permission denied", str(path)) from None
+    except BlockingIOError:
+        raise NeuroError(LOCKED, str(path)) from None
     except OSError:
         raise NeuroError("not an HDF5 file", str(path)) from None
-    if "spikes" not in f or not isinstance(f["spikes"], h5py.Group):
+    try:
+        with reading(path, "spike file"):
+            if "spikes" not in f or not isinstance(f["spikes"], h5py.Group):
+                raise NeuroError("no /spikes group: not a SONATA spike file", str(path))
+    except NeuroError:
         f.close()
-        raise NeuroError("no /spikes group: not a SONATA spike file", str(path))
+        raise
     return f
+
+
+class Committed:
+    """The first ``n`` rows of a dataset, read like the dataset (``shape``, slices, indices).
+
+    What :func:`spike_datasets` returns when the file records a committed length shorter than
+    the dataset (a run killed between a write and the flush that records it).
+    """
+
+    def __init__(self, ds: h5py.Dataset, n: int):
+        self.ds, self.n = ds, int(n)
+        self.shape = (self.n, *ds.shape[1:])
+        self.dtype, self.file, self.attrs, self.name = ds.dtype, ds.file, ds.attrs, ds.name
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, key):
+        if key is Ellipsis or key == ():
+            return self.ds[: self.n]
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self.n)
+            return self.ds[start:stop:step] if stop > start else self.ds[0:0]
+        k = int(key)
+        k = k + self.n if k < 0 else k
+        if not 0 <= k < self.n:
+            raise IndexError(f"index {key} out of range for {self.n} rows")
+        return self.ds[k]
+
+
+def committed(f: h5py.File, ds: h5py.Dataset):
+    """``ds``, or its committed prefix when ``/emulator/committed`` records a shorter length.
+
+    A dataset whose header claims far more data than the file could hold (a flipped bit in its
+    dimensions: at most :data:`MAX_EXPANSION` times the file size, or 1 MiB) is refused rather
+    than read as billions of fill values.
+    """
+    claimed = int(np.prod(ds.shape, dtype=np.float64) * ds.dtype.itemsize)
+    if claimed > max(1 << 20, MAX_EXPANSION * os.path.getsize(f.filename)):
+        raise NeuroError(
+            f"{ds.name} claims shape {ds.shape}, more than the file can hold (corrupt?)", f.filename
+        )
+    rec = f.get("emulator/committed")
+    if not isinstance(rec, h5py.Group) or ds.name not in rec.attrs:
+        return ds
+    n = rec.attrs[ds.name]
+    if not isinstance(n, int | np.integer) or not 0 <= int(n) <= ds.shape[0]:
+        raise NeuroError(f"committed length {n!r} of {ds.name} is outside 0..{ds.shape[0]}", f.filename)
+    return ds if int(n) == ds.shape[0] else Committed(ds, int(n))
 
 
 def spike_datasets(f: h5py.File) -> dict:
@@ -286,9 +350,13 @@ def spike_datasets(f: h5py.File) -> dict:
         if isinstance(g, h5py.Group) and "timestamps" in g:
             if "node_ids" not in g:
                 raise NeuroError(f"population {name!r} has timestamps but no node_ids", f.filename)
-            if g["node_ids"].shape != g["timestamps"].shape:
+            ids, ts = g["node_ids"], g["timestamps"]
+            if not isinstance(ids, h5py.Dataset) or not isinstance(ts, h5py.Dataset):
+                raise NeuroError(f"population {name!r}: node_ids and timestamps must be datasets", f.filename)
+            ids, ts = committed(f, ids), committed(f, ts)
+            if ids.shape != ts.shape or len(ts.shape) != 1:
                 raise NeuroError(f"population {name!r}: node_ids and timestamps differ in length", f.filename)
-            out[name] = (g["node_ids"], g["timestamps"], sorting_of(g))
+            out[name] = (ids, ts, sorting_of(g))
     return out
 
 

@@ -25,6 +25,11 @@ class Target:
     name: str = ""
     #: True when the arithmetic is integer (bit-exact: two runs of it never drift apart).
     integer: bool = True
+    #: True when the mapper spreads a neuron's fan-in over several cores (TrueNorth's
+    #: splitters), so the spec-level fan-in check does not apply.
+    splits_fan_in: bool = False
+    #: The compiled kernel whose cache entry tells whether a first run must compile.
+    kernel_name: str = "step.run_chunk"
     #: False when the compiled network has no per-projection weights to export (crossbars).
     exports_weights: bool = True
     #: A sentence for energy reports on what counts as an active neuron update.

@@ -20,6 +20,8 @@ from neuro.truenorth.spec import check_truenorth
 class TrueNorthTarget(Target):
     name = "truenorth"
     exports_weights = False
+    splits_fan_in = True
+    kernel_name = "truenorth.run_truenorth"
 
     def check(self, net) -> None:
         chips = entry(self.name).chips
