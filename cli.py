@@ -87,6 +87,8 @@ def run(ctx, spec, outdir, steps, seed, arithmetic, chip, chips, overwrite):
     except KeyboardInterrupt:
         click.echo(f"interrupted: {outdir}/spikes.h5 is readable and marked incomplete", err=True)
         ctx.exit(130)
+    if res.rank:  # under mpiexec, rank 0 reports for all ranks
+        return
     c = res.counters
     click.echo(
         f"{res.path}: {c['spikes']} spikes in {res.steps} steps ({res.compiled.arithmetic}, "

@@ -37,6 +37,8 @@ class RunResult:
     placement: Placement
     compiled: CompiledNetwork
     wall_s: float
+    rank: int = 0  # MPI rank that returned this result (0 without MPI)
+    bytes_exchanged: int = 0  # spike ids and headers sent between MPI ranks, all ranks together
 
 
 def prepare(net: Network, steps=None, seed=None, arithmetic=None, chip=None, chips=None) -> Network:
@@ -91,6 +93,13 @@ def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = Tru
     output directory is touched. Ctrl-C (SIGINT) or SIGTERM stop the run at the next chunk
     boundary and leave a readable file marked ``complete = False``.
     """
+    from neuro.parallel import world
+
+    comm = world()
+    if comm is not None:
+        from neuro.parallel.runner import run_spec_mpi
+
+        return run_spec_mpi(net, outdir, comm, overwrite, progress)
     t0 = time.perf_counter()
     outdir = Path(outdir)
     check_outdir(outdir, overwrite)

@@ -1,0 +1,336 @@
+"""``mpiexec -n R neuro run SPEC -o OUTDIR``: one network stepped by R MPI ranks.
+
+Every rank compiles the whole spec (the draws do not depend on R) and places it; the cores
+are partitioned into ranks (:mod:`neuro.parallel.partition`) and each rank keeps its
+sub-network (:mod:`neuro.parallel.subnet`). Per step ``k`` each rank
+
+1. updates its neurons (the engine's step loop, :func:`neuro.dynamics.step.run_chunk`, one
+   step; the local neurons' own CSR rows are empty, so nothing is routed yet);
+2. exchanges the step's spikes (:mod:`neuro.parallel.exchange`);
+3. delivers the step's spikes — its own, the received ones and the step's input spikes, in
+   ascending global source order — through the mirror rows of its CSR into the ring buffer
+   (:func:`neuro.dynamics.routing.deliver_inputs`), which is what the single-process engine
+   does at the end of step ``k``, in the same order.
+
+Spike inputs are drawn on every rank from the run's generator for all channels (the same
+stream whatever R). Spikes and probes are gathered to rank 0 once per chunk and written in the
+single-process file's order; counters are summed exactly (allreduce of spike counts per
+source and active updates per neuron) and then derived from the full placement as in a
+single-process run, plus ``messages_inter_chip`` / ``messages_intra_chip``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+
+from neuro import __version__
+from neuro.chips import get_profile
+from neuro.dynamics import step as step_loop
+from neuro.dynamics.routing import deliver_inputs
+from neuro.energy.ledger import ledger_from_simulator, write_ledger
+from neuro.engine import CHUNK_STEPS, Simulator
+from neuro.errors import NeuroError
+from neuro.inputs import SpecInputs
+from neuro.io.sonata import SpikeWriter
+from neuro.mapping import place
+from neuro.network import CompiledNetwork, compile_network
+from neuro.parallel.exchange import MpiExchange
+from neuro.parallel.partition import worker_of_neuron
+from neuro.parallel.subnet import build_subnet
+
+log = logging.getLogger(__name__)
+
+
+class WorkerSimulator(Simulator):
+    """The engine's simulator on a worker's sub-network; current injections (given for the
+    full network by ``inputs``) are applied to the full bias and sliced to the local neurons."""
+
+    def __init__(self, sub, full: CompiledNetwork, inputs, probe_neurons):
+        super().__init__(sub.net, probe_neurons=probe_neurons, inputs=inputs, learning=False)
+        self.full = full
+        self.local = sub.local
+        self._full_bias = full.params["bias"]
+
+    def _prepare(self, k: int) -> None:
+        active = self.inputs.bias_delta(k)
+        key = tuple(id(a) for _sl, a in active)
+        if key != self._bias_key:
+            self._bias_key = key
+            bias = self.target.bias_with_currents(self.full, self._full_bias, active)
+            self.params["bias"] = np.ascontiguousarray(bias[self.local])
+
+
+class _MergedCounts:
+    """The whole network's counts (summed over ranks), shaped like a simulator for
+    :meth:`Simulator.counters` and :func:`~neuro.energy.ledger.ledger_from_simulator`."""
+
+    counters = Simulator.counters
+
+    def __init__(self, net, step, spike_count, active, overflow):
+        self.net, self.target, self.step, self.batch = net, net.target, step, 1
+        self.spike_count, self.active, self.overflow = spike_count, active, overflow
+        self.learning, self.host_ops = False, {}
+
+
+def _refuse_unsupported(net, compiled) -> None:
+    if not isinstance(compiled, CompiledNetwork):
+        raise NeuroError(
+            f"running on several MPI ranks needs a LIF target (float or loihi), not {compiled.arithmetic}",
+            net.source,
+            "simulation.arithmetic",
+        )
+    plastic = [i for i, p in enumerate(net.projections) if p.plasticity is not None]
+    if plastic:
+        raise NeuroError(
+            "plastic projections are not supported on several MPI ranks yet (run with one process)",
+            net.source,
+            f"projections[{plastic[0]}].plasticity",
+        )
+
+
+def run_spec_mpi(net, outdir, comm, overwrite: bool = False, progress: bool = True):
+    """:func:`neuro.run.run_spec` on the ranks of ``comm`` (same file, counters and result)."""
+    from neuro.run import RunResult, _Progress, check_outdir
+
+    t0 = time.perf_counter()
+    rank, size = comm.Get_rank(), comm.Get_size()
+    outdir = Path(outdir)
+    if rank == 0:
+        check_outdir(outdir, overwrite)
+    sim_cfg = net.simulation
+    profile = get_profile(sim_cfg.chip)
+    compiled = compile_network(net)
+    _refuse_unsupported(net, compiled)
+    placement = place(compiled, profile, sim_cfg.chips)
+    worker_of = worker_of_neuron(placement, size)
+    chip_of_core = placement.core_coords()[:, 0]
+    sub = build_subnet(compiled, worker_of, rank, size, placement.core_of, chip_of_core)
+    log.info(
+        "rank %d/%d: %d of %d neurons, %d of %d synapses",
+        rank,
+        size,
+        sub.local.size,
+        compiled.n_neurons,
+        sub.net.n_synapses,
+        compiled.n_synapses,
+    )
+    full = compiled
+    if rank != 0:  # only rank 0 keeps the whole synapse table (for the per-core ledger)
+        z = np.zeros(0, dtype=np.int64)
+        full = dataclasses.replace(compiled, slot=z, weight=z, delay=z)
+        del compiled
+
+    probe_idx, probe_map = [], []
+    for pb in net.probes:
+        sl = full.pop_slice(pb.population)
+        local = np.arange(sl.stop - sl.start) if pb.neurons is None else np.asarray(pb.neurons)
+        probe_map.append((pb, local, len(probe_idx)))
+        probe_idx.extend((sl.start + local).tolist())
+    probe_idx = np.asarray(probe_idx, dtype=np.int64)
+    my_probes = np.flatnonzero(worker_of[probe_idx] == rank) if probe_idx.size else probe_idx
+    loc_index = np.full(full.n_neurons, -1, dtype=np.int64)
+    loc_index[sub.local] = np.arange(sub.local.size)
+    inputs = SpecInputs(full)  # every rank draws every channel: the stream does not depend on R
+    sim = WorkerSimulator(sub, full, inputs, loc_index[probe_idx[my_probes]])
+    xchg = MpiExchange(comm)
+
+    comm.Barrier()  # every rank has checked the output directory before rank 0 creates it
+    writer = None
+    if rank == 0:
+        if outdir.exists():
+            shutil.rmtree(outdir)
+        outdir.mkdir(parents=True)
+        attrs = {
+            "seed": full.seed,
+            "steps": sim_cfg.steps,
+            "arithmetic": full.arithmetic,
+            "chip": profile.name,
+            "chips": sim_cfg.chips,
+            "version": __version__,
+            "spec": net.to_dict(),
+            "network": net.name,
+            "mpi_ranks": size,
+        }
+        writer = SpikeWriter(outdir / "spikes.h5", full.pop_names, full.pop_offsets, full.dt, attrs)
+        writer.write_placement(placement)
+    bar = _Progress(sim_cfg.steps, progress and rank == 0)
+
+    stop_requested = [False]
+
+    def _flag(signum, frame):
+        stop_requested[0] = True
+
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            old[sig] = signal.signal(sig, _flag)
+        except ValueError:  # not in the main thread
+            pass
+
+    n_src = full.n_sources
+    spike_count = np.zeros(n_src, dtype=np.int64)
+    scratch_count = np.zeros(sub.net.n_sources, dtype=np.int64)
+    no_ptr, no_src = np.zeros(2, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    one_ptr = np.zeros(2, dtype=np.int64)
+    csr = sim._csr()
+    buf = sim.state["buf"]
+    n_rows = buf.shape[0]
+    stopped = False
+    try:
+        changes = inputs.change_points()
+        while sim.step < sim_cfg.steps and not stopped:
+            k0 = sim.step
+            nxt = min([c for c in changes if c > k0] + [sim_cfg.steps])
+            n = min(CHUNK_STEPS, nxt - k0)
+            sim._prepare(k0)
+            in_ptr, in_src = inputs.chunk(k0, n, 1, full.rng)
+            pv = np.zeros((n, 1, my_probes.size), dtype=sim.probe_dtype)
+            pi = np.zeros_like(pv)
+            state = sim._state_tuple()
+            params = sim.target.kernel_params(sim.params, sim.adapt)
+            lrn = sim.tables.pack(sim.target.tables_type)
+            io = step_loop.ChunkIO(
+                no_ptr,
+                no_src,
+                sim._out_step,
+                sim._out_b,
+                sim._out_src,
+                sim.probe_idx,
+                pv,
+                pi,
+                sim.spike_count,
+                sim.active,
+            )
+            out_steps, out_ids = [], []
+            done = 0
+            for j in range(n):
+                k = k0 + j
+                _, n_out = step_loop.run_chunk(
+                    k,
+                    1,
+                    state,
+                    params,
+                    csr,
+                    io._replace(probe_v=pv[j:], probe_i=pi[j:]),
+                    False,
+                    lrn,
+                    sim.overflow,
+                )
+                mine = sub.local[sim._out_src[:n_out]]
+                received, stopped = xchg.step(mine, sub.needed_by[sim._out_src[:n_out]], stop_requested[0])
+                srcs = np.concatenate([mine, received])
+                srcs.sort()
+                srcs = np.concatenate([srcs, in_src[in_ptr[j] : in_ptr[j + 1]]])
+                mid = sub.mirror_index(srcs)
+                one_ptr[1] = mid.size
+                deliver_inputs(
+                    k,
+                    0,
+                    1,
+                    one_ptr,
+                    mid,
+                    n_rows,
+                    csr.indptr,
+                    csr.slot,
+                    csr.weight,
+                    csr.delay,
+                    buf,
+                    scratch_count,
+                )
+                if mine.size:
+                    spike_count[mine] += 1
+                    out_steps.append(np.full(mine.size, k, dtype=np.int64))
+                    out_ids.append(mine)
+                done = j + 1
+                if stopped:
+                    break
+            if rank == 0 and in_ptr[done] > 0:
+                spike_count += np.bincount(in_src[: in_ptr[done]], minlength=n_src)
+            sim.step = k0 + done
+            _write_chunk(comm, writer, k0, out_steps, out_ids, pv[:done], pi[:done], my_probes, probe_map)
+            bar(sim.step)
+        complete = sim.step >= sim_cfg.steps and not stopped
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        bar.done()
+    counters, exchanged = _merge_counters(comm, full, placement, sim, sub, spike_count, xchg, writer)
+    if rank == 0:
+        writer.f["emulator"].attrs["mpi_bytes_exchanged"] = exchanged
+        writer.close(complete, counters)
+    counters = comm.bcast(counters, root=0)
+    if stopped and rank == 0:
+        log.warning("interrupted at step %d: %s is readable and marked incomplete", sim.step, outdir)
+    result = RunResult(
+        outdir / "spikes.h5",
+        full.seed,
+        sim.step,
+        complete,
+        counters,
+        placement,
+        full,
+        time.perf_counter() - t0,
+        rank,
+        exchanged,
+    )
+    if stopped:
+        raise KeyboardInterrupt
+    return result
+
+
+def _write_chunk(comm, writer, k0, out_steps, out_ids, pv, pi, my_probes, probe_map) -> None:
+    """Gather a chunk's spikes and probes to rank 0 and write them in the single-process order
+    (by step, then global neuron index)."""
+    steps = np.concatenate(out_steps) if out_steps else np.zeros(0, dtype=np.int64)
+    ids = np.concatenate(out_ids) if out_ids else np.zeros(0, dtype=np.int64)
+    parts = comm.gather((steps, ids, my_probes, pv, pi), root=0)
+    if writer is None:
+        return
+    steps = np.concatenate([p[0] for p in parts])
+    ids = np.concatenate([p[1] for p in parts])
+    order = np.lexsort((ids, steps))
+    writer.write_spikes(steps[order], ids[order])
+    n_probes = sum(p[2].size for p in parts)
+    if n_probes:
+        v = np.zeros((pv.shape[0], 1, n_probes), dtype=pv.dtype)
+        i = np.zeros_like(v)
+        for _s, _i, cols, pvr, pir in parts:
+            v[:, :, cols], i[:, :, cols] = pvr, pir
+        for pb, local, start in probe_map:
+            cols = slice(start, start + local.size)
+            for var in pb.variables:
+                writer.write_probe(pb.population, var, local, (v if var == "v" else i)[:, 0, cols])
+    writer.flush(k0 + pv.shape[0])
+
+
+def _merge_counters(comm, full, placement, sim, sub, spike_count, xchg, writer):
+    """Exact totals over ranks; the counters and ledger (rank 0) of the whole network."""
+    from mpi4py import MPI
+
+    comm.Allreduce(MPI.IN_PLACE, spike_count, op=MPI.SUM)
+    active = np.zeros((1, full.n_neurons), dtype=np.int64)
+    active[0, sub.local] = sim.active[0]
+    comm.Allreduce(MPI.IN_PLACE, active, op=MPI.SUM)
+    overflow = sim.overflow.copy()
+    comm.Allreduce(MPI.IN_PLACE, overflow, op=MPI.SUM)
+    inter = int(spike_count[sub.mirrors] @ sub.inter_chip_cores)
+    inter = comm.allreduce(inter, op=MPI.SUM)
+    exchanged = comm.allreduce(xchg.bytes_sent, op=MPI.SUM)
+    if writer is None:
+        return None, exchanged
+    merged = _MergedCounts(full, sim.step, spike_count, active, overflow)
+    counters = merged.counters(placement)
+    ledger = ledger_from_simulator(merged, placement)
+    counters.update(ledger.totals())
+    neuron_messages = int(spike_count[: full.n_neurons] @ placement.src_dest_cores[: full.n_neurons])
+    counters["messages_inter_chip"] = inter
+    counters["messages_intra_chip"] = neuron_messages - inter
+    write_ledger(writer.f.require_group("emulator/counters"), ledger)
+    return counters, exchanged
