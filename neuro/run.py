@@ -39,6 +39,7 @@ class RunResult:
     wall_s: float
     rank: int = 0  # MPI rank that returned this result (0 without MPI)
     bytes_exchanged: int = 0  # spike ids and headers sent between MPI ranks, all ranks together
+    loop_s: float = 0.0  # wall time of the step loop alone (no construction, no final counters)
 
 
 def prepare(net: Network, steps=None, seed=None, arithmetic=None, chip=None, chips=None) -> Network:
@@ -159,6 +160,7 @@ def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = Tru
         signal.signal(signal.SIGTERM, _term)
     except ValueError:  # not in the main thread
         old_term = None
+    t_loop = time.perf_counter()
     try:
         sim.run(
             sim_cfg.steps,
@@ -168,6 +170,7 @@ def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = Tru
         )
         complete = True
     finally:
+        loop_s = time.perf_counter() - t_loop
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
         bar.done()
@@ -193,4 +196,5 @@ def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = Tru
         placement,
         compiled,
         time.perf_counter() - t0,
+        loop_s=loop_s,
     )

@@ -183,6 +183,7 @@ def run_spec_mpi(net, outdir, comm, overwrite: bool = False, progress: bool = Tr
     buf = sim.state["buf"]
     n_rows = buf.shape[0]
     stopped = False
+    t_loop = time.perf_counter()
     try:
         changes = inputs.change_points()
         while sim.step < sim_cfg.steps and not stopped:
@@ -258,6 +259,7 @@ def run_spec_mpi(net, outdir, comm, overwrite: bool = False, progress: bool = Tr
             bar(sim.step)
         complete = sim.step >= sim_cfg.steps and not stopped
     finally:
+        loop_s = time.perf_counter() - t_loop
         for sig, handler in old.items():
             signal.signal(sig, handler)
         bar.done()
@@ -279,6 +281,7 @@ def run_spec_mpi(net, outdir, comm, overwrite: bool = False, progress: bool = Tr
         time.perf_counter() - t0,
         rank,
         exchanged,
+        loop_s,
     )
     if stopped:
         raise KeyboardInterrupt
