@@ -27,6 +27,7 @@ import shutil
 import signal
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -39,9 +40,11 @@ from neuro.engine import CHUNK_STEPS, Simulator
 from neuro.errors import NeuroError
 from neuro.inputs import SpecInputs
 from neuro.io.sonata import SpikeWriter
+from neuro.learning.floating import FloatTables
 from neuro.mapping import place
 from neuro.network import CompiledNetwork, compile_network
 from neuro.parallel.exchange import MpiExchange
+from neuro.parallel.learning import learn_step, trace_updates
 from neuro.parallel.partition import worker_of_neuron
 from neuro.parallel.subnet import build_subnet
 
@@ -52,8 +55,8 @@ class WorkerSimulator(Simulator):
     """The engine's simulator on a worker's sub-network; current injections (given for the
     full network by ``inputs``) are applied to the full bias and sliced to the local neurons."""
 
-    def __init__(self, sub, full: CompiledNetwork, inputs, probe_neurons):
-        super().__init__(sub.net, probe_neurons=probe_neurons, inputs=inputs, learning=False)
+    def __init__(self, sub, full: CompiledNetwork, inputs, probe_neurons, learning: bool):
+        super().__init__(sub.net, probe_neurons=probe_neurons, inputs=inputs, learning=learning)
         self.full = full
         self.local = sub.local
         self._full_bias = full.params["bias"]
@@ -73,10 +76,11 @@ class _MergedCounts:
 
     counters = Simulator.counters
 
-    def __init__(self, net, step, spike_count, active, overflow):
+    def __init__(self, net, step, spike_count, active, overflow, learning_counts):
         self.net, self.target, self.step, self.batch = net, net.target, step, 1
         self.spike_count, self.active, self.overflow = spike_count, active, overflow
-        self.learning, self.host_ops = False, {}
+        self.learning, self.host_ops = learning_counts is not None, {}
+        self.tables = SimpleNamespace(arrays={"counts": learning_counts})
 
 
 def _refuse_unsupported(net, compiled) -> None:
@@ -87,9 +91,10 @@ def _refuse_unsupported(net, compiled) -> None:
             "simulation.arithmetic",
         )
     plastic = [i for i, p in enumerate(net.projections) if p.plasticity is not None]
-    if plastic:
+    if plastic and compiled.target.tables_type is not FloatTables:
         raise NeuroError(
-            "plastic projections are not supported on several MPI ranks yet (run with one process)",
+            f"plastic projections on several MPI ranks run in float arithmetic only, not "
+            f"{compiled.arithmetic} (run with one process)",
             net.source,
             f"projections[{plastic[0]}].plasticity",
         )
@@ -138,7 +143,8 @@ def run_spec_mpi(net, outdir, comm, overwrite: bool = False, progress: bool = Tr
     loc_index = np.full(full.n_neurons, -1, dtype=np.int64)
     loc_index[sub.local] = np.arange(sub.local.size)
     inputs = SpecInputs(full)  # every rank draws every channel: the stream does not depend on R
-    sim = WorkerSimulator(sub, full, inputs, loc_index[probe_idx[my_probes]])
+    learns = any(p.plasticity is not None for p in net.projections)
+    sim = WorkerSimulator(sub, full, inputs, loc_index[probe_idx[my_probes]], learns)
     xchg = MpiExchange(comm)
 
     comm.Barrier()  # every rank has checked the output directory before rank 0 creates it
@@ -245,6 +251,8 @@ def run_spec_mpi(net, outdir, comm, overwrite: bool = False, progress: bool = Tr
                     buf,
                     scratch_count,
                 )
+                if sim.learning:  # after the step's deliveries, as in the single-process loop
+                    learn_step(lrn, k, sub.local.size, sim._out_src, n_out, mid, csr.slot, csr.weight)
                 if mine.size:
                     spike_count[mine] += 1
                     out_steps.append(np.full(mine.size, k, dtype=np.int64))
@@ -326,9 +334,17 @@ def _merge_counters(comm, full, placement, sim, sub, spike_count, xchg, writer):
     inter = int(spike_count[sub.mirrors] @ sub.inter_chip_cores)
     inter = comm.allreduce(inter, op=MPI.SUM)
     exchanged = comm.allreduce(xchg.bytes_sent, op=MPI.SUM)
+    learning_counts = None
+    if sim.learning:
+        weight_updates = comm.allreduce(int(sim.tables.arrays["counts"][0]), op=MPI.SUM)
+        learning_counts = np.array([weight_updates, trace_updates(full, spike_count)], dtype=np.int64)
+        parts = comm.gather((sub.global_pos, sim.net.weight), root=0)
+        if writer is not None:  # the learned weights, back in the full network's table
+            for pos, w in parts:
+                full.weight[pos] = w
     if writer is None:
         return None, exchanged
-    merged = _MergedCounts(full, sim.step, spike_count, active, overflow)
+    merged = _MergedCounts(full, sim.step, spike_count, active, overflow, learning_counts)
     counters = merged.counters(placement)
     ledger = ledger_from_simulator(merged, placement)
     counters.update(ledger.totals())

@@ -47,6 +47,9 @@ class SubNetwork:
     inter_chip_cores : numpy.ndarray of int64
         Per mirror: local cores it reaches that lie on another chip than its own (0 for input
         channels); summed over workers, a spike's inter-chip messages.
+    global_pos : numpy.ndarray of int64 or None
+        Position in the full CSR of every kept synapse; kept only when the network learns (to
+        put the learned weights back together).
     """
 
     net: CompiledNetwork
@@ -54,6 +57,7 @@ class SubNetwork:
     mirrors: np.ndarray
     needed_by: np.ndarray
     inter_chip_cores: np.ndarray
+    global_pos: np.ndarray | None = None
 
     def mirror_index(self, sources: np.ndarray) -> np.ndarray:
         """Sub-source indices of the sorted global ``sources`` that are mirrors (others dropped)."""
@@ -83,6 +87,11 @@ def build_subnet(
     needed_by = np.zeros((n_loc, n_workers), dtype=bool)
     inter = np.zeros(full.n_sources, dtype=np.int64)
     n_cores = int(chip_of_core.size)
+    n_proj = len(full.proj_ranges)
+    learns = any(p.plasticity is not None for p in full.spec.projections)
+    # kept synapses per projection and source (only a learning network needs projections)
+    proj_count = np.zeros((n_proj if learns else 0, full.n_sources), dtype=np.int64)
+    positions = []
     parts = []
     s0 = 0
     while s0 < full.n_sources:
@@ -97,6 +106,12 @@ def build_subnet(
         needed_by[loc_index[src[from_local]], worker_of[tgt[from_local]]] = True
         keep = loc_index[tgt] >= 0
         kept_per_src[s0:s1] = np.bincount(src[keep] - s0, minlength=s1 - s0)
+        if learns and n_proj:
+            pid = full.projection_ids(s0, s1)[keep]
+            key = pid * (s1 - s0) + (src[keep] - s0)
+            proj_count[:, s0:s1] = np.bincount(key, minlength=n_proj * (s1 - s0)).reshape(n_proj, s1 - s0)
+        if learns:
+            positions.append(a + np.flatnonzero(keep))
         nsrc = keep & (src < n)
         pairs = np.unique(src[nsrc] * n_cores + core_of[tgt[nsrc]])
         p_src, p_core = np.divmod(pairs, n_cores)
@@ -114,6 +129,16 @@ def build_subnet(
         return np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, dtype=dtype)
 
     slot, weight, delay = cat(0, np.int32), cat(1, full.weight.dtype), cat(2, np.uint8)
+    # projections in sub-network numbering: pre = the mirrors in its source range, post = the
+    # local neurons in its neuron range (both contiguous, as both lists are sorted)
+    proj_ranges, proj_counts = [], []
+    for p, (s0, s1, p0, p1, _n) in enumerate(full.proj_ranges if learns else []):
+        m0, m1 = np.searchsorted(mirrors, [s0, s1])
+        l0, l1 = np.searchsorted(local, [p0, p1])
+        cnt = proj_count[p, mirrors[m0:m1]]
+        proj_ranges.append((n_loc + int(m0), n_loc + int(m1), int(l0), int(l1), int(cnt.sum())))
+        proj_counts.append(cnt)
+    del proj_count
     net = dataclasses.replace(
         full,
         pop_names=["local"],
@@ -130,8 +155,9 @@ def build_subnet(
         i_init=full.i_init[local],
         dual=full.dual[local],
         pop_registers=[],
-        proj_ranges=[],
-        proj_counts=[],
-        weight_exps=[],
+        proj_ranges=proj_ranges,
+        proj_counts=proj_counts,
+        weight_exps=full.weight_exps if learns else [],
     )
-    return SubNetwork(net, local, mirrors, needed_by, inter[mirrors])
+    global_pos = np.concatenate(positions) if learns and positions else None
+    return SubNetwork(net, local, mirrors, needed_by, inter[mirrors], global_pos)
