@@ -87,12 +87,16 @@ class _Progress:
             sys.stderr.write("\n")
 
 
-def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = True) -> RunResult:
+def run_spec(
+    net: Network, outdir, overwrite: bool = False, progress: bool = True, threads: int = 1
+) -> RunResult:
     """Simulate ``net`` as its ``simulation`` section says and write ``outdir/spikes.h5``.
 
     Everything that can fail on bad input (spec, mapping, discretization) fails before the
     output directory is touched. Ctrl-C (SIGINT) or SIGTERM stop the run at the next chunk
-    boundary and leave a readable file marked ``complete = False``.
+    boundary and leave a readable file marked ``complete = False``. Under ``mpiexec`` the run is
+    split over the MPI ranks, with ``threads > 1`` over worker threads (:mod:`neuro.parallel`;
+    the same file either way).
     """
     from neuro.parallel import world
 
@@ -101,6 +105,10 @@ def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = Tru
         from neuro.parallel.runner import run_spec_mpi
 
         return run_spec_mpi(net, outdir, comm, overwrite, progress)
+    if threads > 1:
+        from neuro.parallel.runner import run_spec_threads
+
+        return run_spec_threads(net, outdir, threads, overwrite, progress)
     t0 = time.perf_counter()
     outdir = Path(outdir)
     check_outdir(outdir, overwrite)

@@ -15,7 +15,7 @@ from numba import njit
 from neuro.dynamics.step import apply_learning
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def learn_step(lrn, k, n, out_src, n_out, pre, slot, weight):
     """Apply the rules to step ``k``: post spikes ``out_src[:n_out]`` (local neurons), pre
     spikes ``pre`` (sub-network source indices)."""

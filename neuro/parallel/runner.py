@@ -43,7 +43,7 @@ from neuro.io.sonata import SpikeWriter
 from neuro.learning.floating import FloatTables
 from neuro.mapping import place
 from neuro.network import CompiledNetwork, compile_network
-from neuro.parallel.exchange import MpiExchange
+from neuro.parallel.exchange import MpiGroup, ThreadGroup, ThreadShared
 from neuro.parallel.learning import learn_step, trace_updates
 from neuro.parallel.partition import worker_of_neuron
 from neuro.parallel.subnet import build_subnet
@@ -100,25 +100,80 @@ def _refuse_unsupported(net, compiled) -> None:
         )
 
 
-def run_spec_mpi(net, outdir, comm, overwrite: bool = False, progress: bool = True):
-    """:func:`neuro.run.run_spec` on the ranks of ``comm`` (same file, counters and result)."""
-    from neuro.run import RunResult, _Progress, check_outdir
-
-    t0 = time.perf_counter()
-    rank, size = comm.Get_rank(), comm.Get_size()
-    outdir = Path(outdir)
-    if rank == 0:
-        check_outdir(outdir, overwrite)
-    sim_cfg = net.simulation
-    profile = get_profile(sim_cfg.chip)
+def _setup(net):
+    """Compile and place the whole spec (every MPI rank does this; threads share one copy)."""
     compiled = compile_network(net)
     _refuse_unsupported(net, compiled)
-    placement = place(compiled, profile, sim_cfg.chips)
+    placement = place(compiled, get_profile(net.simulation.chip), net.simulation.chips)
+    return compiled, placement
+
+
+def run_spec_mpi(net, outdir, comm, overwrite: bool = False, progress: bool = True):
+    """:func:`neuro.run.run_spec` on the ranks of the mpi4py communicator ``comm`` (the same
+    file, counters and result as one process)."""
+    from neuro.run import check_outdir
+
+    t0 = time.perf_counter()
+    group = MpiGroup(comm)
+    if group.rank == 0:
+        check_outdir(Path(outdir), overwrite)
+    compiled, placement = _setup(net)
+    return _worker(group, net, outdir, compiled, placement, compiled.rng, progress, t0)
+
+
+def run_spec_threads(net, outdir, threads: int, overwrite: bool = False, progress: bool = True):
+    """:func:`neuro.run.run_spec` with the network's cores partitioned over ``threads`` worker
+    threads of this process (the same partition and sub-networks as MPI ranks; spikes pass
+    through shared memory). Worker 0 runs in the calling thread."""
+    import copy
+    import threading
+
+    from neuro.run import check_outdir
+
+    t0 = time.perf_counter()
+    check_outdir(Path(outdir), overwrite)
+    compiled, placement = _setup(net)
+    shared = ThreadShared(threads)
+    rngs = [copy.deepcopy(compiled.rng) for _ in range(threads)]  # each worker draws the same stream
+    errors = []
+
+    def work(rank):
+        try:
+            _worker(ThreadGroup(shared, rank), net, outdir, compiled, placement, rngs[rank], False, t0)
+        except BaseException as exc:  # noqa: BLE001 - ends the other workers, re-raised below
+            errors.append(exc)
+            shared.barrier.abort()
+
+    pool = [threading.Thread(target=work, args=(r,), daemon=True) for r in range(1, threads)]
+    for t in pool:
+        t.start()
+    try:
+        result = _worker(ThreadGroup(shared, 0), net, outdir, compiled, placement, rngs[0], progress, t0)
+    except BaseException:
+        shared.barrier.abort()
+        raise
+    finally:
+        for t in pool:
+            t.join()
+    if errors and not isinstance(errors[0], KeyboardInterrupt):
+        raise errors[0]
+    return result
+
+
+def _worker(group, net, outdir, compiled, placement, rng, progress, t0):
+    """One worker's run: its sub-network, the step loop with the group's exchange, the output
+    (worker 0) and the merged counters."""
+    from neuro.run import RunResult, _Progress
+
+    rank, size = group.rank, group.size
+    outdir = Path(outdir)
+    sim_cfg = net.simulation
+    profile = placement.profile
     worker_of = worker_of_neuron(placement, size)
     chip_of_core = placement.core_coords()[:, 0]
     sub = build_subnet(compiled, worker_of, rank, size, placement.core_of, chip_of_core)
     log.info(
-        "rank %d/%d: %d of %d neurons, %d of %d synapses",
+        "worker %d/%d: %d of %d neurons, %d of %d synapses",
         rank,
         size,
         sub.local.size,
@@ -126,11 +181,11 @@ def run_spec_mpi(net, outdir, comm, overwrite: bool = False, progress: bool = Tr
         sub.net.n_synapses,
         compiled.n_synapses,
     )
-    full = compiled
-    if rank != 0:  # only rank 0 keeps the whole synapse table (for the per-core ledger)
+    full = dataclasses.replace(compiled, rng=rng)
+    if rank != 0:  # only worker 0 keeps the whole synapse table (for the per-core ledger)
         z = np.zeros(0, dtype=np.int64)
-        full = dataclasses.replace(compiled, slot=z, weight=z, delay=z)
-        del compiled
+        full = dataclasses.replace(full, slot=z, weight=z, delay=z)
+    del compiled
 
     probe_idx, probe_map = [], []
     for pb in net.probes:
@@ -145,9 +200,9 @@ def run_spec_mpi(net, outdir, comm, overwrite: bool = False, progress: bool = Tr
     inputs = SpecInputs(full)  # every rank draws every channel: the stream does not depend on R
     learns = any(p.plasticity is not None for p in net.projections)
     sim = WorkerSimulator(sub, full, inputs, loc_index[probe_idx[my_probes]], learns)
-    xchg = MpiExchange(comm)
+    xchg = group.exchange
 
-    comm.Barrier()  # every rank has checked the output directory before rank 0 creates it
+    group.barrier()  # every worker has checked the output directory before worker 0 creates it
     writer = None
     if rank == 0:
         if outdir.exists():
@@ -162,7 +217,7 @@ def run_spec_mpi(net, outdir, comm, overwrite: bool = False, progress: bool = Tr
             "version": __version__,
             "spec": net.to_dict(),
             "network": net.name,
-            "mpi_ranks": size,
+            group.size_attr: size,
         }
         writer = SpikeWriter(outdir / "spikes.h5", full.pop_names, full.pop_offsets, full.dt, attrs)
         writer.write_placement(placement)
@@ -263,7 +318,7 @@ def run_spec_mpi(net, outdir, comm, overwrite: bool = False, progress: bool = Tr
             if rank == 0 and in_ptr[done] > 0:
                 spike_count += np.bincount(in_src[: in_ptr[done]], minlength=n_src)
             sim.step = k0 + done
-            _write_chunk(comm, writer, k0, out_steps, out_ids, pv[:done], pi[:done], my_probes, probe_map)
+            _write_chunk(group, writer, k0, out_steps, out_ids, pv[:done], pi[:done], my_probes, probe_map)
             bar(sim.step)
         complete = sim.step >= sim_cfg.steps and not stopped
     finally:
@@ -271,11 +326,11 @@ def run_spec_mpi(net, outdir, comm, overwrite: bool = False, progress: bool = Tr
         for sig, handler in old.items():
             signal.signal(sig, handler)
         bar.done()
-    counters, exchanged = _merge_counters(comm, full, placement, sim, sub, spike_count, xchg, writer)
+    counters, exchanged = _merge_counters(group, full, placement, sim, sub, spike_count, xchg, writer)
     if rank == 0:
-        writer.f["emulator"].attrs["mpi_bytes_exchanged"] = exchanged
+        writer.f["emulator"].attrs[group.bytes_attr] = exchanged
         writer.close(complete, counters)
-    counters = comm.bcast(counters, root=0)
+    counters = group.bcast(counters)
     if stopped and rank == 0:
         log.warning("interrupted at step %d: %s is readable and marked incomplete", sim.step, outdir)
     result = RunResult(
@@ -296,12 +351,12 @@ def run_spec_mpi(net, outdir, comm, overwrite: bool = False, progress: bool = Tr
     return result
 
 
-def _write_chunk(comm, writer, k0, out_steps, out_ids, pv, pi, my_probes, probe_map) -> None:
+def _write_chunk(group, writer, k0, out_steps, out_ids, pv, pi, my_probes, probe_map) -> None:
     """Gather a chunk's spikes and probes to rank 0 and write them in the single-process order
     (by step, then global neuron index)."""
     steps = np.concatenate(out_steps) if out_steps else np.zeros(0, dtype=np.int64)
     ids = np.concatenate(out_ids) if out_ids else np.zeros(0, dtype=np.int64)
-    parts = comm.gather((steps, ids, my_probes, pv, pi), root=0)
+    parts = group.gather((steps, ids, my_probes, pv, pi))
     if writer is None:
         return
     steps = np.concatenate([p[0] for p in parts])
@@ -321,24 +376,21 @@ def _write_chunk(comm, writer, k0, out_steps, out_ids, pv, pi, my_probes, probe_
     writer.flush(k0 + pv.shape[0])
 
 
-def _merge_counters(comm, full, placement, sim, sub, spike_count, xchg, writer):
-    """Exact totals over ranks; the counters and ledger (rank 0) of the whole network."""
-    from mpi4py import MPI
-
-    comm.Allreduce(MPI.IN_PLACE, spike_count, op=MPI.SUM)
+def _merge_counters(group, full, placement, sim, sub, spike_count, xchg, writer):
+    """Exact totals over workers; the counters and ledger (worker 0) of the whole network."""
+    group.sum_inplace(spike_count)
     active = np.zeros((1, full.n_neurons), dtype=np.int64)
     active[0, sub.local] = sim.active[0]
-    comm.Allreduce(MPI.IN_PLACE, active, op=MPI.SUM)
+    group.sum_inplace(active)
     overflow = sim.overflow.copy()
-    comm.Allreduce(MPI.IN_PLACE, overflow, op=MPI.SUM)
-    inter = int(spike_count[sub.mirrors] @ sub.inter_chip_cores)
-    inter = comm.allreduce(inter, op=MPI.SUM)
-    exchanged = comm.allreduce(xchg.bytes_sent, op=MPI.SUM)
+    group.sum_inplace(overflow)
+    inter = group.sum(int(spike_count[sub.mirrors] @ sub.inter_chip_cores))
+    exchanged = group.sum(xchg.bytes_sent)
     learning_counts = None
     if sim.learning:
-        weight_updates = comm.allreduce(int(sim.tables.arrays["counts"][0]), op=MPI.SUM)
+        weight_updates = group.sum(int(sim.tables.arrays["counts"][0]))
         learning_counts = np.array([weight_updates, trace_updates(full, spike_count)], dtype=np.int64)
-        parts = comm.gather((sub.global_pos, sim.net.weight), root=0)
+        parts = group.gather((sub.global_pos, sim.net.weight))
         if writer is not None:  # the learned weights, back in the full network's table
             for pos, w in parts:
                 full.weight[pos] = w
