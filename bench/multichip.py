@@ -13,6 +13,8 @@ Rows (each in its own process group, one after the other, the same seed):
 * 2 chips on 2 ranks (``mpiexec -n 2``) — strong scaling: speed-up, parallel efficiency
   ``steps/s(2 ranks) / (2 x steps/s(1 rank))``, bytes exchanged per step, peak RSS per rank,
   spikes identical to the baseline (SHA-256 of the spike file's datasets);
+* 2 chips on 1 rank with 2 worker threads (``--threads 2``: the same partition, spikes through
+  shared memory);
 * 1 chip on 1 rank — for weak scaling: efficiency ``steps/s(2 chips, 2 ranks) / steps/s(1 chip,
   1 rank)``.
 
@@ -77,11 +79,11 @@ def run_one(args) -> None:
     comm = world()
     rank, size = (comm.Get_rank(), comm.Get_size()) if comm else (0, 1)
     out = Path(args.outdir)
-    warm = build_spec(4, 64, 16, 2, args.seed, "loihi").with_simulation(chips=1)
+    warm = build_spec(min(4, args.cores), 64, 16, 2, args.seed, "loihi").with_simulation(chips=1)
     run_spec(warm, out / "warm", overwrite=True, progress=False)  # load the kernels before timing
     net = build_spec(args.cores * args.chips, args.per_core, args.fan_in, args.steps, args.seed, "loihi")
     net = net.with_simulation(chips=args.chips)
-    res = run_spec(net, out / "run", overwrite=True, progress=False)
+    res = run_spec(net, out / "run", overwrite=True, progress=False, threads=args.threads)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     rss = [(peak, _rss_now_gib())]
     if comm is not None:
@@ -94,6 +96,7 @@ def run_one(args) -> None:
             {
                 "chips": args.chips,
                 "ranks": size,
+                "threads": args.threads,
                 "neurons": res.compiled.n_neurons,
                 "synapses": res.compiled.n_synapses,
                 "loop_s": res.loop_s,
@@ -118,6 +121,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--chips", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--outdir", help=argparse.SUPPRESS)
     ap.add_argument("--only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -129,30 +133,33 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="neuro_multichip_"))
     rows = []
     try:
-        for chips, ranks in ((2, 1), (2, 2), (1, 1)):
-            cmd = base + ["--chips", str(chips), "--outdir", str(tmp / f"{chips}c{ranks}r")]
+        for chips, ranks, threads in ((2, 1, 1), (2, 2, 1), (2, 1, 2), (1, 1, 1)):
+            cmd = base + ["--chips", str(chips), "--threads", str(threads)]
+            cmd += ["--outdir", str(tmp / f"{chips}c{ranks}r{threads}t")]
             if ranks > 1:
                 cmd = ["mpiexec", "-n", str(ranks), *cmd]
             t0 = time.perf_counter()
             env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
             out = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if out.returncode != 0:
-                sys.exit(f"{chips} chips on {ranks} ranks failed:\n{out.stderr[-3000:]}")
+                sys.exit(f"{chips} chips on {ranks} ranks x {threads} threads failed:\n{out.stderr[-3000:]}")
             row = json.loads(out.stdout.strip().splitlines()[-1])
             row["process_s"] = time.perf_counter() - t0
             rows.append(row)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    one, two, single = rows
+    one, two, threaded, single = rows
     print(f"workload: bench/full_chip.py network, {args.cores} cores/chip x {args.per_core} neurons, ")
     print(f"~{args.fan_in} synapses/neuron, Loihi arithmetic, {args.steps} steps; {os.cpu_count()} CPUs")
     print(
-        f"{'chips':>5} {'ranks':>5} {'neurons':>9} {'synapses':>12} {'steps/s':>8} {'bytes/step':>10} "
+        f"{'chips':>5} {'ranks':>5} {'threads':>7} {'neurons':>9} {'synapses':>12} {'steps/s':>8} "
+        f"{'bytes/step':>10} "
         f"{'peak RSS GiB/rank':>18} {'RSS after GiB/rank':>19} {'spikes':>9} digest"
     )
     for r in rows:
         print(
-            f"{r['chips']:>5} {r['ranks']:>5} {r['neurons']:>9} {r['synapses']:>12} {r['steps_per_s']:>8.1f} "
+            f"{r['chips']:>5} {r['ranks']:>5} {r['threads']:>7} {r['neurons']:>9} {r['synapses']:>12} "
+            f"{r['steps_per_s']:>8.1f} "
             f"{r['bytes_per_step']:>10.0f} {' '.join(f'{x:.2f}' for x in r['peak_rss_gib']):>18} "
             f"{' '.join(f'{x:.2f}' for x in r['rss_after_gib']):>19} {r['spikes']:>9} {r['digest']}"
         )
@@ -160,9 +167,11 @@ def main() -> None:
     print(
         f"strong scaling (2 chips): 2 ranks / 1 rank = {speedup:.2f}x, parallel efficiency {speedup / 2:.0%}"
     )
+    t_speed = threaded["steps_per_s"] / one["steps_per_s"]
+    print(f"2 threads / 1 thread (2 chips, 1 rank) = {t_speed:.2f}x, parallel efficiency {t_speed / 2:.0%}")
     print(f"weak scaling (1 chip per rank): efficiency {two['steps_per_s'] / single['steps_per_s']:.0%}")
-    same = one["digest"] == two["digest"] and one["spikes"] == two["spikes"]
-    print(f"spikes identical 1 vs 2 ranks: {same}")
+    same = all(r["digest"] == one["digest"] and r["spikes"] == one["spikes"] for r in (two, threaded))
+    print(f"spikes identical 1 rank vs 2 ranks vs 2 threads: {same}")
     if not same:
         sys.exit(1)
 
