@@ -102,13 +102,16 @@ def run_spec(
 
     comm = world()
     if comm is not None:
-        from neuro.parallel.runner import run_spec_mpi
+        from neuro.parallel.runner import RunHooks, run_spec_mpi
 
-        return run_spec_mpi(net, outdir, comm, overwrite, progress)
+        return run_spec_mpi(
+            net, outdir, comm, RunHooks(check_outdir, _Progress, RunResult), overwrite, progress
+        )
     if threads > 1:
-        from neuro.parallel.runner import run_spec_threads
+        from neuro.parallel.runner import RunHooks, run_spec_threads
 
-        return run_spec_threads(net, outdir, threads, overwrite, progress)
+        hooks = RunHooks(check_outdir, _Progress, RunResult)
+        return run_spec_threads(net, outdir, threads, hooks, overwrite, progress)
     t0 = time.perf_counter()
     outdir = Path(outdir)
     check_outdir(outdir, overwrite)

@@ -26,6 +26,7 @@ import logging
 import shutil
 import signal
 import time
+from collections import namedtuple
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -108,30 +109,34 @@ def _setup(net):
     return compiled, placement
 
 
-def run_spec_mpi(net, outdir, comm, overwrite: bool = False, progress: bool = True):
+#: What :mod:`neuro.run` lends the runner (so that this module does not import it):
+#: ``check_outdir(path, overwrite)``, ``progress(total, enabled)`` -> a progress bar and
+#: ``result(...)`` -> its ``RunResult``.
+RunHooks = namedtuple("RunHooks", ("check_outdir", "progress", "result"))
+
+
+def run_spec_mpi(net, outdir, comm, hooks: RunHooks, overwrite: bool = False, progress: bool = True):
     """:func:`neuro.run.run_spec` on the ranks of the mpi4py communicator ``comm`` (the same
     file, counters and result as one process)."""
-    from neuro.run import check_outdir
-
     t0 = time.perf_counter()
     group = MpiGroup(comm)
     if group.rank == 0:
-        check_outdir(Path(outdir), overwrite)
+        hooks.check_outdir(Path(outdir), overwrite)
     compiled, placement = _setup(net)
-    return _worker(group, net, outdir, compiled, placement, compiled.rng, progress, t0)
+    return _worker(group, net, outdir, compiled, placement, compiled.rng, progress, t0, hooks)
 
 
-def run_spec_threads(net, outdir, threads: int, overwrite: bool = False, progress: bool = True):
+def run_spec_threads(
+    net, outdir, threads: int, hooks: RunHooks, overwrite: bool = False, progress: bool = True
+):
     """:func:`neuro.run.run_spec` with the network's cores partitioned over ``threads`` worker
     threads of this process (the same partition and sub-networks as MPI ranks; spikes pass
     through shared memory). Worker 0 runs in the calling thread."""
     import copy
     import threading
 
-    from neuro.run import check_outdir
-
     t0 = time.perf_counter()
-    check_outdir(Path(outdir), overwrite)
+    hooks.check_outdir(Path(outdir), overwrite)
     compiled, placement = _setup(net)
     shared = ThreadShared(threads)
     rngs = [copy.deepcopy(compiled.rng) for _ in range(threads)]  # each worker draws the same stream
@@ -139,7 +144,7 @@ def run_spec_threads(net, outdir, threads: int, overwrite: bool = False, progres
 
     def work(rank):
         try:
-            _worker(ThreadGroup(shared, rank), net, outdir, compiled, placement, rngs[rank], False, t0)
+            _worker(ThreadGroup(shared, rank), net, outdir, compiled, placement, rngs[rank], False, t0, hooks)
         except BaseException as exc:  # noqa: BLE001 - ends the other workers, re-raised below
             errors.append(exc)
             shared.barrier.abort()
@@ -148,7 +153,9 @@ def run_spec_threads(net, outdir, threads: int, overwrite: bool = False, progres
     for t in pool:
         t.start()
     try:
-        result = _worker(ThreadGroup(shared, 0), net, outdir, compiled, placement, rngs[0], progress, t0)
+        result = _worker(
+            ThreadGroup(shared, 0), net, outdir, compiled, placement, rngs[0], progress, t0, hooks
+        )
     except BaseException:
         shared.barrier.abort()
         raise
@@ -160,11 +167,9 @@ def run_spec_threads(net, outdir, threads: int, overwrite: bool = False, progres
     return result
 
 
-def _worker(group, net, outdir, compiled, placement, rng, progress, t0):
+def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
     """One worker's run: its sub-network, the step loop with the group's exchange, the output
     (worker 0) and the merged counters."""
-    from neuro.run import RunResult, _Progress
-
     rank, size = group.rank, group.size
     outdir = Path(outdir)
     sim_cfg = net.simulation
@@ -221,7 +226,7 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0):
         }
         writer = SpikeWriter(outdir / "spikes.h5", full.pop_names, full.pop_offsets, full.dt, attrs)
         writer.write_placement(placement)
-    bar = _Progress(sim_cfg.steps, progress and rank == 0)
+    bar = hooks.progress(sim_cfg.steps, progress and rank == 0)
 
     stop_requested = [False]
 
@@ -333,7 +338,7 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0):
     counters = group.bcast(counters)
     if stopped and rank == 0:
         log.warning("interrupted at step %d: %s is readable and marked incomplete", sim.step, outdir)
-    result = RunResult(
+    result = hooks.result(
         outdir / "spikes.h5",
         full.seed,
         sim.step,
