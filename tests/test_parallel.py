@@ -121,3 +121,33 @@ def test_inter_chip_messages_match_a_count_from_the_synapse_table(placed, tmp_pa
     c = res.counters
     assert c["messages_inter_chip"] == expected
     assert c["messages_inter_chip"] + c["messages_intra_chip"] == int(spikes @ placement.src_dest_cores[:n])
+
+
+def test_sigterm_ends_every_worker_thread_with_a_readable_prefix(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import h5py
+
+    from .test_mpi import ROOT
+
+    long = tmp_path / "long.toml"
+    long.write_text(SPEC.replace("steps = 200", "steps = 2000000"))
+    script = (
+        "import os, signal, threading\n"
+        "threading.Timer(8.0, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()\n"
+        "from neuro.cli import main\nmain()\n"
+    )
+    out = tmp_path / "o"
+    cmd = [sys.executable, "-c", script, "-q", "run", str(long), "-o", str(out), "--threads", "2"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=dict(os.environ))
+    assert proc.returncode == 130, proc.stderr
+    with h5py.File(out / "spikes.h5", "r") as f:
+        assert not f["emulator"].attrs["complete"]
+        done = int(f["emulator"].attrs["steps_completed"])
+        ids = f["spikes/a/node_ids"][()]
+    assert 0 < done < 2000000
+    ref = run_spec(load_spec(long).with_simulation(steps=done), tmp_path / "ref", progress=False)
+    with h5py.File(ref.path, "r") as f:
+        assert np.array_equal(f["spikes/a/node_ids"][()], ids)
