@@ -81,9 +81,16 @@ def main(ctx, verbose, quiet):
     "--chip", type=click.Choice(_CHIPS), help="Chip profile (default: the spec's, or the arithmetic's own)."
 )
 @click.option("--chips", type=click.IntRange(min=1), help="Number of chips the mapper may use.")
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker threads, each stepping whole chips or cores (the same file; see docs/scaling.md).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing output directory.")
 @click.pass_context
-def run(ctx, spec, outdir, steps, seed, arithmetic, chip, chips, overwrite):
+def run(ctx, spec, outdir, steps, seed, arithmetic, chip, chips, threads, overwrite):
     """Simulate SPEC (a TOML network) and write OUTDIR/spikes.h5."""
     from pathlib import Path
 
@@ -93,10 +100,12 @@ def run(ctx, spec, outdir, steps, seed, arithmetic, chip, chips, overwrite):
     check_outdir(Path(outdir), overwrite)
     net = prepare(load_spec(spec), steps, seed, arithmetic, chip, chips)
     try:
-        res = run_spec(net, outdir, overwrite=overwrite, progress=not ctx.obj["quiet"])
+        res = run_spec(net, outdir, overwrite=overwrite, progress=not ctx.obj["quiet"], threads=threads)
     except KeyboardInterrupt:
         click.echo(f"interrupted: {outdir}/spikes.h5 is readable and marked incomplete", err=True)
         ctx.exit(130)
+    if res.rank:  # under mpiexec, rank 0 reports for all ranks
+        return
     c = res.counters
     click.echo(
         f"{res.path}: {c['spikes']} spikes in {res.steps} steps ({res.compiled.arithmetic}, "

@@ -39,6 +39,9 @@ class RunResult:
     placement: Placement
     compiled: CompiledNetwork
     wall_s: float
+    rank: int = 0  # MPI rank that returned this result (0 without MPI)
+    bytes_exchanged: int = 0  # spike ids and headers sent between MPI ranks, all ranks together
+    loop_s: float = 0.0  # wall time of the step loop alone (no construction, no final counters)
 
     def __repr__(self) -> str:  # short: the compiled network and placement hold large arrays
         state = "complete" if self.complete else "INCOMPLETE"
@@ -85,13 +88,32 @@ def chip_convention(v, k0, chunk_spikes, probe_idx, probe_map, reading):
     return v
 
 
-def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = True) -> RunResult:
+def run_spec(
+    net: Network, outdir, overwrite: bool = False, progress: bool = True, threads: int = 1
+) -> RunResult:
     """Simulate ``net`` as its ``simulation`` section says and write ``outdir/spikes.h5``.
 
     Everything that can fail on bad input (spec, mapping, discretization) fails before the
     output directory is touched. Ctrl-C (SIGINT) or SIGTERM stop the run at the next chunk
-    boundary and leave a readable file marked ``complete = False``.
+    boundary and leave a readable file marked ``complete = False``. Under ``mpiexec`` the run is
+    split over the MPI ranks, with ``threads > 1`` over worker threads (:mod:`neuro.parallel`;
+    the same file either way).
     """
+    from neuro.parallel import world
+
+    comm = world()
+    if comm is not None or threads > 1:
+        from neuro.parallel.runner import RunHooks, run_spec_mpi, run_spec_threads
+
+        hooks = RunHooks(
+            check_outdir,
+            lambda total, enabled: Progress(total, "steps", enabled, after_s=PROGRESS_AFTER_S),
+            RunResult,
+            lambda path: OutputDir(path, ("spikes.h5",), overwrite),
+        )
+        if comm is not None:
+            return run_spec_mpi(net, outdir, comm, hooks, overwrite, progress)
+        return run_spec_threads(net, outdir, threads, hooks, overwrite, progress)
     t0 = time.perf_counter()
     outdir = Path(outdir)
     check_outdir(outdir, overwrite)
@@ -174,6 +196,7 @@ def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = Tru
         signal.signal(signal.SIGTERM, _term)
     except ValueError:  # not in the main thread
         old_term = None
+    t_loop = time.perf_counter()
     try:
         sim.run(
             sim_cfg.steps,
@@ -183,6 +206,7 @@ def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = Tru
         )
         complete = True
     finally:
+        loop_s = time.perf_counter() - t_loop
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
         bar.done()
@@ -209,4 +233,5 @@ def run_spec(net: Network, outdir, overwrite: bool = False, progress: bool = Tru
         placement,
         compiled,
         time.perf_counter() - t0,
+        loop_s=loop_s,
     )

@@ -33,7 +33,7 @@ def deliver(src, b, k, n_rows, indptr, slot, weight, delay, buf):
         buf[r, b, slot[s]] += weight[s]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def deliver_inputs(k, j, n_batch, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count):
     """Deliver the external input spikes of step ``k`` (row ``j`` of this chunk's input CSR)."""
     for b in range(n_batch):

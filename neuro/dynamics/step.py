@@ -91,7 +91,7 @@ def _no_learning(lrn, k, n, out_src, first, n_out, in_src, i0, i1, slot, weight)
     return None
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # nogil: worker threads (neuro.parallel) step their cores in parallel
 def run_chunk(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
     """Advance ``n_steps`` steps from step ``k0``; return (steps done, spikes written).
 

@@ -1,0 +1,412 @@
+"""``mpiexec -n R neuro run SPEC -o OUTDIR``: one network stepped by R MPI ranks.
+
+Every rank compiles the whole spec (the draws do not depend on R) and places it; the cores
+are partitioned into ranks (:mod:`neuro.parallel.partition`) and each rank keeps its
+sub-network (:mod:`neuro.parallel.subnet`). Per step ``k`` each rank
+
+1. updates its neurons (the engine's step loop, :func:`neuro.dynamics.step.run_chunk`, one
+   step; the local neurons' own CSR rows are empty, so nothing is routed yet);
+2. exchanges the step's spikes (:mod:`neuro.parallel.exchange`);
+3. delivers the step's spikes — its own, the received ones and the step's input spikes, in
+   ascending global source order — through the mirror rows of its CSR into the ring buffer
+   (:func:`neuro.dynamics.routing.deliver_inputs`), which is what the single-process engine
+   does at the end of step ``k``, in the same order.
+
+Spike inputs are drawn on every rank from the run's generator for all channels (the same
+stream whatever R). Spikes and probes are gathered to rank 0 once per chunk and written in the
+single-process file's order; counters are summed exactly (allreduce of spike counts per
+source and active updates per neuron) and then derived from the full placement as in a
+single-process run, plus ``messages_inter_chip`` / ``messages_intra_chip``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import signal
+import time
+from collections import namedtuple
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from neuro import __version__
+from neuro.chips import get_profile
+from neuro.dynamics import step as step_loop
+from neuro.dynamics.routing import deliver_inputs
+from neuro.energy.ledger import ledger_from_simulator, write_ledger
+from neuro.engine import CHUNK_STEPS, Simulator
+from neuro.errors import NeuroError
+from neuro.inputs import SpecInputs
+from neuro.io.sonata import SpikeWriter
+from neuro.learning.floating import FloatTables
+from neuro.mapping import place
+from neuro.network import CompiledNetwork, compile_network
+from neuro.parallel.exchange import MpiGroup, ThreadGroup, ThreadShared
+from neuro.parallel.learning import learn_step, trace_updates
+from neuro.parallel.partition import worker_of_neuron
+from neuro.parallel.subnet import build_subnet
+
+log = logging.getLogger(__name__)
+
+
+class WorkerSimulator(Simulator):
+    """The engine's simulator on a worker's sub-network; current injections (given for the
+    full network by ``inputs``) are applied to the full bias and sliced to the local neurons."""
+
+    def __init__(self, sub, full: CompiledNetwork, inputs, probe_neurons, learning: bool):
+        super().__init__(sub.net, probe_neurons=probe_neurons, inputs=inputs, learning=learning)
+        self.full = full
+        self.local = sub.local
+        self._full_bias = full.params["bias"]
+
+    def _prepare(self, k: int) -> None:
+        active = self.inputs.bias_delta(k)
+        key = tuple(id(a) for _sl, a in active)
+        if key != self._bias_key:
+            self._bias_key = key
+            bias = self.target.bias_with_currents(self.full, self._full_bias, active)
+            self.params["bias"] = np.ascontiguousarray(bias[self.local])
+
+
+class _MergedCounts:
+    """The whole network's counts (summed over ranks), shaped like a simulator for
+    :meth:`Simulator.counters` and :func:`~neuro.energy.ledger.ledger_from_simulator`."""
+
+    counters = Simulator.counters
+
+    def __init__(self, net, step, spike_count, active, overflow, learning_counts):
+        self.net, self.target, self.step, self.batch = net, net.target, step, 1
+        self.spike_count, self.active, self.overflow = spike_count, active, overflow
+        self.learning, self.host_ops = learning_counts is not None, {}
+        self.tables = SimpleNamespace(arrays={"counts": learning_counts})
+
+
+def _refuse_unsupported(net, compiled) -> None:
+    if not isinstance(compiled, CompiledNetwork):
+        raise NeuroError(
+            f"running on several MPI ranks needs a LIF target (float or loihi), not {compiled.arithmetic}",
+            net.source,
+            "simulation.arithmetic",
+        )
+    plastic = [i for i, p in enumerate(net.projections) if p.plasticity is not None]
+    if plastic and compiled.target.tables_type is not FloatTables:
+        raise NeuroError(
+            f"plastic projections on several MPI ranks run in float arithmetic only, not "
+            f"{compiled.arithmetic} (run with one process)",
+            net.source,
+            f"projections[{plastic[0]}].plasticity",
+        )
+
+
+def _setup(net):
+    """Compile and place the whole spec (every MPI rank does this; threads share one copy)."""
+    compiled = compile_network(net)
+    _refuse_unsupported(net, compiled)
+    placement = place(compiled, get_profile(net.simulation.chip), net.simulation.chips)
+    return compiled, placement
+
+
+#: What :mod:`neuro.run` lends the runner (so that this module does not import it):
+#: ``check_outdir(path, overwrite)``, ``progress(total, enabled)`` -> a progress bar and
+#: ``result(...)`` -> its ``RunResult``, ``claim(path)`` -> the output directory's claim
+#: (:class:`neuro.io.outdir.OutputDir`: created atomically, locked while worker 0 writes).
+RunHooks = namedtuple("RunHooks", ("check_outdir", "progress", "result", "claim"))
+
+
+def run_spec_mpi(net, outdir, comm, hooks: RunHooks, overwrite: bool = False, progress: bool = True):
+    """:func:`neuro.run.run_spec` on the ranks of the mpi4py communicator ``comm`` (the same
+    file, counters and result as one process)."""
+    t0 = time.perf_counter()
+    group = MpiGroup(comm)
+    if group.rank == 0:
+        hooks.check_outdir(Path(outdir), overwrite)
+    compiled, placement = _setup(net)
+    return _worker(group, net, outdir, compiled, placement, compiled.rng, progress, t0, hooks)
+
+
+def run_spec_threads(
+    net, outdir, threads: int, hooks: RunHooks, overwrite: bool = False, progress: bool = True
+):
+    """:func:`neuro.run.run_spec` with the network's cores partitioned over ``threads`` worker
+    threads of this process (the same partition and sub-networks as MPI ranks; spikes pass
+    through shared memory). Worker 0 runs in the calling thread."""
+    import copy
+    import threading
+
+    t0 = time.perf_counter()
+    hooks.check_outdir(Path(outdir), overwrite)
+    compiled, placement = _setup(net)
+    shared = ThreadShared(threads)
+    rngs = [copy.deepcopy(compiled.rng) for _ in range(threads)]  # each worker draws the same stream
+    errors = []
+
+    def work(rank):
+        try:
+            _worker(ThreadGroup(shared, rank), net, outdir, compiled, placement, rngs[rank], False, t0, hooks)
+        except BaseException as exc:  # noqa: BLE001 - ends the other workers, re-raised below
+            errors.append(exc)
+            shared.barrier.abort()
+
+    pool = [threading.Thread(target=work, args=(r,), daemon=True) for r in range(1, threads)]
+    for t in pool:
+        t.start()
+    try:
+        result = _worker(
+            ThreadGroup(shared, 0), net, outdir, compiled, placement, rngs[0], progress, t0, hooks
+        )
+    except BaseException:
+        shared.barrier.abort()
+        raise
+    finally:
+        for t in pool:
+            t.join()
+    if errors and not isinstance(errors[0], KeyboardInterrupt):
+        raise errors[0]
+    return result
+
+
+def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
+    """One worker's run: its sub-network, the step loop with the group's exchange, the output
+    (worker 0) and the merged counters."""
+    rank, size = group.rank, group.size
+    outdir = Path(outdir)
+    sim_cfg = net.simulation
+    profile = placement.profile
+    worker_of = worker_of_neuron(placement, size)
+    chip_of_core = placement.core_coords()[:, 0]
+    sub = build_subnet(compiled, worker_of, rank, size, placement.core_of, chip_of_core)
+    log.info(
+        "worker %d/%d: %d of %d neurons, %d of %d synapses",
+        rank,
+        size,
+        sub.local.size,
+        compiled.n_neurons,
+        sub.net.n_synapses,
+        compiled.n_synapses,
+    )
+    full = dataclasses.replace(compiled, rng=rng)
+    if rank != 0:  # only worker 0 keeps the whole synapse table (for the per-core ledger)
+        z = np.zeros(0, dtype=np.int64)
+        full = dataclasses.replace(full, slot=z, weight=z, delay=z)
+    del compiled
+
+    probe_idx, probe_map = [], []
+    for pb in net.probes:
+        sl = full.pop_slice(pb.population)
+        local = np.arange(sl.stop - sl.start) if pb.neurons is None else np.asarray(pb.neurons)
+        probe_map.append((pb, local, len(probe_idx)))
+        probe_idx.extend((sl.start + local).tolist())
+    probe_idx = np.asarray(probe_idx, dtype=np.int64)
+    my_probes = np.flatnonzero(worker_of[probe_idx] == rank) if probe_idx.size else probe_idx
+    loc_index = np.full(full.n_neurons, -1, dtype=np.int64)
+    loc_index[sub.local] = np.arange(sub.local.size)
+    inputs = SpecInputs(full)  # every rank draws every channel: the stream does not depend on R
+    learns = any(p.plasticity is not None for p in net.projections)
+    sim = WorkerSimulator(sub, full, inputs, loc_index[probe_idx[my_probes]], learns)
+    xchg = group.exchange
+
+    group.barrier()  # every worker has checked the output directory before worker 0 creates it
+    writer = None
+    if rank == 0:
+        claim = hooks.claim(outdir)  # atomic mkdir, or (overwrite) only spikes.h5 replaced; locked
+        claim.claim()
+        attrs = {
+            "seed": full.seed,
+            "steps": sim_cfg.steps,
+            "arithmetic": full.arithmetic,
+            "chip": profile.name,
+            "chips": sim_cfg.chips,
+            "version": __version__,
+            "spec": net.to_dict(),
+            "network": net.name,
+            group.size_attr: size,
+        }
+        writer = SpikeWriter(outdir / "spikes.h5", full.pop_names, full.pop_offsets, full.dt, attrs)
+        writer.write_placement(placement)
+    bar = hooks.progress(sim_cfg.steps, progress and rank == 0)
+
+    stop_requested = [False]
+
+    def _flag(signum, frame):
+        stop_requested[0] = True
+
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            old[sig] = signal.signal(sig, _flag)
+        except ValueError:  # not in the main thread
+            pass
+
+    n_src = full.n_sources
+    spike_count = np.zeros(n_src, dtype=np.int64)
+    scratch_count = np.zeros(sub.net.n_sources, dtype=np.int64)
+    no_ptr, no_src = np.zeros(2, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    one_ptr = np.zeros(2, dtype=np.int64)
+    csr = sim._csr()
+    buf = sim.state["buf"]
+    n_rows = buf.shape[0]
+    stopped = False
+    t_loop = time.perf_counter()
+    try:
+        changes = inputs.change_points()
+        while sim.step < sim_cfg.steps and not stopped:
+            k0 = sim.step
+            nxt = min([c for c in changes if c > k0] + [sim_cfg.steps])
+            n = min(CHUNK_STEPS, nxt - k0)
+            sim._prepare(k0)
+            in_ptr, in_src = inputs.chunk(k0, n, 1, full.rng)
+            pv = np.zeros((n, 1, my_probes.size), dtype=sim.probe_dtype)
+            pi = np.zeros_like(pv)
+            state = sim._state_tuple()
+            params = sim.target.kernel_params(sim.params, sim.adapt)
+            lrn = sim.tables.pack(sim.target.tables_type)
+            io = step_loop.ChunkIO(
+                no_ptr,
+                no_src,
+                sim._out_step,
+                sim._out_b,
+                sim._out_src,
+                sim.probe_idx,
+                pv,
+                pi,
+                sim.spike_count,
+                sim.active,
+            )
+            out_steps, out_ids = [], []
+            done = 0
+            for j in range(n):
+                k = k0 + j
+                _, n_out = step_loop.run_chunk(
+                    k,
+                    1,
+                    state,
+                    params,
+                    csr,
+                    io._replace(probe_v=pv[j:], probe_i=pi[j:]),
+                    False,
+                    lrn,
+                    sim.overflow,
+                )
+                mine = sub.local[sim._out_src[:n_out]]
+                received, stopped = xchg.step(mine, sub.needed_by[sim._out_src[:n_out]], stop_requested[0])
+                srcs = np.concatenate([mine, received])
+                srcs.sort()
+                srcs = np.concatenate([srcs, in_src[in_ptr[j] : in_ptr[j + 1]]])
+                mid = sub.mirror_index(srcs)
+                one_ptr[1] = mid.size
+                deliver_inputs(
+                    k,
+                    0,
+                    1,
+                    one_ptr,
+                    mid,
+                    n_rows,
+                    csr.indptr,
+                    csr.slot,
+                    csr.weight,
+                    csr.delay,
+                    buf,
+                    scratch_count,
+                )
+                if sim.learning:  # after the step's deliveries, as in the single-process loop
+                    learn_step(lrn, k, sub.local.size, sim._out_src, n_out, mid, csr.slot, csr.weight)
+                if mine.size:
+                    spike_count[mine] += 1
+                    out_steps.append(np.full(mine.size, k, dtype=np.int64))
+                    out_ids.append(mine)
+                done = j + 1
+                if stopped:
+                    break
+            if rank == 0 and in_ptr[done] > 0:
+                spike_count += np.bincount(in_src[: in_ptr[done]], minlength=n_src)
+            sim.step = k0 + done
+            _write_chunk(group, writer, k0, out_steps, out_ids, pv[:done], pi[:done], my_probes, probe_map)
+            bar(sim.step)
+        complete = sim.step >= sim_cfg.steps and not stopped
+    finally:
+        loop_s = time.perf_counter() - t_loop
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        bar.done()
+    counters, exchanged = _merge_counters(group, full, placement, sim, sub, spike_count, xchg, writer)
+    if rank == 0:
+        writer.f["emulator"].attrs[group.bytes_attr] = exchanged
+        writer.close(complete, counters)
+        claim.release()
+    counters = group.bcast(counters)
+    if stopped and rank == 0:
+        log.warning("interrupted at step %d: %s is readable and marked incomplete", sim.step, outdir)
+    result = hooks.result(
+        outdir / "spikes.h5",
+        full.seed,
+        sim.step,
+        complete,
+        counters,
+        placement,
+        full,
+        time.perf_counter() - t0,
+        rank,
+        exchanged,
+        loop_s,
+    )
+    if stopped:
+        raise KeyboardInterrupt
+    return result
+
+
+def _write_chunk(group, writer, k0, out_steps, out_ids, pv, pi, my_probes, probe_map) -> None:
+    """Gather a chunk's spikes and probes to rank 0 and write them in the single-process order
+    (by step, then global neuron index)."""
+    steps = np.concatenate(out_steps) if out_steps else np.zeros(0, dtype=np.int64)
+    ids = np.concatenate(out_ids) if out_ids else np.zeros(0, dtype=np.int64)
+    parts = group.gather((steps, ids, my_probes, pv, pi))
+    if writer is None:
+        return
+    steps = np.concatenate([p[0] for p in parts])
+    ids = np.concatenate([p[1] for p in parts])
+    order = np.lexsort((ids, steps))
+    writer.write_spikes(steps[order], ids[order])
+    n_probes = sum(p[2].size for p in parts)
+    if n_probes:
+        v = np.zeros((pv.shape[0], 1, n_probes), dtype=pv.dtype)
+        i = np.zeros_like(v)
+        for _s, _i, cols, pvr, pir in parts:
+            v[:, :, cols], i[:, :, cols] = pvr, pir
+        for pb, local, start in probe_map:
+            cols = slice(start, start + local.size)
+            for var in pb.variables:
+                writer.write_probe(pb.population, var, local, (v if var == "v" else i)[:, 0, cols])
+    writer.flush(k0 + pv.shape[0])
+
+
+def _merge_counters(group, full, placement, sim, sub, spike_count, xchg, writer):
+    """Exact totals over workers; the counters and ledger (worker 0) of the whole network."""
+    group.sum_inplace(spike_count)
+    active = np.zeros((1, full.n_neurons), dtype=np.int64)
+    active[0, sub.local] = sim.active[0]
+    group.sum_inplace(active)
+    overflow = sim.overflow.copy()
+    group.sum_inplace(overflow)
+    inter = group.sum(int(spike_count[sub.mirrors] @ sub.inter_chip_cores))
+    exchanged = group.sum(xchg.bytes_sent)
+    learning_counts = None
+    if sim.learning:
+        weight_updates = group.sum(int(sim.tables.arrays["counts"][0]))
+        learning_counts = np.array([weight_updates, trace_updates(full, spike_count)], dtype=np.int64)
+        parts = group.gather((sub.global_pos, sim.net.weight))
+        if writer is not None:  # the learned weights, back in the full network's table
+            for pos, w in parts:
+                full.weight[pos] = w
+    if writer is None:
+        return None, exchanged
+    merged = _MergedCounts(full, sim.step, spike_count, active, overflow, learning_counts)
+    counters = merged.counters(placement)
+    ledger = ledger_from_simulator(merged, placement)
+    counters.update(ledger.totals())
+    neuron_messages = int(spike_count[: full.n_neurons] @ placement.src_dest_cores[: full.n_neurons])
+    counters["messages_inter_chip"] = inter
+    counters["messages_intra_chip"] = neuron_messages - inter
+    write_ledger(writer.f.require_group("emulator/counters"), ledger)
+    return counters, exchanged

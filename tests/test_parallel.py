@@ -1,0 +1,153 @@
+"""The partition of cores into workers, and worker threads (``neuro run --threads N``): the
+same file as one thread, with the same sub-networks and worker loop as MPI ranks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neuro.chips import get_profile
+from neuro.mapping import place
+from neuro.network import compile_network
+from neuro.parallel.partition import _cut, partition_cores
+from neuro.parallel.subnet import build_subnet
+from neuro.run import run_spec
+from neuro.spec import load_spec
+
+from .test_mpi import PLASTIC, SPEC, assert_same_file
+
+
+def test_cut_balances_contiguous_runs():
+    # loads 1..8 (sum 36): halves at 18 -> [1..6] = 21 vs [1..5] = 15 (|21-18| = 3 = |15-18|): the
+    # first boundary at or past 18 is after 6 (21); the one before (15) is no closer, so 6 stays
+    b = _cut(np.arange(1, 9, dtype=float), 2)
+    assert b.tolist() == [0, 6, 8]
+    # one huge unit still leaves every part at least one unit
+    assert _cut(np.array([100.0, 1, 1, 1]), 3).tolist() == [0, 1, 2, 4]
+
+
+@pytest.fixture(scope="module")
+def placed(tmp_path_factory):
+    path = tmp_path_factory.mktemp("par") / "net.toml"
+    path.write_text(SPEC)
+    net = load_spec(path)
+    compiled = compile_network(net)
+    return net, compiled, place(compiled, get_profile("loihi"), 1), path
+
+
+def test_cores_whole_and_contiguous_and_chips_whole(placed):
+    _net, _c, placement, _p = placed
+    w = partition_cores(placement, 3)
+    assert w.size == placement.n_cores and set(w.tolist()) == {0, 1, 2}
+    assert np.all(np.diff(w) >= 0)  # contiguous runs of cores
+    # two chips of 4 cores (a smaller profile): 2 workers get one whole chip each
+    import dataclasses
+
+    from neuro.mapping import Placement
+
+    two_chips = dataclasses.replace(placement.profile, cores_per_chip=4)
+    p2 = Placement(**{**placement.__dict__, "profile": two_chips, "n_chips": 2})
+    chip = p2.core_coords()[:, 0]
+    w2 = partition_cores(p2, 2)
+    assert np.array_equal(w2, chip)
+
+
+def test_subnetworks_hold_each_synapse_once(placed):
+    _net, compiled, placement, _p = placed
+    worker_of = partition_cores(placement, 3)[placement.core_of]
+    chip = placement.core_coords()[:, 0]
+    subs = [build_subnet(compiled, worker_of, r, 3, placement.core_of, chip) for r in range(3)]
+    assert sum(s.net.n_synapses for s in subs) == compiled.n_synapses
+    assert sorted(np.concatenate([s.local for s in subs]).tolist()) == list(range(compiled.n_neurons))
+    n = compiled.n_neurons
+    for s in subs:
+        # the mirrors are exactly the sources with a synapse onto the worker's neurons
+        tgt = compiled.slot % n
+        src = np.repeat(np.arange(compiled.n_sources), compiled.fanout())
+        assert np.array_equal(s.mirrors, np.unique(src[np.isin(tgt, s.local)]))
+        assert s.net.fanout()[: s.local.size].sum() == 0  # local rows empty: delivered via mirrors
+
+
+@pytest.mark.parametrize("arithmetic", ["float", "loihi"])
+def test_threads_write_the_single_thread_file(placed, tmp_path, arithmetic):
+    net = placed[0].with_simulation(arithmetic=arithmetic)
+    one = run_spec(net, tmp_path / "one", progress=False)
+    for threads in (2, 3):
+        many = run_spec(net, tmp_path / f"t{threads}", progress=False, threads=threads)
+        assert many.complete
+        assert_same_file(one.path, many.path)
+        assert many.bytes_exchanged > 0
+
+
+def test_threads_learn_the_single_thread_weights(tmp_path):
+    path = tmp_path / "plastic.toml"
+    path.write_text(SPEC + PLASTIC)
+    one = run_spec(load_spec(path), tmp_path / "one", progress=False)
+    two = run_spec(load_spec(path), tmp_path / "two", progress=False, threads=2)
+    assert_same_file(one.path, two.path)
+    assert np.array_equal(one.compiled.weight, two.compiled.weight)
+
+
+def test_inter_chip_messages_match_a_count_from_the_synapse_table(placed, tmp_path, monkeypatch):
+    # 7 cores on chips of 4 cores: 2 chips, 2 workers with a chip each. Expected count by hand
+    # from the full CSR: per neuron, its destination cores on another chip than its own, times
+    # its spikes (from the file).
+    import dataclasses
+
+    import h5py
+
+    from neuro import chips
+
+    small = dataclasses.replace(chips.LOIHI, cores_per_chip=4)
+    monkeypatch.setitem(chips.PROFILES, "loihi", small)
+    net = placed[0].with_simulation(chips=2)
+    res = run_spec(net, tmp_path / "o", progress=False, threads=2)
+    compiled, placement = res.compiled, res.placement
+    n = compiled.n_neurons
+    chip_of_core = placement.core_coords()[:, 0]
+    assert set(chip_of_core.tolist()) == {0, 1}
+    src = np.repeat(np.arange(compiled.n_sources), compiled.fanout())
+    core = placement.core_of[compiled.slot % n]
+    pairs = np.unique(np.stack([src, core], axis=1)[src < n], axis=0)
+    other = chip_of_core[pairs[:, 1]] != chip_of_core[placement.core_of[pairs[:, 0]]]
+    inter_per_src = np.bincount(pairs[other, 0], minlength=n)
+    spikes = np.zeros(n, dtype=np.int64)
+    with h5py.File(res.path, "r") as f:
+        for name in compiled.pop_names:
+            ids = f[f"spikes/{name}/node_ids"][()].astype(np.int64) + compiled.source_offset(name)
+            np.add.at(spikes, ids, 1)
+    expected = int(spikes @ inter_per_src)
+    assert expected > 0
+    c = res.counters
+    assert c["messages_inter_chip"] == expected
+    assert c["messages_inter_chip"] + c["messages_intra_chip"] == int(spikes @ placement.src_dest_cores[:n])
+
+
+def test_sigterm_ends_every_worker_thread_with_a_readable_prefix(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import h5py
+
+    from .test_mpi import ROOT
+
+    long = tmp_path / "long.toml"
+    long.write_text(SPEC.replace("steps = 200", "steps = 2000000"))
+    script = (
+        "import os, signal, threading\n"
+        "threading.Timer(8.0, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()\n"
+        "from neuro.cli import main\nmain()\n"
+    )
+    out = tmp_path / "o"
+    cmd = [sys.executable, "-c", script, "-q", "run", str(long), "-o", str(out), "--threads", "2"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=dict(os.environ))
+    assert proc.returncode == 130, proc.stderr
+    with h5py.File(out / "spikes.h5", "r") as f:
+        assert not f["emulator"].attrs["complete"]
+        done = int(f["emulator"].attrs["steps_completed"])
+        ids = f["spikes/a/node_ids"][()]
+    assert 0 < done < 2000000
+    ref = run_spec(load_spec(long).with_simulation(steps=done), tmp_path / "ref", progress=False)
+    with h5py.File(ref.path, "r") as f:
+        assert np.array_equal(f["spikes/a/node_ids"][()], ids)
