@@ -76,9 +76,21 @@ class _MergedCounts:
 
     counters = Simulator.counters
 
-    def __init__(self, net, step, spike_count, active, overflow, learning_counts):
+    def __init__(self, net, step, spike_count, update_counts, overflow, learning_counts, sim):
         self.net, self.target, self.step, self.batch = net, net.target, step, 1
-        self.spike_count, self.active, self.overflow = spike_count, active, overflow
+        self.spike_count, self.overflow, self.inputs = spike_count, overflow, sim.inputs
+        self.active, self.membrane = update_counts[:, 0], update_counts[:, 1]
+        self.params = net.params
+        # the whole network's state as one process holds it (NeuroBench's Footprint counts it)
+        self.state = net.target.new_state(
+            1,
+            net.n_neurons,
+            net.max_delay + 1,
+            net.target.n_channels(net),
+            net.v_init,
+            net.i_init,
+            net.params["theta_init"],
+        )
         self.learning, self.host_ops = learning_counts is not None, {}
         self.tables = SimpleNamespace(arrays={"counts": learning_counts})
 
@@ -89,6 +101,12 @@ def _refuse_unsupported(net, compiled) -> None:
             f"running on several MPI ranks needs a LIF target (float or loihi), not {compiled.arithmetic}",
             net.source,
             "simulation.arithmetic",
+        )
+    if any(getattr(inp, "graded", False) for inp in net.inputs):
+        raise NeuroError(
+            "graded (payload) inputs are not exchanged between workers yet (run with one process)",
+            net.source,
+            "inputs",
         )
     plastic = [i for i, p in enumerate(net.projections) if p.plasticity is not None]
     if plastic and compiled.target.tables_type is not FloatTables:
@@ -244,6 +262,7 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
     scratch_count = np.zeros(sub.net.n_sources, dtype=np.int64)
     no_ptr, no_src = np.zeros(2, dtype=np.int64), np.zeros(0, dtype=np.int64)
     one_ptr = np.zeros(2, dtype=np.int64)
+    no_payloads = np.zeros(0, dtype=np.int64)  # graded inputs are refused across workers
     csr = sim._csr()
     buf = sim.state["buf"]
     n_rows = buf.shape[0]
@@ -261,7 +280,7 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
             pi = np.zeros_like(pv)
             state = sim._state_tuple()
             params = sim.target.kernel_params(sim.params, sim.adapt)
-            lrn = sim.tables.pack(sim.target.tables_type)
+            lrn = sim.tables.pack(sim.target.tables_type) if sim.learning else None
             io = step_loop.ChunkIO(
                 no_ptr,
                 no_src,
@@ -272,7 +291,9 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
                 pv,
                 pi,
                 sim.spike_count,
-                sim.active,
+                sim.update_counts,
+                0,
+                no_payloads,
             )
             out_steps, out_ids = [], []
             done = 0
@@ -284,11 +305,12 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
                     state,
                     params,
                     csr,
-                    io._replace(probe_v=pv[j:], probe_i=pi[j:]),
+                    io._replace(probe_v=pv[j:], probe_i=pi[j:], new_sample=sim._new_sample(k)),
                     False,
                     lrn,
                     sim.overflow,
                 )
+                sim._ran(k, 1)
                 mine = sub.local[sim._out_src[:n_out]]
                 received, stopped = xchg.step(mine, sub.needed_by[sim._out_src[:n_out]], stop_requested[0])
                 srcs = np.concatenate([mine, received])
@@ -384,9 +406,9 @@ def _write_chunk(group, writer, k0, out_steps, out_ids, pv, pi, my_probes, probe
 def _merge_counters(group, full, placement, sim, sub, spike_count, xchg, writer):
     """Exact totals over workers; the counters and ledger (worker 0) of the whole network."""
     group.sum_inplace(spike_count)
-    active = np.zeros((1, full.n_neurons), dtype=np.int64)
-    active[0, sub.local] = sim.active[0]
-    group.sum_inplace(active)
+    counts = np.zeros((1, 2, full.n_neurons), dtype=np.int64)  # active, membrane updates
+    counts[0][:, sub.local] = sim.update_counts[0]
+    group.sum_inplace(counts)
     overflow = sim.overflow.copy()
     group.sum_inplace(overflow)
     inter = group.sum(int(spike_count[sub.mirrors] @ sub.inter_chip_cores))
@@ -401,7 +423,7 @@ def _merge_counters(group, full, placement, sim, sub, spike_count, xchg, writer)
                 full.weight[pos] = w
     if writer is None:
         return None, exchanged
-    merged = _MergedCounts(full, sim.step, spike_count, active, overflow, learning_counts)
+    merged = _MergedCounts(full, sim.step, spike_count, counts, overflow, learning_counts, sim)
     counters = merged.counters(placement)
     ledger = ledger_from_simulator(merged, placement)
     counters.update(ledger.totals())
