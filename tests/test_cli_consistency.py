@@ -32,8 +32,8 @@ def test_chip_offers_its_choices(cmd, tmp_path):
     args += ["-o", tmp_path / "x.png"] if cmd != "map" else []
     r = _run(*args)
     assert r.exit_code == 2
-    assert "'loihi', 'truenorth', 'unbounded'" in r.stderr and len(r.stderr.strip().splitlines()) == 1
-    assert "loihi|truenorth|unbounded" in _run(cmd, "--help").stdout
+    assert "'loihi', 'loihi2', 'truenorth', 'unbounded'" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "loihi|loihi2|truenorth|unbounded" in _run(cmd, "--help").stdout
 
 
 def test_plot_cores_shows_the_binding_resource():

@@ -207,7 +207,7 @@ def _reseal(path, change):
 
 
 CHECKPOINT_DAMAGE = {
-    "NaN weights": (lambda f: f["weight"].__setitem__(0, np.nan), "NaN"),
+    "NaN weights": (lambda f: f["synapses/0/weight"].__setitem__(0, np.nan), "NaN"),
     "negative step": (lambda f: f.attrs.__setitem__("step", -100), "step"),
     "non-integer seed": (lambda f: f.attrs.__setitem__("seed", 1.5), "seed"),
     "bad JSON": (lambda f: f.attrs.__setitem__("extra", "{not json"), "not valid JSON"),
@@ -233,9 +233,9 @@ def test_a_flipped_bit_in_the_weights_is_caught(corpus, tmp_path):
     path = tmp_path / "ckpt.h5"
     path.write_bytes(corpus["checkpoint"])
     with h5py.File(path, "r+") as f:  # change one weight without resealing: a bit flip on disk
-        w = f["weight"][()]
+        w = f["synapses/0/weight"][()]
         w.view(np.uint64)[0] ^= 1
-        f["weight"][...] = w
+        f["synapses/0/weight"][...] = w
     with pytest.raises(NeuroError) as e:
         load_checkpoint(path)
     assert_one_line_error(e.value, "checksum does not match")
