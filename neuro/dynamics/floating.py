@@ -9,9 +9,17 @@ With :math:`x = v - v_{rest} - b` and currents :math:`I_c` decaying with :math:`
     I_c[k+1] = I_c[k]\\, e^{-dt/\\tau_c}
 
 (:math:`\\frac{dt}{\\tau_m} e^{-dt/\\tau_m}` replaces the fraction when :math:`\\tau_c = \\tau_m`),
-which is what Brian2's ``method='exact'`` computes. Per step, in Brian2's order: input that
-arrived is added to the currents, ``v`` is integrated unless refractory, a spike is emitted
-when ``v > v_threshold`` (not while refractory), ``v`` is reset, and the spike is routed.
+which is what Brian2's ``method='exact'`` computes. A constant current :math:`b_I` held
+over every step (``bq``, a population's ``input_bias``) enters, exactly integrated, as
+
+.. math::
+
+    I[k+1] = \\ldots + g_q b_I, \\qquad x[k+1] = \\ldots + h_q b_I
+
+(:math:`g_q = 1 - e_e`, :math:`h_q = 1 - e_m - c_e`; see :mod:`neuro.targets.floating`).
+Per step, in Brian2's order: input that arrived is added to the currents, ``v`` is
+integrated unless refractory, a spike is emitted when ``v > v_threshold`` (not while
+refractory), ``v`` is reset, and the spike is routed.
 A spike at step ``k`` starts a refractory period of ``R = rint(refractory / dt)`` steps:
 ``v`` is held at ``v_reset`` for steps ``k+1 .. k+R-1``.
 """
@@ -46,9 +54,11 @@ def update(q, ie, ii, vb, rb, th, fired, params, two):
         params.theta_decay,
         params.adapt,
     )
+    hq, gq, bq = params.hq, params.gq, params.bq
     n = vb.shape[0]
     for i in range(n):
         e_old, i_old = ie[i], ii[i]
+        u = bq[i]
         a = e_old + q[i]
         q[i] = 0.0
         c = i_old
@@ -59,7 +69,7 @@ def update(q, ie, ii, vb, rb, th, fired, params, two):
         free = r == 0
         v_old = vb[i]
         x = v_old - v_rest[i] - bias[i]
-        x = x * em[i] + a * ce[i] + c * ci[i]
+        x = x * em[i] + a * ce[i] + c * ci[i] + u * hq[i]
         vi = x + v_rest[i] + bias[i]
         t_i = th[i] * theta_decay[i] if adapt else th[i]
         spk = free and (vi > v_th[i] + t_i)
@@ -72,7 +82,7 @@ def update(q, ie, ii, vb, rb, th, fired, params, two):
                 t_i += theta_plus[i]
         th[i] = t_i
         rb[i] = r - 1 if r > 0 else 0
-        ne = a * ee[i]
+        ne = a * ee[i] + u * gq[i]
         ni = c * ei[i]
         fired[i] = spk + 2 * ((free & (vn != v_old)) | (ne != e_old) | (ni != i_old))
         ie[i] = ne
@@ -93,6 +103,9 @@ FLOAT_PARAMS = (
     "ref_steps",
     "theta_plus",
     "theta_decay",
+    "hq",
+    "gq",
+    "bq",
 )
 # Per-neuron constants of the float update (built by neuro.targets.floating), plus ``adapt``
 # (1: thresholds adapt). The step loop (neuro.dynamics.step) is specialized on this type.
