@@ -602,3 +602,53 @@ def test_linear_cycle_and_bad_inputs(tmp_path):
     path = _write(g2, tmp_path / "g.nir")
     r = CliRunner().invoke(main, ["run", path, "-o", str(tmp_path / "o")])
     assert r.exit_code == 2 and "needs --dt" in r.output
+
+
+# --------------------------------------------------------------------------- Brian2 (neuro verify)
+@pytest.mark.brian2
+@pytest.mark.filterwarnings("ignore::pyparsing.PyparsingDeprecationWarning")
+@pytest.mark.parametrize("arithmetic", ["float", "loihi"])
+def test_imported_nir_populations_match_brian2(arithmetic, tmp_path):
+    """A graph using every new spec field (no synaptic filter, input_bias, no leak, no spikes)
+    runs identically in neuro's engine and in neuro verify's independent Brian2 model."""
+    from neuro.verify import verify
+
+    rng = np.random.default_rng(8)
+    n = 6
+    g = nir.NIRGraph(
+        nodes={
+            "in": nir.Input(input_type=np.array([8])),
+            "fc1": nir.Affine(weight=rng.uniform(0, 1, (n, 8)) * 40, bias=np.full(n, 3.0)),
+            "lif": nir.LIF(tau=np.full(n, 0.01), r=np.ones(n), v_leak=np.zeros(n), v_threshold=np.ones(n)),
+            "fc2": nir.Affine(weight=rng.normal(0, 1, (n, n)) * 20, bias=np.full(n, 20.0)),
+            "cuba": nir.CubaLIF(
+                tau_mem=np.full(n, 0.02),
+                tau_syn=np.full(n, 0.005),
+                r=np.ones(n),
+                v_leak=np.zeros(n),
+                v_threshold=np.full(n, 0.5),
+                w_in=np.ones(n),
+            ),
+            "fc3": nir.Affine(weight=rng.uniform(0, 1, (n, n)) * 600, bias=np.full(n, 2.0)),
+            "if": nir.IF(r=np.ones(n), v_threshold=np.ones(n)),
+            "li": nir.LI(tau=np.full(n, 0.02), r=np.ones(n), v_leak=np.zeros(n)),
+            "out": nir.Output(output_type=np.array([n])),
+        },
+        edges=[
+            ("in", "fc1"),
+            ("fc1", "lif"),
+            ("lif", "fc2"),
+            ("fc2", "cuba"),
+            ("cuba", "fc3"),
+            ("fc3", "if"),
+            ("if", "li"),
+            ("li", "out"),
+            ("if", "out"),
+        ],
+    )
+    x = (rng.random((150, 8)) < 0.3).astype(np.int64)
+    net = with_input(graph_network(g, DT, tmp_path), x).with_simulation(arithmetic=arithmetic, seed=1)
+    report = verify(net, arithmetic)
+    counts = {p.name: p.neuro for p in report.populations}
+    assert counts["lif"] > 0 and counts["cuba"] > 0 and counts["if"] > 0 and counts["li"] == 0
+    assert report.identical, report.table()

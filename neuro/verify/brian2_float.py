@@ -18,7 +18,7 @@ current ``bias_hold`` (``input_bias``) drives the filter, ``dI_exc/dt = (-I_exc 
 tau_syn``; without a filter (``tau_syn = 0``) ``I_exc`` is a plain variable that an operation
 before the integration adds to ``v`` and clears (a weight jumps ``v`` and decays with it in the
 same step), and ``bias_hold`` joins ``v``'s drive; without a leak ``dv/dt = (bias + bias_hold
-+ I_exc) / tau_mem``. A population with ``spiking = false`` has no threshold.
++ I_exc) / tau_mem``. A population with ``spiking = false`` has an infinite threshold.
 
 One Brian2 limitation is worked around without changing the semantics: with
 ``(unless refractory)``, Brian2's exact integrator multiplies the right-hand side by
@@ -102,12 +102,16 @@ def _nir_group(net: CompiledNetwork, index: int, clock) -> NeuronGroup:
     group = NeuronGroup(
         pop.size,
         eqs,
-        threshold="v > v_threshold" if pop.spiking else None,
-        reset="v = v_reset" if pop.spiking else None,
+        threshold="v > v_threshold",  # never crossed without spikes (v_threshold = inf)
+        reset="v = v_reset",
         refractory=r_steps * net.dt * ms if held else False,
-        method="exact",
+        method="exact" if pop.leak else "euler",  # a constant slope: Euler is exact (and 'exact' refuses it)
         clock=clock,
-        namespace={"v_rest": pop.v_rest, "v_threshold": pop.v_threshold, "v_reset": pop.v_reset},
+        namespace={
+            "v_rest": pop.v_rest,
+            "v_threshold": pop.v_threshold if pop.spiking else np.inf,
+            "v_reset": pop.v_reset,
+        },
         name=f"pop{index}",
     )
     if not filtered:
