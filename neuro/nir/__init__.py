@@ -16,11 +16,17 @@ from pathlib import Path
 import numpy as np
 
 from neuro.errors import NeuroError
-from neuro.nir.exporter import export_graph, export_nir
-from neuro.nir.graph import read_graph
-from neuro.nir.importer import TIME_UNITS, GraphImport
-from neuro.nir.specfile import write_spec
-from neuro.spec import Input
+
+try:
+    import nir  # noqa: F401  (the nir package is an extra: pip install 'neuro[nir]')
+except ImportError:  # pragma: no cover - installed with the test extra
+    raise NeuroError("NIR support needs the 'nir' package: pip install 'neuro[nir]'") from None
+
+from neuro.nir.exporter import export_graph, export_nir  # noqa: E402
+from neuro.nir.graph import read_graph  # noqa: E402
+from neuro.nir.importer import TIME_UNITS, GraphImport  # noqa: E402
+from neuro.nir.specfile import write_spec  # noqa: E402
+from neuro.spec import Input  # noqa: E402
 
 __all__ = [
     "TIME_UNITS",

@@ -52,10 +52,14 @@ def _neuron(pop, bias: np.ndarray, dt: float):
     ones = np.ones(n)
     dt_g = dt / UNIT_MS
     thr, reset = np.full(n, pop.v_threshold), np.full(n, pop.v_reset)
-    meta = {k: getattr(pop, k) for k in SIDECAR_FIELDS}
-    meta = {k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in meta.items() if v is not None}
-    if pop.v_init is not None and pop.v_init.kind == "array":
-        meta["v_init"] = pop.v_init.array.astype(float).tolist()
+    meta = {k: getattr(pop, k) for k in SIDECAR_FIELDS if k != "bias" or not pop.leak}
+    for key, val in list(meta.items()):
+        if val is None:
+            del meta[key]
+        elif hasattr(val, "kind") and val.kind == "array":  # not the path of a file
+            meta[key] = val.array.astype(float).tolist()
+        elif hasattr(val, "to_dict"):
+            meta[key] = val.to_dict()
     md = {"neuro": json.dumps(meta)}
     if not pop.leak:  # IF / I: spec weight = r dt_g w (a bias would need an Affine: reported)
         node = (
@@ -113,8 +117,10 @@ def export_graph(net, seed: int | None = None) -> tuple[nir.NIRGraph, list[str]]
         nodes[f"{pop.name}.out"] = nir.Output(output_type=np.array([pop.size]))
         edges.append((pop.name, f"{pop.name}.out"))
         dropped.update(_dropped(pop))
-        if (not pop.leak and np.any(bias != 0)) or pop.input_bias is not None:
-            dropped.add("biases of leak-free or input_bias populations")
+        if not pop.leak and np.any(bias != 0):
+            dropped.add("bias of a population without a leak")
+        if pop.input_bias is not None:
+            dropped.add("input_bias (an Affine bias would need an input edge)")
     for inp in net.inputs:
         if inp.is_spike_source:
             nodes[inp.name] = nir.Input(input_type=np.array([inp.size]))

@@ -206,13 +206,13 @@ class GraphImport:
             sidecar = _sidecar(self.nodes[node], node)
             for g in nn.groups:
                 kw = dict(g.fields)
-                for key, val in sidecar.items():
-                    kw[key] = (
-                        np.asarray(val, dtype=np.float64)[g.index].tolist() if isinstance(val, list) else val
-                    )
                 kw["bias"] = _value(bias[g.index], weights_dir, f"{g.name}.bias", used)
                 if input_bias is not None and np.any(input_bias[g.index] != 0):
                     kw["input_bias"] = _value(input_bias[g.index], weights_dir, f"{g.name}.input_bias", used)
+                for key, val in sidecar.items():  # neuro's own fields, where NIR has none
+                    kw[key] = (
+                        np.asarray(val, dtype=np.float64)[g.index].tolist() if isinstance(val, list) else val
+                    )
                 populations.append(Population(name=g.name, size=int(g.index.size), **kw))
             if sig is None:
                 continue
