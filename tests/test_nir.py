@@ -702,3 +702,30 @@ def test_imported_graph_exports_and_reimports_with_identical_spikes(tmp_path):
         got = b[:, pop_columns(cb, [p])]
         assert a[:, pop_columns(ca, [p])].sum() > 0
         np.testing.assert_array_equal(a[:, pop_columns(ca, [p])], got)
+
+
+def test_loihi_registers_of_the_new_fields():
+    """tau_syn = 0: u keeps nothing (decay_u 4095) and a weight is scaled by the float's
+    e^{-dt/tau}; no leak: decay_v 0 and the bias scaled by dt/tau_mem; no spikes: vth above vmax."""
+    from neuro.discretize import VTH_MANT_DEFAULT, discretize_population
+    from neuro.spec import Population
+
+    s = VTH_MANT_DEFAULT * 64 / 1.0
+    lif = discretize_population(
+        Population("a", 2, tau_mem=10.0, tau_syn=0.0), 1.0, np.zeros(2), np.zeros(2), "p"
+    )
+    assert lif.decay_u == 4095 and lif.scale == pytest.approx(s * np.exp(-0.1))
+    i_f = discretize_population(
+        Population("b", 2, tau_mem=1000.0, tau_syn=0.0, leak=False, spiking=False),
+        1.0,
+        np.full(2, 3.0),
+        np.zeros(2),
+        "p",
+    )
+    assert i_f.decay_v == 0 and i_f.vth == 2**23 > i_f.vmax
+    np.testing.assert_array_equal(i_f.bias, np.full(2, int(np.rint(3.0 * s / 1000.0))))
+    assert i_f.scale == s
+    with pytest.raises(NeuroError, match="tau_syn = 0"):
+        Population("c", 1, leak=False)
+    with pytest.raises(NeuroError, match="tau_syn_inh"):
+        Population("c", 1, tau_syn=0.0, tau_syn_inh=3.0)

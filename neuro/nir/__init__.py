@@ -124,10 +124,18 @@ def with_input(net, x: np.ndarray, source: str | None = None):
 def import_nir(path, dt: float, spec_path, time_unit: str = "s"):
     """Write the spec of the graph ``path`` to ``spec_path`` (TOML) with its ``.npy`` files in
     ``<spec stem>_weights/`` beside it; return the network."""
+    import shutil
+
     spec_path = Path(spec_path)
     weights = spec_path.parent / f"{spec_path.stem}_weights"
-    net = load_nir(path, dt, weights, time_unit)
-    write_spec(net, spec_path)
+    fresh = not weights.exists()
+    try:
+        net = load_nir(path, dt, weights, time_unit)
+        write_spec(net, spec_path)
+    except BaseException:
+        if fresh:  # no half-written output
+            shutil.rmtree(weights, ignore_errors=True)
+        raise
     return net
 
 
