@@ -52,7 +52,9 @@ def main(ctx, verbose, quiet):
     ctx.obj = {"quiet": quiet}
 
 
-_NIR_INPUT_HELP = "NIR graph: X.npy of shape (steps, *input_shape), spike counts per step (sets --steps)."
+_NIR_INPUT_HELP = (
+    "NIR graph: X.npy of shape (steps, *input_shape): spike counts per step, or currents (sets --steps)."
+)
 _NIR_UNIT_HELP = "NIR graph: the time unit of its time constants and delays (NIR's convention: s)."
 
 

@@ -729,3 +729,57 @@ def test_loihi_registers_of_the_new_fields():
         Population("c", 1, leak=False)
     with pytest.raises(NeuroError, match="tau_syn_inh"):
         Population("c", 1, tau_syn=0.0, tau_syn_inh=3.0)
+
+
+def test_real_valued_input_is_a_held_current_integrated_exactly(tmp_path):
+    """X.npy of real values: the current W x[k-1] + b is held over step k; the LIF's v follows
+    v' = v_inf + (v - v_inf) e^{-dt/tau} with v_inf = v_leak + r (W x[k-1] + b), exactly."""
+    from neuro.nir.currents import with_currents
+    from neuro.nir.importer import GraphImport
+
+    rng = np.random.default_rng(10)
+    n, m, steps = 3, 2, 80
+    w, b = rng.normal(size=(n, m)) * 4, np.array([0.5, 0.0, 1.0])
+    p = dict(
+        tau=np.full(n, 0.02), r=np.array([1.0, 2.0, 1.0]), v_leak=np.zeros(n), v_threshold=np.full(n, 1.2)
+    )
+    g = nir.NIRGraph(
+        nodes={
+            "in": nir.Input(input_type=np.array([m])),
+            "fc": nir.Affine(weight=w, bias=b),
+            "lif": nir.LIF(**p),
+            "out": nir.Output(output_type=np.array([n])),
+        },
+        edges=[("in", "fc"), ("fc", "lif"), ("lif", "out")],
+    )
+    x = rng.normal(size=(steps, m))
+    gi = GraphImport(g, DT, 1000.0)
+    net = with_currents(gi, gi.network(tmp_path), x)
+    spikes, v, c = simulate(net, steps, probe=["lif"])
+    e = np.exp(-DT_G / p["tau"])
+    ref_v, ref_s, s = np.zeros((steps, n)), np.zeros((steps, n), dtype=np.int64), np.zeros(n)
+    for k in range(steps):
+        v_inf = p["v_leak"] + p["r"] * ((w @ x[k - 1] if k else 0.0) + b)
+        s = v_inf + (s - v_inf) * e
+        fire = s > p["v_threshold"]
+        ref_s[k], s[fire] = fire, 0.0
+        ref_v[k] = s
+    np.testing.assert_allclose(v, ref_v, rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(spikes[:, pop_columns(c, ["lif"])], ref_s)
+    assert ref_s.sum() > 2
+    cuba = nir.NIRGraph.from_list(
+        nir.Affine(weight=w, bias=b),
+        nir.CubaLIF(
+            tau_mem=np.ones(n), tau_syn=np.ones(n), r=np.ones(n), v_leak=np.zeros(n), v_threshold=np.ones(n)
+        ),
+    )
+    gi = GraphImport(cuba, DT, 1000.0)
+    with pytest.raises(NeuroError, match="real-valued input into CubaLIF"):
+        with_currents(gi, gi.network(tmp_path / "c"), x)
+    path = _write(g, tmp_path / "g.nir")
+    np.save(tmp_path / "x.npy", x)
+    r = CliRunner().invoke(
+        main, ["run", path, "--dt", "1", "--input", str(tmp_path / "x.npy"), "-o", str(tmp_path / "out")]
+    )
+    assert r.exit_code == 0, r.output
+    assert f"{int(ref_s.sum())} spikes in {steps} steps" in r.output

@@ -3,6 +3,7 @@
 * :func:`graph_network` / :func:`load_nir`: a NIR graph → a spec (:class:`neuro.spec.Network`),
   the same pure data a TOML file gives (:mod:`neuro.nir.importer`);
 * :func:`with_input`: the spikes of an array ``X`` (steps, *input_shape) as the graph input;
+  :func:`with_currents`: real values of ``X`` as currents held over each step;
 * :func:`import_nir`: graph → TOML spec with its ``.npy`` files beside it;
 * :func:`run_nir`, :func:`map_nir`: run or place a graph;
 * :func:`export_nir`: spec → graph (:mod:`neuro.nir.exporter`).
@@ -22,6 +23,7 @@ try:
 except ImportError:  # pragma: no cover - installed with the test extra
     raise NeuroError("NIR support needs the 'nir' package: pip install 'neuro[nir]'") from None
 
+from neuro.nir.currents import with_currents  # noqa: E402
 from neuro.nir.exporter import export_graph, export_nir  # noqa: E402
 from neuro.nir.graph import read_graph  # noqa: E402
 from neuro.nir.importer import TIME_UNITS, GraphImport  # noqa: E402
@@ -38,6 +40,7 @@ __all__ = [
     "map_nir",
     "read_graph",
     "run_nir",
+    "with_currents",
     "with_input",
 ]
 
@@ -81,6 +84,14 @@ def load_input(path) -> np.ndarray:
     return x
 
 
+def _is_spikes(x: np.ndarray) -> bool:
+    """Spikes are non-negative integer counts; anything else is read as currents."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        return False
+    return bool(np.all(np.isfinite(x)) and np.all(x >= 0) and np.all(x == np.rint(x)))
+
+
 def with_input(net, x: np.ndarray, source: str | None = None):
     """``net`` with its one external input (the graph's ``Input`` node) fed the spikes of ``x``:
     shape ``(steps, *input_shape)``, non-negative integers (0/1 spikes or counts per step); the
@@ -101,10 +112,10 @@ def with_input(net, x: np.ndarray, source: str | None = None):
             f"has {ext[0].size}",
             source,
         )
-    if np.any(flat < 0) or np.any(flat != np.rint(flat)):
+    if not _is_spikes(flat):
         raise NeuroError(
-            "input must be spikes: non-negative integer counts per step (real-valued input currents are "
-            "not supported: put them through an Affine bias or encode them as spikes)",
+            "input must be spikes: non-negative integer counts per step (real values are currents: "
+            "neuro.nir.currents.with_currents, which run_nir uses for them)",
             source,
         )
     dt = net.simulation.dt
@@ -159,9 +170,18 @@ def run_nir(
 
     check_outdir(Path(outdir), overwrite)
     with tempfile.TemporaryDirectory(prefix="neuro-nir-") as tmp:
-        net = load_nir(path, dt, tmp, time_unit)
+        graph = read_graph(path)
+        try:
+            gi = GraphImport(graph, dt, _unit(time_unit))
+            net = gi.network(Path(tmp), name=_spec_name(Path(path)))
+        except NeuroError as exc:
+            raise exc.at(str(path)) from None
         if input_path is not None:
-            net = with_input(net, load_input(input_path), str(input_path))
+            x = load_input(input_path)
+            if _is_spikes(x):
+                net = with_input(net, x, str(input_path))
+            else:  # real values: currents held over each step
+                net = with_currents(gi, net, x, str(input_path))
         elif steps is None:
             raise NeuroError("give --steps or --input (whose length sets the steps)")
         net = prepare(net, steps, seed, arithmetic, chip, chips)
