@@ -126,13 +126,14 @@ class Population:
     :math:`\\theta` (0 unless ``theta_plus``/``theta_init`` are set) decays with ``tau_theta``
     (none if unset) and jumps by ``theta_plus`` at every spike while learning is on.
 
-    NIR's neuron models (``docs/nir.md``) need four more fields, all neutral by default:
+    NIR's neuron models (``docs/nir.md``) need five more fields, all neutral by default:
     ``tau_syn = 0`` — no synaptic filter: a weight jumps ``v`` itself (:math:`v \\leftarrow v + w`);
     ``input_bias`` :math:`b_I` (mV) — a constant current into the filter,
     :math:`\\tau_{syn} dI/dt = -I + b_I` (with ``tau_syn = 0`` it adds to ``v``'s drive like ``bias``);
     ``leak = false`` — no leak: :math:`\\tau_{mem} dv/dt = b + b_I + I` (``v_rest`` unused; needs
     ``tau_syn = 0``); ``spiking = false`` — a readout that never fires (``v_threshold`` only
-    sets the Loihi register scale).
+    sets the Loihi register scale); ``reset = false`` — a spike leaves ``v`` as it is (float
+    arithmetic only).
     """
 
     name: str
@@ -155,6 +156,7 @@ class Population:
     input_bias: Value | None = None  # constant current into the synaptic filter, mV
     leak: bool = True  # false: tau_mem dv/dt = bias + I (integrate-and-fire, integrator)
     spiking: bool = True  # false: never fires (a readout whose state is the output)
+    reset: bool = True  # false: a spike leaves v as it is (NIR's Threshold after LI/CubaLI/I)
 
     @property
     def adaptive(self) -> bool:
@@ -171,7 +173,7 @@ class Population:
     def __post_init__(self):
         _name(self.name, "name")
         _set(self, "size", number(self.size, "size", 1, MAX_SIZE, integer=True))
-        for key in ("leak", "spiking"):
+        for key in ("leak", "spiking", "reset"):
             flag(getattr(self, key), key)
         number(self.tau_mem, "tau_mem", 0, lo_open=True)
         number(self.tau_syn, "tau_syn", 0)
@@ -234,7 +236,7 @@ class Population:
         return d
 
 
-NEURON_SWITCHES = {"leak": True, "spiking": True}
+NEURON_SWITCHES = {"leak": True, "spiking": True, "reset": True}
 
 
 @dataclass(frozen=True)

@@ -549,7 +549,7 @@ def test_cli_run_map_import_export(tmp_path):
 @pytest.mark.parametrize(
     "graph,needle",
     [
-        (nir.NIRGraph.from_list(nir.Threshold(threshold=np.ones(2))), "Threshold is not supported"),
+        (nir.NIRGraph.from_list(nir.Threshold(threshold=np.ones(2))), "Threshold is supported only"),
         (
             nir.NIRGraph.from_list(
                 nir.Linear(weight=np.ones((2, 3))),
@@ -783,3 +783,79 @@ def test_real_valued_input_is_a_held_current_integrated_exactly(tmp_path):
     )
     assert r.exit_code == 0, r.output
     assert f"{int(ref_s.sum())} spikes in {steps} steps" in r.output
+
+
+def _li_threshold_graph(rng, n=4):
+    """Input → Affine → LI → Threshold → Linear → IF, and LI → Output (its v is the readout)."""
+    return nir.NIRGraph(
+        nodes={
+            "in": nir.Input(input_type=np.array([5])),
+            "fc": nir.Affine(weight=rng.uniform(0, 1, (n, 5)) * 6, bias=np.zeros(n)),
+            "li": nir.LI(tau=np.full(n, 0.02), r=np.ones(n), v_leak=np.zeros(n)),
+            "thr": nir.Threshold(threshold=np.linspace(0.5, 1.0, n)),
+            "lin": nir.Linear(weight=np.eye(n) * 600.0),
+            "if": nir.IF(r=np.ones(n), v_threshold=np.ones(n)),
+            "out": nir.Output(output_type=np.array([n])),
+        },
+        edges=[
+            ("in", "fc"),
+            ("fc", "li"),
+            ("li", "thr"),
+            ("thr", "lin"),
+            ("lin", "if"),
+            ("li", "out"),
+            ("if", "out"),
+        ],
+    )
+
+
+def test_threshold_reads_a_readout_voltage_without_resetting_it(tmp_path):
+    rng = np.random.default_rng(12)
+    n, steps = 4, 120
+    g = _li_threshold_graph(rng, n)
+    x = (rng.random((steps, 5)) < 0.3).astype(np.int64)
+    net = with_input(graph_network(g, DT, tmp_path), x)
+    assert [p.population for p in net.probes] == ["li", "li_1", "li_2", "li_3"]  # v is still the output
+    pops = [p.name for p in net.populations if p.name.startswith("li")]
+    spikes, v, c = simulate(net, steps, probe=pops)
+    # reference: the LI's v (no reset), z = v > threshold, IF integrates 600 dt_g per spike
+    w = g.nodes["fc"].weight
+    _, ref_v = reference(
+        "LI", dict(tau=np.full(n, 0.02), r=np.ones(n), v_leak=np.zeros(n)), w, x, np.zeros(n), steps
+    )
+    z = (ref_v > np.linspace(0.5, 1.0, n)).astype(np.int64)
+    np.testing.assert_allclose(v, ref_v, rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(spikes[:, pop_columns(c, pops)], z)
+    v_if, s_if = np.zeros(n), np.zeros((steps, n), dtype=np.int64)
+    for k in range(1, steps):
+        v_if += 0.6 * z[k - 1]
+        s_if[k] = v_if > 1.0
+        v_if[s_if[k] > 0] = 0.0
+    np.testing.assert_array_equal(spikes[:, pop_columns(c, ["if"])], s_if)
+    assert z.sum() > 10 and s_if.sum() > 3
+    with pytest.raises(NeuroError, match="always resets"):
+        net.with_simulation(arithmetic="loihi")
+    # export writes LI + Threshold again; the re-import runs the same
+    from neuro.nir import export_nir
+
+    export_nir(graph_network(g, DT, tmp_path / "a"), tmp_path / "e.nir")
+    exported = nir.read(str(tmp_path / "e.nir"), type_check=False)
+    assert any(isinstance(nd, nir.Threshold) for nd in exported.nodes.values())
+    back = with_input(import_nir(tmp_path / "e.nir", DT, tmp_path / "b.toml"), x)
+    b_spikes, _, cb = simulate(back, steps)
+    np.testing.assert_array_equal(
+        b_spikes[:, pop_columns(cb, pops + ["if"])], spikes[:, pop_columns(c, pops + ["if"])]
+    )
+
+
+@pytest.mark.brian2
+@pytest.mark.filterwarnings("ignore::pyparsing.PyparsingDeprecationWarning")
+def test_threshold_population_matches_brian2(tmp_path):
+    from neuro.verify import verify
+
+    rng = np.random.default_rng(13)
+    x = (rng.random((100, 5)) < 0.3).astype(np.int64)
+    net = with_input(graph_network(_li_threshold_graph(rng), DT, tmp_path), x).with_simulation(seed=1)
+    report = verify(net, "float")
+    assert sum(p.neuro for p in report.populations) > 10
+    assert report.identical, report.table()

@@ -17,6 +17,7 @@ over every step (``bq``, a population's ``input_bias``) enters, exactly integrat
     I[k+1] = \\ldots + g_q b_I, \\qquad x[k+1] = \\ldots + h_q b_I
 
 (:math:`g_q = 1 - e_e`, :math:`h_q = 1 - e_m - c_e`; see :mod:`neuro.targets.floating`).
+A neuron with ``rs = 0`` (``reset = false``) keeps ``v`` when it spikes.
 Per step, in Brian2's order: input that arrived is added to the currents, ``v`` is
 integrated unless refractory, a spike is emitted when ``v > v_threshold`` (not while
 refractory), ``v`` is reset, and the spike is routed.
@@ -54,7 +55,7 @@ def update(q, ie, ii, vb, rb, th, fired, params, two):
         params.theta_decay,
         params.adapt,
     )
-    hq, gq, bq = params.hq, params.gq, params.bq
+    hq, gq, bq, rs = params.hq, params.gq, params.bq, params.rs
     n = vb.shape[0]
     for i in range(n):
         e_old, i_old = ie[i], ii[i]
@@ -73,7 +74,7 @@ def update(q, ie, ii, vb, rb, th, fired, params, two):
         vi = x + v_rest[i] + bias[i]
         t_i = th[i] * theta_decay[i] if adapt else th[i]
         spk = free and (vi > v_th[i] + t_i)
-        vn = v_reset[i] if spk else vi
+        vn = v_reset[i] if (spk and rs[i]) else vi
         if free:
             vb[i] = vn
         if spk:
@@ -106,6 +107,7 @@ FLOAT_PARAMS = (
     "hq",
     "gq",
     "bq",
+    "rs",
 )
 # Per-neuron constants of the float update (built by neuro.targets.floating), plus ``adapt``
 # (1: thresholds adapt). The step loop (neuro.dynamics.step) is specialized on this type.

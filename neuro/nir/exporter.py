@@ -2,7 +2,8 @@
 
 Each spike input becomes an ``Input`` node; each population a neuron node in seconds
 (``CubaLIF`` with a synaptic filter, ``LIF`` without, ``IF`` without a leak, ``CubaLI``/``LI``/``I``
-when it does not spike) with ``r = 1``, ``v_leak = v_rest + bias`` and ``w_in = τ_syn / dt`` (so
+when it does not spike, followed by a ``Threshold`` when it fires without a reset)
+with ``r = 1``, ``v_leak = v_rest + bias`` and ``w_in = τ_syn / dt`` (so
 the ``Linear`` weights stay the spec's mV); each projection's synapses — drawn with the spec's
 seed — become one ``Linear`` per (pre, post, delay) with a ``Delay`` node in front of delayed
 ones (per-synapse delays split by value); an ``Output`` node follows every population. The
@@ -61,10 +62,11 @@ def _neuron(pop, bias: np.ndarray, dt: float):
         elif hasattr(val, "to_dict"):
             meta[key] = val.to_dict()
     md = {"neuro": json.dumps(meta)}
+    fires = pop.spiking and pop.reset  # reset = false: a readout node read by a Threshold node
     if not pop.leak:  # IF / I: spec weight = r dt_g w (a bias would need an Affine: reported)
         node = (
             nir.IF(r=ones, v_threshold=thr, v_reset=reset, metadata=md)
-            if pop.spiking
+            if fires
             else nir.I(r=ones, metadata=md)
         )
         return node, 1.0 / dt_g
@@ -74,7 +76,7 @@ def _neuron(pop, bias: np.ndarray, dt: float):
         kw = {"tau": tau_m, "r": ones, "v_leak": v_leak}
         node = (
             nir.LIF(**kw, v_threshold=thr, v_reset=reset, metadata=md)
-            if pop.spiking
+            if fires
             else nir.LI(**kw, metadata=md)
         )
         return node, pop.tau_mem / dt
@@ -83,7 +85,7 @@ def _neuron(pop, bias: np.ndarray, dt: float):
     kw = {"tau_syn": tau_s, "tau_mem": tau_m, "r": ones, "v_leak": v_leak, "w_in": w_in}
     node = (
         nir.CubaLIF(**kw, v_threshold=thr, v_reset=reset, metadata=md)
-        if pop.spiking
+        if fires
         else nir.CubaLI(**kw, metadata=md)
     )
     return node, 1.0
@@ -108,6 +110,7 @@ def export_graph(net, seed: int | None = None) -> tuple[nir.NIRGraph, list[str]]
     edges: list = []
     dropped: set = set()
     factor = {}
+    spikes_of = {s.name: s.name for s in net.inputs}  # the node whose output is a source's spikes
     for pop in net.populations:
         sl = compiled.pop_slice(pop.name)
         # a leak-free population's bias travels as held current (bq): NIR's IF/I have no place for it
@@ -116,6 +119,11 @@ def export_graph(net, seed: int | None = None) -> tuple[nir.NIRGraph, list[str]]
         nodes[pop.name] = node
         nodes[f"{pop.name}.out"] = nir.Output(output_type=np.array([pop.size]))
         edges.append((pop.name, f"{pop.name}.out"))
+        spikes_of[pop.name] = pop.name
+        if not pop.reset:  # fires without a reset: a Threshold on the readout's voltage
+            spikes_of[pop.name] = f"{pop.name}.threshold"
+            nodes[spikes_of[pop.name]] = nir.Threshold(threshold=np.full(pop.size, float(pop.v_threshold)))
+            edges.append((pop.name, spikes_of[pop.name]))
         dropped.update(_dropped(pop))
         if not pop.leak and np.any(bias != 0):
             dropped.add("bias of a population without a leak")
@@ -154,9 +162,9 @@ def export_graph(net, seed: int | None = None) -> tuple[nir.NIRGraph, list[str]]
         if dv:
             dname = f"{lin}.delay"
             nodes[dname] = nir.Delay(delay=np.full(mat.shape[1], dv * dt / UNIT_MS))
-            edges += [(pre, dname), (dname, lin)]
+            edges += [(spikes_of[pre], dname), (dname, lin)]
         else:
-            edges.append((pre, lin))
+            edges.append((spikes_of[pre], lin))
         edges.append((lin, post))
     graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata={"neuro_dt_ms": float(dt)}, type_check=False)
     return graph, sorted(dropped)

@@ -19,7 +19,7 @@ from neuro.nir.neurons import NEURON_FIELDS
 LINEAR_TYPES = ("Affine", "Linear", "Scale", "Flatten", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d")
 #: Nodes that pass their input through (a delay shifts it).
 PASS_TYPES = ("Input", "Output", "Identity", "Delay")
-SUPPORTED = (*NEURON_FIELDS, *LINEAR_TYPES, *PASS_TYPES)
+SUPPORTED = (*NEURON_FIELDS, "Threshold", *LINEAR_TYPES, *PASS_TYPES)
 
 
 def read_graph(path: str | Path) -> nir.NIRGraph:

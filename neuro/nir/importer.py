@@ -26,7 +26,7 @@ import scipy.sparse as sp
 from neuro.errors import NeuroError
 from neuro.nir import layers
 from neuro.nir.graph import LINEAR_TYPES, flatten
-from neuro.nir.neurons import NEURON_FIELDS, neuron_node
+from neuro.nir.neurons import NEURON_FIELDS, neuron_node, neuron_shape
 from neuro.nir.sidecar import SIDECAR_FIELDS
 from neuro.spec import Connector, Input, Network, Population, Probe, Projection, Simulation
 from neuro.values import Value
@@ -79,12 +79,21 @@ class GraphImport:
         used: set = set()
         self.inputs = {}  # source Input node -> spec input name
         self.neurons = {}  # neuron node -> NeuronNode
+        self.alias = self._thresholds()  # Threshold node -> the non-spiking node it reads
+        read_by = {v: k for k, v in self.alias.items()}
         for name, node in self.nodes.items():
             kind = type(node).__name__
             if kind == "Input" and not self.preds[name]:
                 self.inputs[name] = _pop_name(name, used)
             elif kind in NEURON_FIELDS:
-                self.neurons[name] = neuron_node(node, name, _pop_name(name, used), self.dt, self.unit_ms)
+                thr = None
+                if name in read_by:
+                    t = self.nodes[read_by[name]]
+                    n = int(np.prod(neuron_shape(node)))
+                    thr = np.broadcast_to(np.asarray(t.threshold, dtype=np.float64).reshape(-1), (n,)).copy()
+                self.neurons[name] = neuron_node(
+                    node, name, _pop_name(name, used), self.dt, self.unit_ms, threshold=thr
+                )
                 for g in self.neurons[name].groups[1:]:
                     used.add(g.name)
         if not self.inputs and not self.neurons:
@@ -93,6 +102,30 @@ class GraphImport:
             raise NeuroError("the graph has no neuron node (LIF, CubaLIF, IF, LI, CubaLI or I)")
         self._memo: dict = {}
         self._busy: set = set()
+
+    def _thresholds(self) -> dict:
+        """``{Threshold node: the LI/CubaLI/I node whose v it reads}`` (see neuro.nir.neurons)."""
+        out = {}
+        for name, node in self.nodes.items():
+            if type(node).__name__ != "Threshold":
+                continue
+            preds = self.preds[name]
+            src = self.nodes[preds[0]] if len(preds) == 1 else None
+            if type(src).__name__ not in ("LI", "CubaLI", "I"):
+                raise NeuroError(
+                    f"node {name!r}: Threshold is supported only directly after one LI, CubaLI or I node "
+                    "(it reads that node's voltage); on a weighted spike train it has no counterpart",
+                    field="type",
+                )
+            if preds[0] in out.values():
+                raise NeuroError(f"node {name!r}: a second Threshold on node {preds[0]!r}", field="type")
+            t = np.asarray(node.threshold, dtype=np.float64).reshape(-1)
+            if not np.all(np.isfinite(t)) or t.size not in (1, int(np.prod(neuron_shape(src)))):
+                raise NeuroError(
+                    f"node {name!r}: threshold must be finite, one per neuron", field="threshold"
+                )
+            out[name] = preds[0]
+        return out
 
     # ------------------------------------------------------------------ signals
     def input_shape(self, name: str) -> tuple:
@@ -103,6 +136,8 @@ class GraphImport:
 
     def signal(self, name: str) -> Signal:
         """The signal leaving node ``name``."""
+        if name in self.alias:  # a Threshold's spikes are its node's
+            return self.signal(self.alias[name])
         if name in self.inputs or name in self.neurons:
             shape = self.input_shape(name) if name in self.inputs else self.neurons[name].shape
             n = int(np.prod(shape))
@@ -282,6 +317,7 @@ class GraphImport:
     def _output_sources(self, name: str, seen: set) -> list:
         out = []
         for p in self.preds[name]:
+            p = self.alias.get(p, p)
             if p in self.neurons:
                 out.append(p)
             elif p in self.inputs or p in seen:

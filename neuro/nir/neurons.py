@@ -22,6 +22,12 @@ CubaLI    as CubaLIF, ``spiking = false``                                       
 Per-neuron arrays are allowed everywhere: ``r``, ``w_in``, ``v_leak`` and biases fold into
 weights and bias arrays; neurons that differ in a time constant, threshold or reset are split
 into one population per distinct set (``name``, ``name_1``, ...).
+
+A ``Threshold`` node (:math:`z = H(x - \\theta)`, no state) is supported where it reads the
+voltage of a non-spiking node (``LI``, ``CubaLI``, ``I``): the node becomes a population that
+fires when ``v > θ`` and is not reset (``reset = false``, float arithmetic only), its ``v``
+still the readout. A ``Threshold`` on a weighted spike train (a delta train) has no
+counterpart and is refused.
 """
 
 from __future__ import annotations
@@ -97,8 +103,10 @@ def neuron_shape(node) -> tuple:
     return tuple(int(x) for x in np.shape(ref)) or (1,)
 
 
-def neuron_node(node, name: str, pop_name: str, dt_ms: float, unit_ms: float) -> NeuronNode:
-    """Translate one neuron node; ``pop_name`` is the (sanitized) base name of its populations."""
+def neuron_node(node, name: str, pop_name: str, dt_ms: float, unit_ms: float, threshold=None) -> NeuronNode:
+    """Translate one neuron node; ``pop_name`` is the (sanitized) base name of its populations.
+    ``threshold`` (the ``Threshold`` node that reads a non-spiking node's ``v``) makes it fire
+    above that threshold without a reset."""
     kind = type(node).__name__
     shape = neuron_shape(node)
     n = int(np.prod(shape))
@@ -111,6 +119,9 @@ def neuron_node(node, name: str, pop_name: str, dt_ms: float, unit_ms: float) ->
     spiking = "v_threshold" in p
     thr = p["v_threshold"] if spiking else np.full(n, READOUT_SCALE_MV)
     reset = p["v_reset"] if spiking else np.zeros(n)
+    if threshold is not None:  # a non-spiking node read by a Threshold node
+        thr = threshold
+        reset = np.minimum(0.0, thr - READOUT_SCALE_MV)  # only the Loihi scale; v is never reset
     r = p["r"]
     if kind in ("LIF", "LI"):
         tau = _positive(p["tau"], name, "tau")
@@ -140,7 +151,9 @@ def neuron_node(node, name: str, pop_name: str, dt_ms: float, unit_ms: float) ->
             "v_reset": float(row[3]),
             **extra,
         }
-        if not spiking:
+        if threshold is not None:
+            fields["reset"] = False
+        elif not spiking:
             fields["spiking"] = False
         groups.append(
             NeuronGroup(pop_name if g == 0 else f"{pop_name}_{g}", np.flatnonzero(inverse == g), fields)

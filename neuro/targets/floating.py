@@ -93,6 +93,7 @@ class FloatTarget(LifTarget):
                 cols[key].append(np.full(n, val, dtype=np.float64))
             cols["bias"].append(bias)
             cols["bq"].append(np.asarray(bq, dtype=np.float64))
+            cols["rs"].append(np.full(n, pop.reset, dtype=np.bool_))
             cols["theta_plus"].append(np.full(n, pop.theta_plus))
             theta_decay = 1.0 if pop.tau_theta is None else np.exp(-dt / pop.tau_theta)
             cols["theta_decay"].append(np.full(n, theta_decay))

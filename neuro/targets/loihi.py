@@ -53,6 +53,12 @@ class LoihiTarget(LifTarget):
                             f"raw Loihi registers take no {key} (set the registers themselves)",
                             f"populations[{i}].{key}",
                         )
+            if not p.reset:
+                raise net._err(
+                    f"population {p.name!r}: a Loihi compartment always resets when it fires; "
+                    "reset = false runs in arithmetic 'float'",
+                    f"populations[{i}].reset",
+                )
             if p.loihi is None and round(p.refractory / dt) > top:
                 raise net._err(
                     f"refractory {p.refractory} ms is {round(p.refractory / dt)} steps; "

@@ -18,7 +18,8 @@ current ``bias_hold`` (``input_bias``) drives the filter, ``dI_exc/dt = (-I_exc 
 tau_syn``; without a filter (``tau_syn = 0``) ``I_exc`` is a plain variable that an operation
 before the integration adds to ``v`` and clears (a weight jumps ``v`` and decays with it in the
 same step), and ``bias_hold`` joins ``v``'s drive; without a leak ``dv/dt = (bias + bias_hold
-+ I_exc) / tau_mem``. A population with ``spiking = false`` has an infinite threshold.
++ I_exc) / tau_mem``. A population with ``spiking = false`` has an infinite threshold, one
+with ``reset = false`` an empty reset.
 
 One Brian2 limitation is worked around without changing the semantics: with
 ``(unless refractory)``, Brian2's exact integrator multiplies the right-hand side by
@@ -48,7 +49,7 @@ def refractory_steps(pop, dt: float) -> int:
 def population_group(net: CompiledNetwork, index: int, clock) -> NeuronGroup:
     """The Brian2 group of population ``index``, with its initial state set."""
     pop = net.spec.populations[index]
-    if pop.tau_syn == 0 or pop.input_bias is not None or not pop.leak or not pop.spiking:
+    if pop.tau_syn == 0 or pop.input_bias is not None or not (pop.leak and pop.spiking and pop.reset):
         return _nir_group(net, index, clock)
     sl = net.pop_slice(pop.name)
     r_steps = refractory_steps(pop, net.dt)
@@ -103,7 +104,7 @@ def _nir_group(net: CompiledNetwork, index: int, clock) -> NeuronGroup:
         pop.size,
         eqs,
         threshold="v > v_threshold",  # never crossed without spikes (v_threshold = inf)
-        reset="v = v_reset",
+        reset="v = v_reset" if pop.reset else "",
         refractory=r_steps * net.dt * ms if held else False,
         method="exact" if pop.leak else "euler",  # a constant slope: Euler is exact (and 'exact' refuses it)
         clock=clock,
