@@ -16,8 +16,12 @@ over every step (``bq``, a population's ``input_bias``) enters, exactly integrat
 
     I[k+1] = \\ldots + g_q b_I, \\qquad x[k+1] = \\ldots + h_q b_I
 
-(:math:`g_q = 1 - e_e`, :math:`h_q = 1 - e_m - c_e`; see :mod:`neuro.targets.floating`).
-A neuron with ``rs = 0`` (``reset = false``) keeps ``v`` when it spikes.
+(:math:`g_q = 1 - e_e`, :math:`h_q = 1 - e_m - c_e`; see :mod:`neuro.targets.floating`); the
+kernel reads the constant products ``hb = h_q b_I`` and ``gb = g_q b_I`` (0 for every
+existing spec, so they add exactly 0).
+A neuron with ``rs = 1`` (``reset = false``, ``v_reset = 0``) keeps ``v`` when it spikes
+(``v' = v_reset + rs v``). These terms run in a second specialization, :func:`update_held`
+(:data:`FloatHeldParams`), chosen by the target only for specs that use them.
 Per step, in Brian2's order: input that arrived is added to the currents, ``v`` is
 integrated unless refractory, a spike is emitted when ``v > v_threshold`` (not while
 refractory), ``v`` is reset, and the spike is routed.
@@ -55,11 +59,9 @@ def update(q, ie, ii, vb, rb, th, fired, params, two):
         params.theta_decay,
         params.adapt,
     )
-    hq, gq, bq, rs = params.hq, params.gq, params.bq, params.rs
     n = vb.shape[0]
     for i in range(n):
         e_old, i_old = ie[i], ii[i]
-        u = bq[i]
         a = e_old + q[i]
         q[i] = 0.0
         c = i_old
@@ -70,11 +72,11 @@ def update(q, ie, ii, vb, rb, th, fired, params, two):
         free = r == 0
         v_old = vb[i]
         x = v_old - v_rest[i] - bias[i]
-        x = x * em[i] + a * ce[i] + c * ci[i] + u * hq[i]
+        x = x * em[i] + a * ce[i] + c * ci[i]
         vi = x + v_rest[i] + bias[i]
         t_i = th[i] * theta_decay[i] if adapt else th[i]
         spk = free and (vi > v_th[i] + t_i)
-        vn = v_reset[i] if (spk and rs[i]) else vi
+        vn = v_reset[i] if spk else vi
         if free:
             vb[i] = vn
         if spk:
@@ -83,7 +85,57 @@ def update(q, ie, ii, vb, rb, th, fired, params, two):
                 t_i += theta_plus[i]
         th[i] = t_i
         rb[i] = r - 1 if r > 0 else 0
-        ne = a * ee[i] + u * gq[i]
+        ne = a * ee[i]
+        ni = c * ei[i]
+        fired[i] = spk + 2 * ((free & (vn != v_old)) | (ne != e_old) | (ni != i_old))
+        ie[i] = ne
+        ii[i] = ni
+    return 0, 0, 0
+
+
+@njit(cache=True, inline="always")
+def update_held(q, ie, ii, vb, rb, th, fired, params, two):
+    """:func:`update` for populations with NIR's fields (:data:`FloatHeldParams`): adds the
+    held current's constant per-step terms ``hb`` (to ``x``) and ``gb`` (to ``I``), and resets
+    to ``v_reset + rs v`` (``rs = 1``: no reset). A separate specialization, so that the extra
+    arrays cost nothing to specs that do not use them (three more read arrays stop LLVM from
+    vectorizing :func:`update`: too many runtime alias checks)."""
+    em, ee, ei, ce, ci = params.em, params.ee, params.ei, params.ce, params.ci
+    v_rest, bias, v_th, v_reset = params.v_rest, params.bias, params.v_th, params.v_reset
+    ref_steps, theta_plus, theta_decay, adapt = (
+        params.ref_steps,
+        params.theta_plus,
+        params.theta_decay,
+        params.adapt,
+    )
+    hb, gb, rs = params.hb, params.gb, params.rs
+    n = vb.shape[0]
+    for i in range(n):
+        e_old, i_old = ie[i], ii[i]
+        a = e_old + q[i]
+        q[i] = 0.0
+        c = i_old
+        if two:
+            c += q[n + i]
+            q[n + i] = 0.0
+        r = rb[i]
+        free = r == 0
+        v_old = vb[i]
+        x = v_old - v_rest[i] - bias[i]
+        x = x * em[i] + a * ce[i] + c * ci[i] + hb[i]
+        vi = x + v_rest[i] + bias[i]
+        t_i = th[i] * theta_decay[i] if adapt else th[i]
+        spk = free and (vi > v_th[i] + t_i)
+        vn = (v_reset[i] + rs[i] * vi) if spk else vi
+        if free:
+            vb[i] = vn
+        if spk:
+            r = ref_steps[i]
+            if adapt:
+                t_i += theta_plus[i]
+        th[i] = t_i
+        rb[i] = r - 1 if r > 0 else 0
+        ne = a * ee[i] + gb[i]
         ni = c * ei[i]
         fired[i] = spk + 2 * ((free & (vn != v_old)) | (ne != e_old) | (ni != i_old))
         ie[i] = ne
@@ -104,20 +156,28 @@ FLOAT_PARAMS = (
     "ref_steps",
     "theta_plus",
     "theta_decay",
-    "hq",
-    "gq",
-    "bq",
-    "rs",
 )
 # Per-neuron constants of the float update (built by neuro.targets.floating), plus ``adapt``
 # (1: thresholds adapt). The step loop (neuro.dynamics.step) is specialized on this type.
 FloatParams = namedtuple("FloatParams", (*FLOAT_PARAMS, "adapt"))
+#: The same with the held-current terms and reset flags of NIR's neuron models.
+HELD_PARAMS = ("hb", "gb", "rs")
+FloatHeldParams = namedtuple("FloatHeldParams", (*FLOAT_PARAMS, *HELD_PARAMS, "adapt"))
 
 
 @overload(neuron_update, inline="always")
 def _float_update(params, q, u0, u1, vb, rb, th, fired, two):
     if getattr(params, "instance_class", None) is FloatParams:
         return lambda params, q, u0, u1, vb, rb, th, fired, two: update(
+            q, u0, u1, vb, rb, th, fired, params, two
+        )
+    return None
+
+
+@overload(neuron_update, inline="always")
+def _float_held_update(params, q, u0, u1, vb, rb, th, fired, two):
+    if getattr(params, "instance_class", None) is FloatHeldParams:
+        return lambda params, q, u0, u1, vb, rb, th, fired, two: update_held(
             q, u0, u1, vb, rb, th, fired, params, two
         )
     return None

@@ -75,9 +75,7 @@ def _neuron(pop, bias: np.ndarray, dt: float):
     if pop.tau_syn == 0:  # LIF / LI: spec weight = r dt_g / tau w
         kw = {"tau": tau_m, "r": ones, "v_leak": v_leak}
         node = (
-            nir.LIF(**kw, v_threshold=thr, v_reset=reset, metadata=md)
-            if fires
-            else nir.LI(**kw, metadata=md)
+            nir.LIF(**kw, v_threshold=thr, v_reset=reset, metadata=md) if fires else nir.LI(**kw, metadata=md)
         )
         return node, pop.tau_mem / dt
     tau_s = np.full(n, pop.tau_syn / UNIT_MS)

@@ -8,7 +8,8 @@ rint(refractory / dt)``, ``theta_plus``, ``theta_decay = e^{-dt/\\tau_\\theta}``
 ``tau_theta``). Weights stay in mV.
 
 The held bias current ``bq`` (``input_bias``; and the bias of a population without a leak)
-enters with ``hq, gq`` (:func:`coefficients`).
+enters with ``hq, gq`` (:func:`coefficients`) as the per-step constants ``hb = hq bq``,
+``gb = gq bq``; ``rs`` is the reset flag.
 """
 
 from __future__ import annotations
@@ -71,7 +72,9 @@ class FloatTarget(LifTarget):
     # ------------------------------------------------------------------ compile time
     def params(self, net, registers, biases) -> dict:
         dt = net.simulation.dt
-        cols = {k: [] for k in (*floating.FLOAT_PARAMS, "theta_init")}
+        cols = {
+            k: [] for k in (*floating.FLOAT_PARAMS, *floating.HELD_PARAMS, "theta_init", "bq", "hq", "gq")
+        }
         for pop, bias in zip(net.populations, biases, strict=True):
             n = pop.size
             co = coefficients(dt, pop)
@@ -87,13 +90,16 @@ class FloatTarget(LifTarget):
             co.update(
                 v_rest=pop.v_rest if pop.leak else 0.0,
                 v_th=pop.v_threshold if pop.spiking else np.inf,
-                v_reset=pop.v_reset,
+                v_reset=pop.v_reset if pop.reset else 0.0,
             )
             for key, val in co.items():
                 cols[key].append(np.full(n, val, dtype=np.float64))
             cols["bias"].append(bias)
-            cols["bq"].append(np.asarray(bq, dtype=np.float64))
-            cols["rs"].append(np.full(n, pop.reset, dtype=np.bool_))
+            bq = np.asarray(bq, dtype=np.float64)
+            cols["bq"].append(bq)  # the held current itself (Brian2's translation reads it)
+            cols["hb"].append(co["hq"] * bq)  # what it adds per step to x and to I
+            cols["gb"].append(co["gq"] * bq)
+            cols["rs"].append(np.full(n, 0.0 if pop.reset else 1.0))  # v' = v_reset + rs v at a spike
             cols["theta_plus"].append(np.full(n, pop.theta_plus))
             theta_decay = 1.0 if pop.tau_theta is None else np.exp(-dt / pop.tau_theta)
             cols["theta_decay"].append(np.full(n, theta_decay))
@@ -111,7 +117,12 @@ class FloatTarget(LifTarget):
     normalize_columns = staticmethod(scale_columns)
 
     def kernel_params(self, params: dict, adapt: bool):
-        return floating.FloatParams(*(params[k] for k in floating.FLOAT_PARAMS), adapt)
+        """:data:`~neuro.dynamics.floating.FloatParams`, or ``FloatHeldParams`` when a population
+        has a held current or no reset (NIR's fields), so the common kernel stays as it was."""
+        base = [params[k] for k in floating.FLOAT_PARAMS]
+        if any(np.any(params[k] != 0) for k in floating.HELD_PARAMS):
+            return floating.FloatHeldParams(*base, *(params[k] for k in floating.HELD_PARAMS), adapt)
+        return floating.FloatParams(*base, adapt)
 
     def bias_with_currents(self, net, base, active):
         """Bias (mV) with the current inputs active now added."""
