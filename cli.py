@@ -60,6 +60,12 @@ def main(ctx, verbose, quiet):
     ctx.obj = {"quiet": quiet}
 
 
+_NIR_INPUT_HELP = (
+    "NIR graph: X.npy of shape (steps, *input_shape): spike counts per step, or currents (sets --steps)."
+)
+_NIR_UNIT_HELP = "NIR graph: the time unit of its time constants and delays (NIR's convention: s)."
+
+
 @main.command()
 @click.argument("spec", type=click.Path())
 @click.option(
@@ -89,18 +95,43 @@ def main(ctx, verbose, quiet):
     help="Worker threads, each stepping whole chips or cores (the same file; see docs/scaling.md).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing output directory.")
+@click.option("--dt", type=click.FloatRange(min=0, min_open=True), help="NIR graph: the step (ms).")
+@click.option("--input", "input_path", type=click.Path(dir_okay=False), help=_NIR_INPUT_HELP)
+@click.option(
+    "--time-unit", type=click.Choice(["s", "ms"]), default="s", show_default=True, help=_NIR_UNIT_HELP
+)
 @click.pass_context
-def run(ctx, spec, outdir, steps, seed, arithmetic, chip, chips, threads, overwrite):
-    """Simulate SPEC (a TOML network) and write OUTDIR/spikes.h5."""
+def run(
+    ctx, spec, outdir, steps, seed, arithmetic, chip, chips, threads, overwrite, dt, input_path, time_unit
+):
+    """Simulate SPEC (a TOML network, or a NIR graph GRAPH.nir with --dt) and write OUTDIR/spikes.h5."""
     from pathlib import Path
 
     from neuro.run import check_outdir, prepare, run_spec
     from neuro.spec import load_spec
 
     check_outdir(Path(outdir), overwrite)
-    net = prepare(load_spec(spec), steps, seed, arithmetic, chip, chips)
     try:
-        res = run_spec(net, outdir, overwrite=overwrite, progress=not ctx.obj["quiet"], threads=threads)
+        if _is_nir(spec, dt, input_path):
+            from neuro.nir import run_nir
+
+            res = run_nir(
+                spec,
+                dt,
+                input_path,
+                outdir,
+                time_unit,
+                steps,
+                seed,
+                arithmetic,
+                chip,
+                chips,
+                overwrite=overwrite,
+                progress=not ctx.obj["quiet"],
+            )
+        else:
+            net = prepare(load_spec(spec), steps, seed, arithmetic, chip, chips)
+            res = run_spec(net, outdir, overwrite=overwrite, progress=not ctx.obj["quiet"], threads=threads)
     except KeyboardInterrupt:
         click.echo(f"interrupted: {outdir}/spikes.h5 is readable and marked incomplete", err=True)
         ctx.exit(130)
@@ -121,8 +152,12 @@ def run(ctx, spec, outdir, steps, seed, arithmetic, chip, chips, threads, overwr
 @click.option("--arithmetic", type=click.Choice(targets.names()))
 @click.option("--seed", type=click.IntRange(min=0))
 @click.option("--json", "as_json", is_flag=True, help="Print the placement as JSON.")
-def map_cmd(spec, chips, chip, arithmetic, seed, as_json):
-    """Place SPEC on chip cores and print per-core utilization."""
+@click.option("--dt", type=click.FloatRange(min=0, min_open=True), help="NIR graph: the step (ms).")
+@click.option(
+    "--time-unit", type=click.Choice(["s", "ms"]), default="s", show_default=True, help=_NIR_UNIT_HELP
+)
+def map_cmd(spec, chips, chip, arithmetic, seed, as_json, dt, time_unit):
+    """Place SPEC (a TOML network, or a NIR graph with --dt) on chip cores and print per-core utilization."""
     from neuro.chips import get_profile
     from neuro.mapping import place
     from neuro.network import compile_network
@@ -130,15 +165,75 @@ def map_cmd(spec, chips, chip, arithmetic, seed, as_json):
     from neuro.run import prepare
     from neuro.spec import load_spec
 
-    net = prepare(load_spec(spec), None, seed, arithmetic, chip, chips)
-    compiled = compile_network(net)
-    placement = place(compiled, get_profile(net.simulation.chip), net.simulation.chips)
+    notes = []
+    if _is_nir(spec, dt, None):
+        from neuro.nir import map_nir
+
+        placement, notes = map_nir(spec, dt, time_unit, arithmetic, chip, chips, seed)
+    else:
+        net = prepare(load_spec(spec), None, seed, arithmetic, chip, chips)
+        compiled = compile_network(net)
+        placement = place(compiled, get_profile(net.simulation.chip), net.simulation.chips)
     if as_json:
-        click.echo(json.dumps(placement.to_dict(), indent=1))
+        d = placement.to_dict()
+        if notes:
+            d["notes"] = notes
+        click.echo(json.dumps(d, indent=1))
     else:
         click.echo(placement_table(placement))
-        for line in placement.summary_lines():  # e.g. TrueNorth: splitters, conversion
+        for line in [*placement.summary_lines(), *notes]:  # e.g. TrueNorth: splitters; NIR: shared weights
             click.echo(line)
+
+
+# ---------------------------------------------------------------- NIR (neuro.nir)
+@main.group("nir")
+def nir_group():
+    """Import and export NIR graphs (Neuromorphic Intermediate Representation)."""
+
+
+@nir_group.command("import")
+@click.argument("graph", type=click.Path())
+@click.option("--dt", required=True, type=click.FloatRange(min=0, min_open=True), help="The step (ms).")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Spec file (TOML) to write."
+)
+@click.option(
+    "--time-unit", type=click.Choice(["s", "ms"]), default="s", show_default=True, help=_NIR_UNIT_HELP
+)
+def nir_import(graph, dt, output, time_unit):
+    """Write the spec of GRAPH (a .nir file); weights go to OUTPUT's <stem>_weights/ directory."""
+    from neuro.nir import import_nir
+
+    net = import_nir(graph, dt, output, time_unit)
+    click.echo(
+        f"{output}: {len(net.populations)} populations, {len(net.projections)} projections, "
+        f"{len(net.inputs)} inputs (dt {dt} ms)"
+    )
+
+
+@nir_group.command("export")
+@click.argument("spec", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="NIR file to write.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), help="Seed of the connectivity draws (default: the spec's)."
+)
+def nir_export(spec, output, seed):
+    """Write SPEC (a TOML network) as a NIR graph; what NIR cannot hold is named in one warning."""
+    from neuro.nir import export_nir
+    from neuro.spec import load_spec
+
+    dropped = export_nir(load_spec(spec), output, seed)
+    click.echo(f"{output}: written" + (f" (NIR cannot hold: {'; '.join(dropped)})" if dropped else ""))
+
+
+def _is_nir(spec: str, dt, input_path) -> bool:
+    """A NIR graph is named by its .nir suffix and needs --dt; --dt/--input need one."""
+    is_nir = str(spec).endswith(".nir")
+    if is_nir and dt is None:
+        raise NeuroError("a NIR graph needs --dt (the step in ms)", spec)
+    if not is_nir and (dt is not None or input_path is not None):
+        raise NeuroError("--dt and --input are for NIR graphs (GRAPH.nir)", spec)
+    return is_nir
 
 
 # ---------------------------------------------------------------- spike inspection (neuro.analysis)

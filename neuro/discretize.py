@@ -22,6 +22,14 @@ The rules (documented in ``docs/spec.md``, section *Loihi discretization*):
 * ``refract_delay = max(1, rint(refractory / dt))`` — the same number of held steps as Brian2's
   refractory period in float arithmetic (R - 1 steps after the spike step).
 * Rounding is ``numpy.rint`` (half to even) throughout.
+
+NIR's neuron models (``docs/nir.md``): ``tau_syn = 0`` (no synaptic filter) sets
+``decay_u = 4095`` (``u`` keeps nothing: ``u = q``) and scales weights by the float gain of a
+jump of ``v``, :math:`e^{-dt/\\tau_m}` (1 without a leak); ``leak = false`` sets ``decay_v = 0``
+and scales the bias by ``dt / tau_mem``; ``input_bias`` is added to the bias (its steady state:
+with a synaptic filter, the filter's transient on the constant current is not modelled on the
+chip; without one it is exact); ``spiking = false`` sets ``vth = 2**23``, above ``vmax``, so the
+compartment never fires.
 """
 
 from __future__ import annotations
@@ -131,28 +139,40 @@ def discretize_population(
         )
     s = VTH_MANT_DEFAULT * 64 / theta
     tau_inh = pop.tau_syn if pop.tau_syn_inh is None else pop.tau_syn_inh
-    decay_v = _decay(pop.tau_mem, dt, 0)
-    g = decay_v / 4096 if decay_v else 1.0 - np.exp(-dt / pop.tau_mem)
-    drive = (bias + (pop.v_rest - pop.v_reset)) * s * g
+    decay_v = _decay(pop.tau_mem, dt, 0) if pop.leak else 0
+    if pop.tau_syn > 0:
+        gain = current_gain(dt, pop.tau_mem, pop.tau_syn)
+        decay_u = _decay(pop.tau_syn, dt, 1)
+    else:  # no filter: u = q, and the float's jump of v decays over its step
+        gain = float(np.exp(-dt / pop.tau_mem)) if pop.leak else 1.0
+        decay_u = 4095
+    if pop.input_bias is not None:
+        bias = bias + pop.input_bias.sample(None, pop.size)
+    if pop.leak:
+        g = decay_v / 4096 if decay_v else 1.0 - np.exp(-dt / pop.tau_mem)
+        drive = (bias + (pop.v_rest - pop.v_reset)) * s * g
+    else:
+        g = dt / pop.tau_mem
+        drive = bias * s * g
     v0 = np.rint((v_init - pop.v_reset) * s)
     if np.abs(v0).max(initial=0) > 2**23 - 1:
         raise NeuroError(
             "initial voltage out of the 24-bit register range after scaling", field=f"{where}.v_init"
         )
     return LoihiPopulation(
-        decay_u=_decay(pop.tau_syn, dt, 1),
-        decay_u_inh=_decay(tau_inh, dt, 1),
+        decay_u=decay_u,
+        decay_u_inh=decay_u if tau_inh == pop.tau_syn else _decay(tau_inh, dt, 1),
         decay_v=decay_v,
-        vth=VTH_MANT_DEFAULT << 6,
+        vth=VTH_MANT_DEFAULT << 6 if pop.spiking else 2**23,
         bias=split_bias(drive, f"{where}.bias"),
         refract_delay=max(1, int(np.rint(pop.refractory / dt))),
         vmin=-(2**23) + 1,
         vmax=2**23 - 1,
         v_init=v0.astype(np.int64),
-        u_init=int(np.rint(pop.i_init * s * current_gain(dt, pop.tau_mem, pop.tau_syn))),
-        scale=s * current_gain(dt, pop.tau_mem, pop.tau_syn),
+        u_init=int(np.rint(pop.i_init * s * gain)),
+        scale=s * gain,
         v_scale=s,
-        scale_inh=s * current_gain(dt, pop.tau_mem, tau_inh),
+        scale_inh=s * (gain if tau_inh == pop.tau_syn else current_gain(dt, pop.tau_mem, tau_inh)),
         bias_scale=s * g,
         theta_plus=int(np.rint(pop.theta_plus * s)),
         theta_init=int(np.rint(pop.theta_init * s)),

@@ -127,6 +127,15 @@ class Population:
     weight ``w`` (mV) jumps the current: :math:`I \\leftarrow I + w`. The adaptive threshold
     :math:`\\theta` (0 unless ``theta_plus``/``theta_init`` are set) decays with ``tau_theta``
     (none if unset) and jumps by ``theta_plus`` at every spike while learning is on.
+
+    NIR's neuron models (``docs/nir.md``) need five more fields, all neutral by default:
+    ``tau_syn = 0`` — no synaptic filter: a weight jumps ``v`` itself (:math:`v \\leftarrow v + w`);
+    ``input_bias`` :math:`b_I` (mV) — a constant current into the filter,
+    :math:`\\tau_{syn} dI/dt = -I + b_I` (with ``tau_syn = 0`` it adds to ``v``'s drive like ``bias``);
+    ``leak = false`` — no leak: :math:`\\tau_{mem} dv/dt = b + b_I + I` (``v_rest`` unused; needs
+    ``tau_syn = 0``); ``spiking = false`` — a readout that never fires (``v_threshold`` only
+    sets the Loihi register scale); ``reset = false`` — a spike leaves ``v`` as it is (float
+    arithmetic only).
     """
 
     name: str
@@ -146,6 +155,10 @@ class Population:
     theta_init: float = 0.0
     loihi: LoihiRegisters | None = None
     truenorth: TrueNorthNeuron | None = None  # TrueNorth neuron parameters (neuro/registers.py)
+    input_bias: Value | None = None  # constant current into the synaptic filter, mV
+    leak: bool = True  # false: tau_mem dv/dt = bias + I (integrate-and-fire, integrator)
+    spiking: bool = True  # false: never fires (a readout whose state is the output)
+    reset: bool = True  # false: a spike leaves v as it is (NIR's Threshold after LI/CubaLI/I)
 
     @property
     def adaptive(self) -> bool:
@@ -162,8 +175,21 @@ class Population:
     def __post_init__(self):
         _name(self.name, "name")
         _set(self, "size", number(self.size, "size", 1, MAX_SIZE, integer=True))
-        for key in ("tau_mem", "tau_syn"):
-            number(getattr(self, key), key, 0, lo_open=True)
+        for key in ("leak", "spiking", "reset"):
+            flag(getattr(self, key), key)
+        number(self.tau_mem, "tau_mem", 0, lo_open=True)
+        number(self.tau_syn, "tau_syn", 0)
+        if self.tau_syn == 0 and self.tau_syn_inh is not None:
+            raise NeuroError(
+                "a population without a synaptic filter (tau_syn = 0) has no tau_syn_inh", field="tau_syn_inh"
+            )
+        if self.input_bias is not None:
+            _set(self, "input_bias", bounded_value(self.input_bias, "input_bias"))
+            if self.input_bias.is_random:
+                raise NeuroError("must be a number or an array", field="input_bias")
+            check_size(self.input_bias, self.size, "input_bias")
+        if not self.leak and self.tau_syn != 0:
+            raise NeuroError("leak = false needs tau_syn = 0", field="leak")
         for key in ("tau_syn_inh", "tau_theta"):
             optional_number(getattr(self, key), key, 0, lo_open=True)
         for key in ("v_rest", "v_threshold", "v_reset", "i_init"):
@@ -197,7 +223,7 @@ class Population:
             for key in ("name", "size"):
                 if key not in d:
                     raise NeuroError("missing", field=key)
-            kw = _values(d, ("bias", "v_init"), base_dir)
+            kw = _values(d, ("bias", "v_init", "input_bias"), base_dir)
             if d.get("loihi") is not None:
                 kw["loihi"] = LoihiRegisters.from_dict(d["loihi"], "loihi", base_dir)
             if d.get("truenorth") is not None:
@@ -205,7 +231,14 @@ class Population:
             return cls(**kw)
 
     def to_dict(self) -> dict:
-        return _dataclass_to_dict(self)
+        d = _dataclass_to_dict(self)
+        for key, default in NEURON_SWITCHES.items():  # written only when set
+            if d.get(key) == default:
+                d.pop(key)
+        return d
+
+
+NEURON_SWITCHES = {"leak": True, "spiking": True, "reset": True}
 
 
 @dataclass(frozen=True)

@@ -191,3 +191,19 @@ def test_a_new_target_is_one_module_and_one_registration(monkeypatch):
     ref_spikes = []
     ref.run(200, on_spikes=lambda s, b, n: ref_spikes.append(len(s)))
     assert sum(spikes) > sum(ref_spikes) > 0  # same engine, the new target's weights
+
+
+def test_every_package_is_installed_by_setup_cfg():
+    """A non-editable install (CI's, a user's ``pip install .``) ships only the listed packages."""
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    listed = set(cfg["options"]["packages"].split())
+    on_disk = {
+        ".".join(("neuro", *f.parent.relative_to(ROOT / "neuro").parts)).rstrip(".")
+        for f in (ROOT / "neuro").rglob("__init__.py")
+        if not any(p.is_symlink() for p in f.relative_to(ROOT).parents if p != Path("."))
+        and not f.parent.is_symlink()
+    }
+    assert on_disk <= listed, sorted(on_disk - listed)

@@ -165,7 +165,10 @@ CASES = [
     (BASE, ("populations", 0, "tau_mem"), nan, "populations[0].tau_mem", "finite"),
     (BASE, ("populations", 0, "tau_mem"), inf, "populations[0].tau_mem", "finite"),
     (BASE, ("populations", 0, "tau_mem"), -20.0, "populations[0].tau_mem", "> 0"),
-    (BASE, ("populations", 0, "tau_syn"), 0.0, "populations[0].tau_syn", "> 0"),
+    (BASE, ("populations", 0, "tau_syn"), -1.0, "populations[0].tau_syn", ">= 0"),  # 0: no filter (NIR)
+    (BASE, ("populations", 1, "tau_syn"), 0.0, "populations[1].tau_syn_inh", "tau_syn = 0"),
+    (BASE, ("populations", 0, "leak"), False, "populations[0].leak", "tau_syn = 0"),
+    (BASE, ("populations", 0, "spiking"), 1, "populations[0].spiking", "true or false"),
     (BASE, ("populations", 0, "tau_syn"), nan, "populations[0].tau_syn", "finite"),
     (BASE, ("populations", 1, "tau_syn_inh"), -1.0, "populations[1].tau_syn_inh", "> 0"),
     (BASE, ("populations", 1, "tau_syn_inh"), nan, "populations[1].tau_syn_inh", "finite"),

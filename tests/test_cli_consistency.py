@@ -32,7 +32,9 @@ def test_chip_offers_its_choices(cmd, tmp_path):
     args += ["-o", tmp_path / "x.png"] if cmd != "map" else []
     r = _run(*args)
     assert r.exit_code == 2
-    assert "'loihi', 'loihi2', 'truenorth', 'unbounded'" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert (
+        "'loihi', 'loihi2', 'truenorth', 'unbounded'" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    )
     assert "loihi|loihi2|truenorth|unbounded" in _run(cmd, "--help").stdout
 
 

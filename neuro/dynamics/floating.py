@@ -9,9 +9,22 @@ With :math:`x = v - v_{rest} - b` and currents :math:`I_c` decaying with :math:`
     I_c[k+1] = I_c[k]\\, e^{-dt/\\tau_c}
 
 (:math:`\\frac{dt}{\\tau_m} e^{-dt/\\tau_m}` replaces the fraction when :math:`\\tau_c = \\tau_m`),
-which is what Brian2's ``method='exact'`` computes. Per step, in Brian2's order: input that
-arrived is added to the currents, ``v`` is integrated unless refractory, a spike is emitted
-when ``v > v_threshold`` (not while refractory), ``v`` is reset, and the spike is routed.
+which is what Brian2's ``method='exact'`` computes. A constant current :math:`b_I` held
+over every step (``bq``, a population's ``input_bias``) enters, exactly integrated, as
+
+.. math::
+
+    I[k+1] = \\ldots + g_q b_I, \\qquad x[k+1] = \\ldots + h_q b_I
+
+(:math:`g_q = 1 - e_e`, :math:`h_q = 1 - e_m - c_e`; see :mod:`neuro.targets.floating`); the
+kernel reads the constant products ``hb = h_q b_I`` and ``gb = g_q b_I`` (0 for every
+existing spec, so they add exactly 0).
+A neuron with ``rs = 1`` (``reset = false``, ``v_reset = 0``) keeps ``v`` when it spikes
+(``v' = v_reset + rs v``). These terms run in a second specialization, :func:`update_held`
+(:data:`FloatHeldParams`), chosen by the target only for specs that use them.
+Per step, in Brian2's order: input that arrived is added to the currents, ``v`` is
+integrated unless refractory, a spike is emitted when ``v > v_threshold`` (not while
+refractory), ``v`` is reset, and the spike is routed.
 A spike at step ``k`` starts a refractory period of ``R = rint(refractory / dt)`` steps:
 ``v`` is held at ``v_reset`` for steps ``k+1 .. k+R-1``.
 """
@@ -82,6 +95,57 @@ def update(q, ie, ii, vb, rb, th, fired, params, two):
     return 0, 0, 0
 
 
+@njit(cache=True, inline="always")
+def update_held(q, ie, ii, vb, rb, th, fired, params, two):
+    """:func:`update` for populations with NIR's fields (:data:`FloatHeldParams`): adds the
+    held current's constant per-step terms ``hb`` (to ``x``) and ``gb`` (to ``I``), and resets
+    to ``v_reset + rs v`` (``rs = 1``: no reset). A separate specialization, so that the extra
+    arrays cost nothing to specs that do not use them (three more read arrays stop LLVM from
+    vectorizing :func:`update`: too many runtime alias checks)."""
+    em, ee, ei, ce, ci = params.em, params.ee, params.ei, params.ce, params.ci
+    v_rest, bias, v_th, v_reset = params.v_rest, params.bias, params.v_th, params.v_reset
+    ref_steps, theta_plus, theta_decay, adapt = (
+        params.ref_steps,
+        params.theta_plus,
+        params.theta_decay,
+        params.adapt,
+    )
+    hb, gb, rs = params.hb, params.gb, params.rs
+    n = vb.shape[0]
+    for i in range(n):
+        e_old, i_old = ie[i], ii[i]
+        a = e_old + q[i]
+        q[i] = 0.0
+        c = i_old
+        if two:
+            c += q[n + i]
+            q[n + i] = 0.0
+        r = rb[i]
+        free = r == 0
+        v_old = vb[i]
+        x = v_old - v_rest[i] - bias[i]
+        x = x * em[i] + a * ce[i] + c * ci[i] + hb[i]
+        vi = x + v_rest[i] + bias[i]
+        t_i = th[i] * theta_decay[i] if adapt else th[i]
+        spk = free and (vi > v_th[i] + t_i)
+        vn = (v_reset[i] + rs[i] * vi) if spk else vi
+        if free:
+            vb[i] = vn
+        if spk:
+            r = ref_steps[i]
+            if adapt:
+                t_i += theta_plus[i]
+        th[i] = t_i
+        rb[i] = r - 1 if r > 0 else 0
+        ne = a * ee[i] + gb[i]
+        ni = c * ei[i]
+        dv = free & (vn != v_old)
+        fired[i] = spk + 2 * (dv | (ne != e_old) | (ni != i_old)) + 4 * dv
+        ie[i] = ne
+        ii[i] = ni
+    return 0, 0, 0
+
+
 FLOAT_PARAMS = (
     "em",
     "ee",
@@ -99,12 +163,24 @@ FLOAT_PARAMS = (
 # Per-neuron constants of the float update (built by neuro.targets.floating), plus ``adapt``
 # (1: thresholds adapt). The step loop (neuro.dynamics.step) is specialized on this type.
 FloatParams = namedtuple("FloatParams", (*FLOAT_PARAMS, "adapt"))
+#: The same with the held-current terms and reset flags of NIR's neuron models.
+HELD_PARAMS = ("hb", "gb", "rs")
+FloatHeldParams = namedtuple("FloatHeldParams", (*FLOAT_PARAMS, *HELD_PARAMS, "adapt"))
 
 
 @overload(neuron_update, inline="always")
 def _float_update(params, q, u0, u1, vb, rb, th, fired, two):
     if getattr(params, "instance_class", None) is FloatParams:
         return lambda params, q, u0, u1, vb, rb, th, fired, two: update(
+            q, u0, u1, vb, rb, th, fired, params, two
+        )
+    return None
+
+
+@overload(neuron_update, inline="always")
+def _float_held_update(params, q, u0, u1, vb, rb, th, fired, two):
+    if getattr(params, "instance_class", None) is FloatHeldParams:
+        return lambda params, q, u0, u1, vb, rb, th, fired, two: update_held(
             q, u0, u1, vb, rb, th, fired, params, two
         )
     return None

@@ -6,6 +6,10 @@ Compile-time parameters per neuron, with :math:`e_x = e^{-dt/\\tau_x}`:
 one step, :func:`current_coefficient`), ``v_rest, bias, v_th, v_reset``, ``ref_steps =
 rint(refractory / dt)``, ``theta_plus``, ``theta_decay = e^{-dt/\\tau_\\theta}`` (1 without
 ``tau_theta``). Weights stay in mV.
+
+The held bias current ``bq`` (``input_bias``; and the bias of a population without a leak)
+enters with ``hq, gq`` (:func:`coefficients`) as the per-step constants ``hb = hq bq``,
+``gb = gq bq``; ``rs`` is the reset flag.
 """
 
 from __future__ import annotations
@@ -22,6 +26,29 @@ from neuro.targets.lif import LifTarget
 def current_coefficient(dt: float, tm: float, ts: float, es: float, em: float) -> float:
     """Response of x over one step to a unit current decaying with ``ts`` (exact integration)."""
     return (dt / tm) * em if ts == tm else ts / (ts - tm) * (es - em)
+
+
+def coefficients(dt: float, pop) -> dict:
+    """Per-population constants of the exact update ``I' = ee (I + q) + gq b``,
+    ``x' = em x + ce (I + q) + hq b`` (``q``: the weights arrived, a jump; ``b``: the current
+    held over the step):
+
+    * with a synaptic filter: :math:`e_m, e_e = e^{-dt/\\tau}`, ``ce`` =
+      :func:`current_coefficient`, :math:`g_q = 1 - e_e`, :math:`h_q = 1 - e_m - c_e`;
+    * without (``tau_syn = 0``): a weight jumps ``v`` and decays with it, ``ee = 0``,
+      :math:`c_e = e_m`, :math:`h_q = 1 - e_m`;
+    * without a leak (``leak = false``, :math:`\\tau_m dv/dt = b + I`): ``em = 1``, ``ce = 1``,
+      :math:`h_q = dt / \\tau_m`.
+    """
+    tm, ts = pop.tau_mem, pop.tau_syn
+    if not pop.leak:
+        return {"em": 1.0, "ee": 0.0, "ce": 1.0, "hq": dt / tm, "gq": 0.0}
+    em = float(np.exp(-dt / tm))
+    if ts == 0:
+        return {"em": em, "ee": 0.0, "ce": em, "hq": 1.0 - em, "gq": 0.0}
+    es = float(np.exp(-dt / ts))
+    c = current_coefficient(dt, tm, ts, es, em)
+    return {"em": em, "ee": es, "ce": c, "hq": 1.0 - em - c, "gq": 1.0 - es}
 
 
 class FloatTarget(LifTarget):
@@ -46,24 +73,34 @@ class FloatTarget(LifTarget):
     # ------------------------------------------------------------------ compile time
     def params(self, net, registers, biases) -> dict:
         dt = net.simulation.dt
-        cols = {k: [] for k in (*floating.FLOAT_PARAMS, "theta_init")}
+        cols = {
+            k: [] for k in (*floating.FLOAT_PARAMS, *floating.HELD_PARAMS, "theta_init", "bq", "hq", "gq")
+        }
         for pop, bias in zip(net.populations, biases, strict=True):
             n = pop.size
-            tm, te = pop.tau_mem, pop.tau_syn
-            ti = te if pop.tau_syn_inh is None else pop.tau_syn_inh
-            em, ee, ei = np.exp(-dt / tm), np.exp(-dt / te), np.exp(-dt / ti)
-            for key, val in (
-                ("em", em),
-                ("ee", ee),
-                ("ei", ei),
-                ("ce", current_coefficient(dt, tm, te, ee, em)),
-                ("ci", current_coefficient(dt, tm, ti, ei, em)),
-                ("v_rest", pop.v_rest),
-                ("v_th", pop.v_threshold),
-                ("v_reset", pop.v_reset),
-            ):
+            co = coefficients(dt, pop)
+            ti = pop.tau_syn if pop.tau_syn_inh is None else pop.tau_syn_inh
+            if ti == pop.tau_syn:
+                co["ei"], co["ci"] = co["ee"], co["ce"]
+            else:
+                co["ei"] = np.exp(-dt / ti)
+                co["ci"] = current_coefficient(dt, pop.tau_mem, ti, co["ei"], co["em"])
+            bq = np.zeros(n) if pop.input_bias is None else pop.input_bias.sample(None, n)
+            if not pop.leak:  # the bias integrates: it travels with the held current
+                bq, bias = bq + bias, np.zeros(n)
+            co.update(
+                v_rest=pop.v_rest if pop.leak else 0.0,
+                v_th=pop.v_threshold if pop.spiking else np.inf,
+                v_reset=pop.v_reset if pop.reset else 0.0,
+            )
+            for key, val in co.items():
                 cols[key].append(np.full(n, val, dtype=np.float64))
             cols["bias"].append(bias)
+            bq = np.asarray(bq, dtype=np.float64)
+            cols["bq"].append(bq)  # the held current itself (Brian2's translation reads it)
+            cols["hb"].append(co["hq"] * bq)  # what it adds per step to x and to I
+            cols["gb"].append(co["gq"] * bq)
+            cols["rs"].append(np.full(n, 0.0 if pop.reset else 1.0))  # v' = v_reset + rs v at a spike
             cols["theta_plus"].append(np.full(n, pop.theta_plus))
             theta_decay = 1.0 if pop.tau_theta is None else np.exp(-dt / pop.tau_theta)
             cols["theta_decay"].append(np.full(n, theta_decay))
@@ -81,7 +118,12 @@ class FloatTarget(LifTarget):
     normalize_columns = staticmethod(scale_columns)
 
     def kernel_params(self, params: dict, adapt: bool):
-        return floating.FloatParams(*(params[k] for k in floating.FLOAT_PARAMS), adapt)
+        """:data:`~neuro.dynamics.floating.FloatParams`, or ``FloatHeldParams`` when a population
+        has a held current or no reset (NIR's fields), so the common kernel stays as it was."""
+        base = [params[k] for k in floating.FLOAT_PARAMS]
+        if any(np.any(params[k] != 0) for k in floating.HELD_PARAMS):
+            return floating.FloatHeldParams(*base, *(params[k] for k in floating.HELD_PARAMS), adapt)
+        return floating.FloatParams(*base, adapt)
 
     def bias_with_currents(self, net, base, active):
         """Bias (mV) with the current inputs active now added."""

@@ -47,6 +47,13 @@ class LifTarget(Target):
                     "arithmetic 'truenorth'",
                     f"populations[{i}].truenorth",
                 )
+        pops = {p.name: p for p in net.populations}
+        for i, inp in enumerate(net.inputs):
+            if inp.kind == "current" and not pops[inp.target].leak:
+                raise err(
+                    f"population {inp.target!r} has no leak; a current input would set its leak target",
+                    f"inputs[{i}].target",
+                )
         for i, pr in enumerate(net.projections):
             if pr.axon_type is not None:
                 raise err("axon types exist only in arithmetic 'truenorth'", f"projections[{i}].axon_type")

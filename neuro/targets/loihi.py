@@ -18,6 +18,7 @@ from neuro.dynamics import loihi
 from neuro.learning.homeostasis import scale_columns_wgt
 from neuro.learning.loihi import LoihiTables
 from neuro.learning.tables import build_loihi_tables
+from neuro.spec import NEURON_SWITCHES
 from neuro.targets.lif import LifTarget
 
 REGISTER_KEYS = (
@@ -45,6 +46,19 @@ class LoihiTarget(LifTarget):
         dt = net.simulation.dt
         top = LOIHI_REGISTER_RANGES["refract_delay"][1]
         for i, p in enumerate(net.populations):
+            if p.loihi is not None:
+                for key, default in NEURON_SWITCHES.items():
+                    if getattr(p, key) != default:
+                        raise net._err(
+                            f"raw Loihi registers take no {key} (set the registers themselves)",
+                            f"populations[{i}].{key}",
+                        )
+            if not p.reset:
+                raise net._err(
+                    f"population {p.name!r}: a Loihi compartment always resets when it fires; "
+                    "reset = false runs in arithmetic 'float'",
+                    f"populations[{i}].reset",
+                )
             if p.loihi is None and round(p.refractory / dt) > top:
                 raise net._err(
                     f"refractory {p.refractory} ms is {round(p.refractory / dt)} steps; "

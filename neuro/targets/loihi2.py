@@ -38,6 +38,7 @@ from neuro.dynamics import loihi2
 from neuro.errors import NeuroError
 from neuro.learning.loihi import LoihiTables
 from neuro.learning.tables import build_loihi_tables
+from neuro.spec import NEURON_SWITCHES
 from neuro.targets.lif import LifTarget
 
 
@@ -80,6 +81,19 @@ class Loihi2Target(LifTarget):
         dt = net.simulation.dt
         for i, p in enumerate(net.populations):
             where = f"populations[{i}]"
+            for key, default in NEURON_SWITCHES.items():  # NIR's neuron options (docs/nir.md)
+                if getattr(p, key) != default:
+                    raise net._err(
+                        f"the Loihi 2 fixed-point LIF has no {key} = {str(not default).lower()} "
+                        "(NIR neuron models run in arithmetic 'float' or 'loihi')",
+                        f"{where}.{key}",
+                    )
+            if p.input_bias is not None:
+                raise net._err(
+                    "the Loihi 2 fixed-point LIF has no current into its synaptic filter (input_bias); "
+                    "use bias",
+                    f"{where}.input_bias",
+                )
             r = p.loihi
             if r is not None:
                 if r.refract_delay != 1:

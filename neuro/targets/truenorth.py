@@ -10,6 +10,7 @@ units: there is no further conversion to mV.
 
 from __future__ import annotations
 
+from neuro.spec import NEURON_SWITCHES
 from neuro.targets import entry
 from neuro.targets.base import Target
 from neuro.truenorth.compile import compile_truenorth
@@ -32,6 +33,14 @@ class TrueNorthTarget(Target):
                 "simulation.chip",
             )
         self.check_messages(net)
+        for i, p in enumerate(net.populations):
+            for key, default in NEURON_SWITCHES.items():
+                if getattr(p, key) != default:
+                    raise net._err(
+                        f"TrueNorth neurons have no {key} = {str(not default).lower()} (NIR neuron models "
+                        "run in arithmetic 'float' or 'loihi')",
+                        f"populations[{i}].{key}",
+                    )
         check_truenorth(net)
 
     def compile(self, net, seed: int | None = None):

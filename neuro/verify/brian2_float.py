@@ -13,6 +13,14 @@ projection onto a dual-current population) with ``delay = delay_steps * dt``: Br
 the weight in the ``synapses`` slot of the arrival step, after that step's integration, so it
 first acts on ``v`` one step later, as in the spec.
 
+NIR's neuron models (``docs/nir.md``) use the same group with three changes: a held bias
+current ``bias_hold`` (``input_bias``) drives the filter, ``dI_exc/dt = (-I_exc + bias_hold) /
+tau_syn``; without a filter (``tau_syn = 0``) ``I_exc`` is a plain variable that an operation
+before the integration adds to ``v`` and clears (a weight jumps ``v`` and decays with it in the
+same step), and ``bias_hold`` joins ``v``'s drive; without a leak ``dv/dt = (bias + bias_hold
++ I_exc) / tau_mem``. A population with ``spiking = false`` has an infinite threshold, one
+with ``reset = false`` an empty reset.
+
 One Brian2 limitation is worked around without changing the semantics: with
 ``(unless refractory)``, Brian2's exact integrator multiplies the right-hand side by
 ``int(not_refractory)`` before solving, and when a current's time constant equals
@@ -41,6 +49,8 @@ def refractory_steps(pop, dt: float) -> int:
 def population_group(net: CompiledNetwork, index: int, clock) -> NeuronGroup:
     """The Brian2 group of population ``index``, with its initial state set."""
     pop = net.spec.populations[index]
+    if pop.tau_syn == 0 or pop.input_bias is not None or not (pop.leak and pop.spiking and pop.reset):
+        return _nir_group(net, index, clock)
     sl = net.pop_slice(pop.name)
     r_steps = refractory_steps(pop, net.dt)
     taus = [pop.tau_syn] + ([pop.tau_syn_inh] if pop.dual_current else [])
@@ -70,6 +80,56 @@ def population_group(net: CompiledNetwork, index: int, clock) -> NeuronGroup:
         )
     group.v = net.v_init[sl]
     group.I_exc = net.i_init[sl]
+    return group
+
+
+def _nir_group(net: CompiledNetwork, index: int, clock) -> NeuronGroup:
+    """A population with NIR's fields (see the module docstring)."""
+    pop = net.spec.populations[index]
+    sl = net.pop_slice(pop.name)
+    r_steps = refractory_steps(pop, net.dt)
+    held = r_steps >= 2
+    filtered = pop.tau_syn > 0
+    drive = "I_exc" if filtered else "bias_hold"
+    leak = "-(v - v_rest) + " if pop.leak else ""
+    degenerate = pop.tau_syn == pop.tau_mem
+    flag = " (unless refractory)" if held and not degenerate else ""
+    eqs = f"dv/dt = ({leak}bias + {drive}) / ({pop.tau_mem!r}*ms) : 1{flag}\n"
+    if filtered:
+        eqs += f"dI_exc/dt = (-I_exc + bias_hold) / ({pop.tau_syn!r}*ms) : 1\n"
+    else:
+        eqs += "I_exc : 1\n"
+    eqs += "bias : 1 (constant)\nbias_hold : 1 (constant)\n"
+    group = NeuronGroup(
+        pop.size,
+        eqs,
+        threshold="v > v_threshold",  # never crossed without spikes (v_threshold = inf)
+        reset="v = v_reset" if pop.reset else "",
+        refractory=r_steps * net.dt * ms if held else False,
+        method="exact" if pop.leak else "euler",  # a constant slope: Euler is exact (and 'exact' refuses it)
+        clock=clock,
+        namespace={
+            "v_rest": pop.v_rest,
+            "v_threshold": pop.v_threshold if pop.spiking else np.inf,
+            "v_reset": pop.v_reset,
+        },
+        name=f"pop{index}",
+    )
+    if not filtered:
+        group.run_regularly(
+            "v = v + I_exc * int(not_refractory)\nI_exc = 0" if held else "v = v + I_exc\nI_exc = 0",
+            when="before_groups",
+            name=f"pop{index}_jump",
+        )
+    if held and degenerate:
+        group.run_regularly(
+            "v = v * int(not_refractory) + v_reset * (1 - int(not_refractory))",
+            when="after_groups",
+            name=f"pop{index}_hold",
+        )
+    group.bias_hold = net.params["bq"][sl]
+    group.v = net.v_init[sl]
+    group.I_exc = net.i_init[sl] if filtered else 0.0
     return group
 
 
