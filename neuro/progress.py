@@ -61,6 +61,7 @@ class Progress:
         self.start = start
         self.last_shown = -float("inf")
         self.shown = False
+        self.finished_shown = False
 
     def rate(self) -> float:
         """Units per second over the recent window (0 before two samples)."""
@@ -89,8 +90,9 @@ class Progress:
         every = TTY_EVERY_S if self.tty else PIPE_EVERY_S
         if now - self.t0 < self.after_s and not self.shown:
             return
-        if now - self.last_shown < every and not finished:
-            return
+        if now - self.last_shown < every and not (finished and not self.finished_shown):
+            return  # the final line is shown once, however often the total is reported again
+        self.finished_shown = self.finished_shown or finished
         self.last_shown = now
         text = self.line(done, extra)
         self.stream.write(f"\r{text} " if self.tty else f"{text}\n")

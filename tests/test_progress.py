@@ -99,3 +99,15 @@ def test_no_rate_before_two_samples():
     clock.t = 45.0  # one chunk that included the compilation
     bar(100)
     assert out.getvalue() == "100/100 steps (100%)\n"
+
+
+def test_the_final_line_is_written_once_to_a_pipe():
+    """Batches rerun at the end report the total again (Diehl & Cook's intensity reruns)."""
+    out = io.StringIO()
+    clock = Clock()
+    bar = Progress(10, "images", stream=out, clock=clock)
+    for k, t in ((5, 1.0), (10, 2.0), (10, 2.5), (10, 3.0), (10, 4.0)):  # within one interval
+        clock.t = t
+        bar(k)
+    lines = out.getvalue().splitlines()
+    assert sum(line.startswith("10/10") for line in lines) == 1, lines
