@@ -45,6 +45,7 @@ class Presenter:
         self.inputs = sim.inputs
         self.plastic = [i for i, p in enumerate(net.spec.projections) if p.plasticity is not None][0]
         self.positions = next(pos for i, pos in enumerate(net.projection_positions()) if i == self.plastic)
+        self.post = net.slot[self.positions].astype(np.int64) % net.n_neurons  # fixed connectivity
 
     def counts(self, images: np.ndarray, intensity: np.ndarray, steps: int) -> np.ndarray:
         """Present a batch of images for ``steps`` steps; spike counts of exc neurons (B, N)."""
@@ -76,7 +77,8 @@ class Presenter:
         intensity = cfg.intensity
         tries = 0
         while True:
-            normalize_weights(self.sim, self.plastic, cfg.norm_target * cfg.input_gain, self.positions)
+            target = cfg.norm_target * cfg.input_gain
+            normalize_weights(self.sim, self.plastic, target, self.positions, self.post)
             counts = self.counts(image[None, :], np.array([intensity]), cfg.present_steps)
             self.inputs.set_schedule(*(np.zeros(0, dtype=np.int64),) * 3)
             self.sim.run(cfg.rest_steps)

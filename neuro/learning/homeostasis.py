@@ -10,34 +10,54 @@ threshold (theta) is a neuron register: see :class:`neuro.spec.Population`.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from neuro.discretize import wgt_per_mv
 from neuro.errors import NeuroError
 
 
+@njit(cache=True)
+def _scale(weight, pos, post, n, target):
+    """``weight[pos] *= target / column sum`` in one pass each way; sums in ``pos`` order (as
+    ``np.bincount`` adds), so the result is that of the numpy formulation bit for bit."""
+    sums = np.zeros(n)
+    for k in range(pos.size):
+        sums[post[k]] += weight[pos[k]]
+    for k in range(pos.size):
+        s = sums[post[k]]
+        if s != 0:
+            weight[pos[k]] = weight[pos[k]] * (target / s)
+
+
+@njit(cache=True)
+def _scale_wgt(weight, pos, post, n, target, shift, wlim):
+    """The same on the mantissas ``Wgt = weight >> shift``: rounded half to even, clipped to
+    ``[-wlim, wlim]``, stored back as ``Wgt << shift``."""
+    sums = np.zeros(n)
+    for k in range(pos.size):
+        sums[post[k]] += np.int64(weight[pos[k]]) >> shift
+    for k in range(pos.size):
+        s = sums[post[k]]
+        if s != 0:
+            wgt = np.int64(weight[pos[k]]) >> shift
+            new = min(max(np.rint(wgt * (target / s)), -wlim), wlim)
+            weight[pos[k]] = np.int64(new) << shift
+
+
 def scale_columns(net, projection: int, pos: np.ndarray, post: np.ndarray, target: float) -> None:
     """Float weights: :math:`w_{ij} \\leftarrow w_{ij}\\, T / \\sum_i w_{ij}` (T in mV)."""
-    n = net.n_neurons
-    w = net.weight[pos]
-    sums = np.bincount(post, weights=w, minlength=n)
-    scale = np.divide(target, sums, out=np.ones_like(sums), where=sums != 0)
-    net.weight[pos] = w * scale[post]
+    _scale(net.weight, pos, post, net.n_neurons, float(target))
 
 
 def scale_columns_wgt(net, projection: int, pos: np.ndarray, post: np.ndarray, target: float) -> None:
     """Loihi weights: the same on the mantissas ``Wgt`` (T converted to Wgt units with the
     projection's scale, :func:`neuro.discretize.wgt_per_mv`), rounded to the nearest integer
     and clipped to the weight range."""
-    n = net.n_neurons
     proj = net.spec.projections[projection]
     shift = 6 + net.weight_exps[projection]
     lsb = wgt_per_mv(proj, net.pop_registers[net.pop_names.index(proj.post)], net.weight_exps[projection])
-    wgt = net.weight[pos].astype(np.int64) >> shift
-    sums = np.bincount(post, weights=wgt, minlength=n)
-    scale = np.divide(target * lsb, sums, out=np.ones_like(sums), where=sums != 0)
     wlim = 2**proj.weight_bits - 1
-    new = np.clip(np.rint(wgt * scale[post]), -wlim, wlim).astype(np.int64)
-    net.weight[pos] = (new << shift).astype(net.weight.dtype)
+    _scale_wgt(net.weight, pos, post, net.n_neurons, float(target * lsb), shift, float(wlim))
 
 
 def _positions(sim, projection: int) -> np.ndarray:
@@ -47,7 +67,9 @@ def _positions(sim, projection: int) -> np.ndarray:
     raise NeuroError(f"no projection {projection}")
 
 
-def normalize_weights(sim, projection: int, target: float, positions: np.ndarray | None = None) -> int:
+def normalize_weights(
+    sim, projection: int, target: float, positions: np.ndarray | None = None, post: np.ndarray | None = None
+) -> int:
     """Scale each post neuron's incoming weights of ``projection`` to sum to ``target``.
 
     In float arithmetic :math:`w_{ij} \\leftarrow w_{ij}\\, T / \\sum_i w_{ij}` (target in mV);
@@ -55,10 +77,13 @@ def normalize_weights(sim, projection: int, target: float, positions: np.ndarray
     scale), rounded to the nearest integer and clipped to the weight range. Columns summing
     to zero are left alone (the target's ``normalize_columns``: :func:`scale_columns` or
     :func:`scale_columns_wgt`). Returns the number of synapses rewritten (host operations).
+    ``positions`` (the projection's CSR positions) and ``post`` (their post neurons) may be
+    passed by a caller that normalizes the same projection again and again.
     """
     net = sim.net
     pos = _positions(sim, projection) if positions is None else positions
-    post = net.slot[pos].astype(np.int64) % net.n_neurons
+    if post is None:
+        post = net.slot[pos].astype(np.int64) % net.n_neurons
     net.target.normalize_columns(net, projection, pos, post, target)
     sim.host_ops["weight_normalization"] = sim.host_ops.get("weight_normalization", 0) + int(pos.size)
     return int(pos.size)
