@@ -27,7 +27,8 @@ ENGINE_MAX_DELAY_STEPS = 255  # the ring buffer's delay field is uint8
 class LifTarget(Target):
     """Base of the LIF targets (see module docstring)."""
 
-    #: Longest delay the arithmetic itself can hold (steps) when the chip sets no limit.
+    #: Longest delay the arithmetic itself can hold (steps) when the chip sets no limit: the
+    #: engine's ring buffer, or a synapse's delay field (Loihi's 62) whatever the chip profile.
     max_delay_steps: int = ENGINE_MAX_DELAY_STEPS
 
     # ------------------------------------------------------------------ checks
@@ -69,7 +70,7 @@ class LifTarget(Target):
         for i, pr in enumerate(net.projections):
             hi, where = max_delay_ms(pr)
             if not math.isfinite(hi):
-                if profile.max_delay_steps is None:
+                if profile.max_delay_steps is None and limit >= ENGINE_MAX_DELAY_STEPS:
                     continue  # drawn delays are checked when they are built
                 raise net._err(
                     f"delay distribution is unbounded; the {who} allows 0..{limit} steps "

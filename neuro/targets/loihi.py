@@ -66,11 +66,6 @@ class LoihiTarget(LifTarget):
                     f"populations[{i}].refractory",
                 )
 
-    def _check_delays(self, net, profile) -> None:
-        if profile.max_delay_steps is None:  # unbounded chip: still the synapse's delay field
-            profile = profile.with_limits(max_delay_steps=self.max_delay_steps, name="loihi")
-        super()._check_delays(net, profile)
-
     # ------------------------------------------------------------------ compile time
     def discretize_population(self, pop, dt, bias, v_init, where):
         return discretize.discretize_population(pop, dt, bias, v_init, where)

@@ -156,11 +156,6 @@ class Loihi2Target(LifTarget):
                     f"projections[{i}].message_bits",
                 )
 
-    def _check_delays(self, net, profile) -> None:
-        if profile.max_delay_steps is None:  # unbounded chip: still the synapse's delay field
-            profile = profile.with_limits(max_delay_steps=self.max_delay_steps, name="loihi2")
-        super()._check_delays(net, profile)
-
     # ------------------------------------------------------------------ compile time
     def discretize_population(self, pop, dt, bias, v_init, where):
         return discretize.discretize_population(pop, dt, bias, v_init, where)
