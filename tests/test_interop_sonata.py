@@ -18,25 +18,15 @@ from neuro.run import prepare, run_spec
 from neuro.spec import Network, load_spec
 from neuro.train import train
 
+from .test_sonata import SPEC
+
 libsonata = pytest.importorskip("libsonata")
 MODELS = Path(__file__).resolve().parent.parent / "models"
 
-# Raw Loihi registers (see test_sonata): a fires at steps 6, 15, 24; b0 at 1, 3, ..., 29; b1 at
-# 6, 13, 20, 27; population "quiet" never fires (an empty population must read too).
-LOIHI = {
-    "name": "known",
-    "simulation": {"dt": 0.5, "steps": 30, "seed": 17, "arithmetic": "loihi"},
-    "populations": [
-        {
-            "name": "a",
-            "size": 1,
-            "loihi": {"decay_u": 0, "decay_v": 0, "vth_mant": 1, "bias_mant": 10, "refract_delay": 3},
-        },
-        {"name": "b", "size": 2, "loihi": {"decay_u": 0, "decay_v": 0, "vth_mant": 1, "bias_mant": [64, 10]}},
-        {"name": "quiet", "size": 3, "loihi": {"decay_u": 0, "decay_v": 0, "vth_mant": 1, "bias_mant": 0}},
-    ],
-    "probes": [{"population": "a", "variables": ["v"]}],
-}
+# test_sonata's raw-register spec (a fires at steps 6, 15, 24; b0 at 1, 3, ..., 29; b1 at 6, 13,
+# 20, 27) plus population "quiet", which never fires (an empty population must read too).
+QUIET = {"name": "quiet", "size": 3, "loihi": {"decay_u": 0, "decay_v": 0, "vth_mant": 1, "bias_mant": 0}}
+LOIHI = {**SPEC, "populations": [*SPEC["populations"], QUIET]}
 
 
 def check_libsonata_reads(path) -> int:

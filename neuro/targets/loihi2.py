@@ -40,6 +40,7 @@ from neuro.learning.loihi import LoihiTables
 from neuro.learning.tables import build_loihi_tables
 from neuro.spec import NEURON_SWITCHES
 from neuro.targets.lif import LifTarget
+from neuro.targets.loihi import LoihiTarget
 
 
 def sign_mode(w: np.ndarray) -> str:
@@ -214,14 +215,7 @@ class Loihi2Target(LifTarget):
             "theta_init": np.zeros(sum(sizes), dtype=np.int64),
         }
 
-    def initial_state(self, net, registers, v_init):
-        i_init = np.concatenate(
-            [
-                np.full(p.size, lp.u_init, dtype=np.int64)
-                for p, lp in zip(net.populations, registers, strict=True)
-            ]
-        )
-        return np.concatenate([lp.v_init for lp in registers]).astype(np.int64), i_init
+    initial_state = LoihiTarget.initial_state  # the same registers: v_init and u_init per population
 
     # ------------------------------------------------------------------ run time
     new_state = staticmethod(loihi1.new_state)
