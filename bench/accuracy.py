@@ -11,8 +11,14 @@ presentations), quoted, not rerun. Two more rows per neuron count:
 * ``--kmeans``: k-means with N centroids (scikit-learn), each labelled with the majority class
   of its training images: a reference for any one-prototype-per-neuron classifier.
 
-    python bench/accuracy.py [--neurons 100 400 1600] [--arithmetic float loihi] [--seed 0]
-                             [--preset embedded|paper] [--epochs E] [--validation] [--kmeans]
+    python bench/accuracy.py [--neurons 100 400 1600] [--arithmetic float loihi] [--seeds 0 1 2]
+                             [--preset embedded|paper|...] [--epochs E] [--set NAME=VALUE]
+                             [--validation | --only-validation] [--kmeans] [--curve-every K]
+
+With several seeds it prints every run and then the mean and the worst per (neurons,
+arithmetic, split). ``--curve-every K`` also prints a learning curve: every K training images
+the network as it stands is labelled on ``--curve-label`` training images and tested on the
+test split (frozen, as ``neuro evaluate``).
 """
 
 from __future__ import annotations
@@ -59,57 +65,116 @@ def kmeans_accuracy(n: int, seed: int) -> float:
     return float((votes.argmax(axis=1)[km.predict(te.images / 255.0)] == te.labels).mean())
 
 
-def main() -> None:
+def curve_point(sim, extra: dict, tmp: Path, label_images, label_labels, test_images, test_labels) -> float:
+    """Accuracy of the network as it stands: labelled on ``label_images``, tested on ``test_images``
+    (the frozen protocol of ``neuro evaluate``)."""
+    from neuro.io.checkpoint import save_checkpoint
+    from neuro.models.diehl_cook_protocol import assign_labels, predict, responses
+
+    ckpt = tmp / "curve.h5"
+    save_checkpoint(sim, ckpt, extra)
+    assignments = assign_labels(responses(ckpt, label_images), label_labels)
+    return float((predict(responses(ckpt, test_images), assignments) == test_labels).mean())
+
+
+def one_run(args, n: int, arith: str, seed: int, split: str) -> tuple[float, dict, list]:
+    """Train, label and evaluate one network; returns (accuracy, train summary, curve)."""
+    from neuro.datasets import load_dataset
     from neuro.evaluate import evaluate
     from neuro.train import train
 
+    curve: list = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data = "embedded"
+        if split == "validation":
+            write_validation_split(Path(tmp), seed)
+            data = f"mnist:{tmp}"
+        callback = None
+        if args.curve_every:
+            tr, te = load_dataset(data, "train"), load_dataset(data, "test")
+            pick = np.random.default_rng(seed).permutation(len(tr))[: args.curve_label]
+
+            def callback(done, sim, extra):
+                if done % args.curve_every == 0:
+                    acc = curve_point(
+                        sim, extra(), Path(tmp), tr.images[pick], tr.labels[pick], te.images, te.labels
+                    )
+                    curve.append((done, acc))
+
+        s = train(
+            f"{tmp}/run",
+            n_neurons=n,
+            images=args.images,
+            arithmetic=arith,
+            seed=seed,
+            data=data,
+            progress=False,
+            preset=args.preset,
+            epochs=args.epochs,
+            overrides=dict(kv.split("=", 1) for kv in args.set),
+            callback=callback,
+        )
+        r = evaluate(f"{tmp}/run", data=data, progress=False, write=False)
+    return r["accuracy"], s, curve
+
+
+def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--neurons", type=int, nargs="+", default=[100, 400])
     ap.add_argument("--arithmetic", nargs="+", default=["float", "loihi"])
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed; mean and worst")
     ap.add_argument("--images", type=int, help="training images (default: all 4,000)")
-    ap.add_argument("--preset", default="embedded", choices=["embedded", "paper"])
+    ap.add_argument("--preset", default="embedded")
     ap.add_argument("--epochs", type=int, help="passes (default: the preset's)")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="model parameter")
     ap.add_argument(
         "--validation", action="store_true", help="also run on a held-out part of the training split"
     )
+    ap.add_argument("--only-validation", action="store_true", help="run on the held-out part only")
     ap.add_argument("--kmeans", action="store_true", help="also print the k-means reference")
+    ap.add_argument(
+        "--curve-every", type=int, help="learning curve: accuracy every K training images (test split)"
+    )
+    ap.add_argument("--curve-label", type=int, default=1000, help="labelled images per curve point")
     args = ap.parse_args()
-    print(f"preset {args.preset}, seed {args.seed}")
-    print(f"{'neurons':>8} {'arithmetic':>10} {'accuracy':>9} {'train images/s':>15} {'minutes':>8}")
-    splits = ["test", "validation"] if args.validation else ["test"]
+    print(f"preset {args.preset}, seeds {args.seeds}, overrides {args.set}")
+    print(
+        f"{'neurons':>8} {'arithmetic':>10} {'seed':>5} {'accuracy':>9} {'train images/s':>15} {'minutes':>8}"
+    )
+    splits = (
+        ["validation"] if args.only_validation else ["test", "validation"] if args.validation else ["test"]
+    )
     for n in args.neurons:
         for arith in args.arithmetic:
             for split in splits:
-                with tempfile.TemporaryDirectory() as tmp:
-                    data = "embedded"
-                    if split == "validation":
-                        write_validation_split(Path(tmp), args.seed)
-                        data = f"mnist:{tmp}"
+                accs = []
+                for seed in args.seeds:
                     t0 = time.perf_counter()
-                    s = train(
-                        f"{tmp}/run",
-                        n_neurons=n,
-                        images=args.images,
-                        arithmetic=arith,
-                        seed=args.seed,
-                        data=data,
-                        progress=False,
-                        preset=args.preset,
-                        epochs=args.epochs,
-                    )
-                    r = evaluate(f"{tmp}/run", data=data, progress=False, write=False)
+                    acc, s, curve = one_run(args, n, arith, seed, split)
+                    accs.append(acc)
                     print(
-                        f"{n:>8} {arith:>10} {100 * r['accuracy']:>8.1f}% {s['images_per_second']:>15.1f} "
+                        f"{n:>8} {arith:>10} {seed:>5} {100 * acc:>8.1f}% {s['images_per_second']:>15.1f} "
                         f"{(time.perf_counter() - t0) / 60:>8.1f}"
-                        + ("  (validation split)" if split != "test" else ""),
+                        + (f"  ({split} split)" if split != "test" else ""),
+                        flush=True,
+                    )
+                    if curve:
+                        print(
+                            "  curve (images, accuracy %): "
+                            + ", ".join(f"{d} {100 * a:.1f}" for d, a in curve)
+                        )
+                if len(accs) > 1:
+                    print(
+                        f"{n:>8} {arith:>10} {'all':>5}  mean {100 * np.mean(accs):.1f}%, "
+                        f"worst {100 * np.min(accs):.1f}% ({split} split, {len(accs)} seeds)",
                         flush=True,
                     )
         if args.kmeans:
-            print(
-                f"{n:>8} {'k-means':>10} {100 * kmeans_accuracy(n, args.seed):>8.1f}%  (reference)",
-                flush=True,
-            )
+            for seed in args.seeds[:1]:
+                print(
+                    f"{n:>8} {'k-means':>10} {seed:>5} {100 * kmeans_accuracy(n, seed):>8.1f}%  (reference)",
+                    flush=True,
+                )
     print("paper (Diehl & Cook 2015): 87 % with 400 neurons after 180,000 presentations (quoted)")
 
 

@@ -83,6 +83,7 @@ class DiehlCookConfig:
     exc_refractory: float = 5.0
     theta_plus: float = 0.05
     tau_theta: float = 1e7
+    theta_decay_images: int = 0  # 0: theta decays every step (register); K: host decays it every K images
     inh_tau_mem: float = 10.0
     inh_tau_syn: float = 1.0
     inh_v_rest: float = -60.0
@@ -181,7 +182,7 @@ def build_network(
                     "refractory": cfg.exc_refractory,
                     "v_init": cfg.exc_v_rest,
                     "theta_plus": cfg.theta_plus,
-                    "tau_theta": cfg.tau_theta,
+                    "tau_theta": None if cfg.theta_decay_images else cfg.tau_theta,
                 },
                 {
                     "name": "inh",

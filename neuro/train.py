@@ -33,6 +33,7 @@ from neuro.inputs import ScheduledInputs
 from neuro.io.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
 from neuro.io.outdir import OutputDir, check_output_dir, write_text_atomic
 from neuro.io.runstate import check_train_state
+from neuro.learning.homeostasis import decay_thresholds
 from neuro.models.diehl_cook import PRESET_EPOCHS, build_network
 from neuro.models.diehl_cook_protocol import (  # noqa: F401  (assign_labels, predict: public API here too)
     CHECKPOINT,
@@ -105,13 +106,16 @@ def _train(
     overrides: dict | None = None,
     preset: str = "embedded",
     claim: OutputDir | None = None,
+    callback=None,
 ) -> dict:
     """Train (or resume) a Diehl & Cook network in ``rundir``; returns a summary dict.
 
     ``preset`` picks the parameter set (:data:`~neuro.models.diehl_cook.PRESETS`: ``embedded``
     or ``paper``) and, when ``epochs`` is None, the number of passes; ``overrides`` replaces
     fields of :class:`~neuro.models.diehl_cook.DiehlCookConfig` (e.g. ``{"nu_post": 0.02}``);
-    unknown names or bad values are refused.
+    unknown names or bad values are refused. ``callback(done, sim, extra)``, when given, is
+    called after every training image with the number of images done, the simulator and a
+    function returning the checkpoint metadata as it stands (e.g. for learning curves).
     """
     rundir = Path(rundir)
     ckpt = rundir / CHECKPOINT
@@ -139,6 +143,7 @@ def _train(
         order = np.asarray(extra["order"], dtype=np.int64)
         epoch, pos = extra["epoch"], extra["position"]
         stats = extra["stats"]
+        theta_step = extra.get("theta_step", 0)
     else:
         if rundir.is_dir() and any(rundir.iterdir()):
             raise NeuroError(
@@ -158,6 +163,7 @@ def _train(
         order = np.zeros(0, dtype=np.int64)
         epoch, pos = 0, 0
         stats = {"presentations": 0, "exc_spikes": 0, "train_seconds": 0.0}
+        theta_step = 0
         if claim is not None:
             claim.claim()
         else:
@@ -188,6 +194,7 @@ def _train(
             "epoch": epoch,
             "position": pos,
             "stats": stats,
+            "theta_step": theta_step,
             "finished": done,
             "version": __version__,
         }
@@ -209,6 +216,13 @@ def _train(
                 stats["exc_spikes"] += int(counts.sum())
                 pos += 1
                 done = epoch * n_per_epoch + pos
+                if cfg.theta_decay_images and done % cfg.theta_decay_images == 0:
+                    # the host decays the thresholds by what the steps since the last decay owe
+                    factor = float(np.exp(-(sim.step - theta_step) * cfg.dt / cfg.tau_theta))
+                    decay_thresholds(sim, presenter.exc, factor)
+                    theta_step = sim.step
+                if callback is not None:
+                    callback(done, sim, lambda: extra_state(False))
                 bar(done, f", {stats['exc_spikes'] / max(done, 1):.1f} spikes/image")
                 if flag.stop:
                     stopped = True

@@ -13,7 +13,7 @@ import pytest
 
 from neuro.engine import Simulator
 from neuro.errors import NeuroError
-from neuro.learning.homeostasis import normalize_weights
+from neuro.learning.homeostasis import decay_thresholds, normalize_weights
 from neuro.network import compile_network
 from neuro.spec import Network
 
@@ -155,3 +155,40 @@ def test_unknown_projection():
     with pytest.raises(NeuroError) as e:
         normalize_weights(sim, 7, 1.0)
     assert "no projection 7" in str(e.value)
+
+
+# ---------------------------------------------------------------- host threshold decay
+def adaptive_sim(arithmetic):
+    net = Network.from_dict(
+        {
+            "simulation": {"dt": 1.0, "steps": 10, "seed": 3, "arithmetic": arithmetic},
+            "populations": [{"name": "e", "size": 3, "theta_plus": 0.5}, {"name": "f", "size": 2}],
+        }
+    )
+    return Simulator(compile_network(net))
+
+
+def test_threshold_decay_float_is_a_product():
+    sim = adaptive_sim("float")
+    sim.state["theta"][0] = [2.0, 4.0, 8.0, 1.0, 1.0]
+    assert decay_thresholds(sim, slice(0, 3), 0.75) == 3
+    assert sim.state["theta"][0].tolist() == [1.5, 3.0, 6.0, 1.0, 1.0]  # f's registers untouched
+    assert sim.host_ops["threshold_decay"] == 3
+
+
+def test_threshold_decay_loihi_by_hand():
+    """d = rint(4096 * (1 - 0.9)) = 410, keep 3686: 10000 * 3686 >> 12 = 8999 (36,860,000 / 4096
+    = 8999.02), 4095 * 3686 >> 12 = 3685 (15,094,170 / 4096 = 3685.1), negative values truncate
+    toward zero like the neuron's own decay."""
+    sim = adaptive_sim("loihi")
+    sim.state["theta"][0] = [10000, -10000, 4095, 7, 7]
+    decay_thresholds(sim, slice(0, 3), 0.9)
+    assert sim.state["theta"][0].tolist() == [8999, -8999, 3685, 7, 7]
+    decay_thresholds(sim, slice(0, 3), 1.0)  # d = 0: unchanged
+    assert sim.state["theta"][0].tolist() == [8999, -8999, 3685, 7, 7]
+
+
+@pytest.mark.parametrize("factor", [0.0, -0.5, 1.5])
+def test_threshold_decay_factor_range(factor):
+    with pytest.raises(NeuroError, match="decay factor"):
+        decay_thresholds(adaptive_sim("float"), slice(0, 3), factor)

@@ -13,8 +13,10 @@ import neuro.train as train_mod
 from cli import main
 from neuro.errors import NeuroError
 from neuro.evaluate import evaluate
-from neuro.io.checkpoint import load_checkpoint, seal
+from neuro.io.checkpoint import load_checkpoint, read_checkpoint_meta, seal
 from neuro.io.weights import read_weights
+from neuro.models.diehl_cook import build_network
+from neuro.models.diehl_cook_protocol import config_from
 from neuro.train import assign_labels, predict, train
 
 TINY = dict(n_neurons=4, images=6, epochs=1, seed=3, label_images=20, progress=False)
@@ -52,9 +54,17 @@ def test_same_seed_same_weights(tmp_path):
     assert wa.keys() == wb.keys() and all(np.array_equal(wa[k].weight, wb[k].weight) for k in wa)
 
 
-@pytest.mark.parametrize("arithmetic", ["float", "loihi"])
-def test_stop_and_resume_is_exact(tmp_path, monkeypatch, arithmetic):
-    cfg = dict(TINY, arithmetic=arithmetic)
+@pytest.mark.parametrize(
+    "arithmetic, overrides",
+    [
+        ("float", {}),
+        ("loihi", {}),
+        ("float", {"theta_decay_images": 2}),
+        ("loihi", {"theta_decay_images": 2}),
+    ],
+)
+def test_stop_and_resume_is_exact(tmp_path, monkeypatch, arithmetic, overrides):
+    cfg = dict(TINY, arithmetic=arithmetic, overrides=overrides)
     train(tmp_path / "whole", **cfg)
     real = train_mod.Presenter.train_image
     shown = []
@@ -217,3 +227,29 @@ def test_frozen_network_uses_the_evaluation_inhibition(tmp_path, arithmetic):
     other = np.setdiff1d(np.arange(net.weight.size), pos)
     np.testing.assert_array_equal(net.weight[other], trained.net.weight[other])
     np.testing.assert_array_equal(frozen.state["theta"][1], trained.state["theta"][0])
+
+
+def test_host_threshold_decay_schedule(tmp_path, monkeypatch):
+    """theta_decay_images = K: the exc population has no register decay, and after every K-th
+    training image the host decays the exc thresholds by exp(-steps dt / tau_theta), steps
+    being those simulated since the previous decay (re-presentations included)."""
+    calls = []
+    real = train_mod.decay_thresholds
+
+    def record(sim, neurons, factor):
+        calls.append((sim.step, neurons, factor))
+        return real(sim, neurons, factor)
+
+    monkeypatch.setattr(train_mod, "decay_thresholds", record)
+    train(tmp_path / "run", **dict(TINY, overrides={"theta_decay_images": 2, "tau_theta": 5e4}))
+    assert len(calls) == TINY["images"] // 2
+    extra = read_checkpoint_meta(tmp_path / "run" / "checkpoint.h5")["extra"]
+    cfg = extra["config"]
+    last = 0
+    for step, neurons, factor in calls:
+        assert neurons == slice(0, TINY["n_neurons"])
+        assert step - last >= 2 * (cfg["present_ms"] + cfg["rest_ms"]) / cfg["dt"]
+        assert factor == pytest.approx(np.exp(-(step - last) * cfg["dt"] / 5e4), rel=1e-12)
+        last = step
+    net = build_network(config_from(cfg))
+    assert net.populations[0].tau_theta is None and net.populations[0].theta_plus > 0

@@ -1,10 +1,13 @@
-"""Homeostasis that is not a neuron register: per-neuron input-weight normalization.
+"""Homeostasis done by the host: per-neuron input-weight normalization, periodic threshold decay.
 
 Diehl & Cook rescale, before every training image, each excitatory neuron's incoming
 weights so they sum to a target (78 for 784 inputs). On a chip this is a host operation
 (the host reads and rewrites synapse memory), so it is counted separately
 (``Simulator.host_ops``) and priced as host work by the energy model. The adaptive
-threshold (theta) is a neuron register: see :class:`neuro.spec.Population`.
+threshold (theta) is a neuron register (see :class:`neuro.spec.Population`); when its time
+constant is too long for the register's per-step decay (Loihi: a 12-bit fraction per step, so
+``tau_theta`` above about 4096 steps rounds to no decay at all), the host can instead decay
+it every so often (:func:`decay_thresholds`), as it rewrites weights.
 """
 
 from __future__ import annotations
@@ -14,6 +17,30 @@ from numba import njit
 
 from neuro.discretize import wgt_per_mv
 from neuro.errors import NeuroError
+
+THETA_DECAY_BITS = 12  # Loihi decay registers: x keeps (4096 - d) / 4096
+
+
+@njit(cache=True)
+def _decay_registers(theta, keep):
+    """``theta = sign(theta) * ((|theta| * keep) >> 12)``: the neuron's own decay arithmetic."""
+    flat = theta.ravel()
+    for k in range(flat.size):
+        x = flat[k]
+        flat[k] = (x * keep) >> THETA_DECAY_BITS if x >= 0 else -(((-x) * keep) >> THETA_DECAY_BITS)
+
+
+def decay_float(theta: np.ndarray, factor: float) -> None:
+    """Float thresholds: :math:`\\theta \\leftarrow \\theta f`."""
+    theta *= factor
+
+
+def decay_registers(theta: np.ndarray, factor: float) -> None:
+    """Loihi threshold registers: :math:`\\theta \\leftarrow \\mathrm{sign}(\\theta)
+    \\lfloor |\\theta| (4096 - d) / 4096 \\rfloor` with :math:`d = \\mathrm{rint}(4096 (1 - f))`,
+    the truncating decay of the neuron update applied once (``theta`` is a C-contiguous view)."""
+    d = int(np.rint(2**THETA_DECAY_BITS * (1.0 - factor)))
+    _decay_registers(theta, 2**THETA_DECAY_BITS - d)
 
 
 @njit(cache=True)
@@ -87,3 +114,18 @@ def normalize_weights(
     net.target.normalize_columns(net, projection, pos, post, target)
     sim.host_ops["weight_normalization"] = sim.host_ops.get("weight_normalization", 0) + int(pos.size)
     return int(pos.size)
+
+
+def decay_thresholds(sim, neurons: slice, factor: float) -> int:
+    """Decay the adaptive thresholds of ``neurons`` once by ``factor`` (0 < f <= 1), as a host
+    operation: the target's ``decay_thresholds`` (:func:`decay_float` or
+    :func:`decay_registers`). Returns the number of registers rewritten (host operations)."""
+    if not 0.0 < factor <= 1.0:
+        raise NeuroError(f"threshold decay factor must be in (0, 1], got {factor}")
+    theta = sim.state["theta"]
+    block = np.ascontiguousarray(theta[:, neurons])
+    sim.net.target.decay_thresholds(block, factor)
+    theta[:, neurons] = block
+    n = int(block.size)
+    sim.host_ops["threshold_decay"] = sim.host_ops.get("threshold_decay", 0) + n
+    return n
