@@ -339,6 +339,21 @@ def _samples(sample_steps) -> list[int]:
     return s
 
 
+def initial_learned(net: Network, seed: int) -> PlasticRun:
+    """Plastic weights and thresholds before the first step (sample step 0), as compiled."""
+    compiled = compile_network(net, "float", seed)
+    syn = {ps.index: ps for ps in layout.projection_synapses(compiled)}
+    weights = {
+        p: _sorted_weights(syn[p].i, syn[p].j, syn[p].weight)
+        for p, proj in enumerate(net.projections)
+        if proj.plasticity is not None
+    }
+    theta = {
+        name: compiled.params["theta_init"][compiled.pop_slice(name)].copy() for name in compiled.pop_names
+    }
+    return PlasticRun({}, {0: weights}, {0: theta}, 0.0)
+
+
 def run_neuro_plastic(net: Network, seed: int, sample_steps) -> PlasticRun:
     """Run ``net`` in neuro's float engine, sampling plastic weights and thresholds."""
     check_plastic_expressible(net)

@@ -283,5 +283,6 @@ def verify(
         brian2_s=theirs.wall_s,
     )
     if plastic:
-        report.learning = compare_learning(net, ours_run, theirs_run, report.first_divergence)
+        initial = brian2_plastic.initial_learned(net, seed)
+        report.learning = compare_learning(net, ours_run, theirs_run, report.first_divergence, initial)
     return report

@@ -12,6 +12,9 @@ with ``s`` the scale of the quantity (``w_max - w_min`` for weights, ``max(theta
 learning in the two simulators evaluates the same exponentials in a different order and agrees
 to about 1e-13; any change of rule, rate, trace or timing is far above 1e-9.
 
+Each sample also reports how far neuro's values *moved* since the previous sample (the first:
+since step 0): the mean absolute change, which shows that there was learning to compare.
+
 A sample is *required* to agree when no spike differs before it: weights after ``k`` steps
 depend only on the spikes of steps ``0 .. k-1``, so a sample at step ``k <= d`` (``d`` the first
 step at which the spike trains differ) must agree. Later samples of a chaotic network (see
@@ -47,6 +50,7 @@ class LearnedSample:
     mean_brian2: float
     within: bool
     required: bool = True
+    moved: float = 0.0  # neuro's mean |change| since the previous sample (the first: since step 0)
 
 
 @dataclass
@@ -79,11 +83,22 @@ def _sample(step: int, a: np.ndarray, b: np.ndarray, scale: float) -> LearnedSam
     return LearnedSample(step, float(diff.max()), float(rel.max()), float(a.mean()), float(b.mean()), within)
 
 
-def compare_learning(net: Network, ours, theirs, first_divergence: int | None) -> list[LearnedComparison]:
+def _moved(values: list) -> list[float]:
+    """Mean absolute change from each array to the next (``values[0]``: the initial one)."""
+    return [
+        float(np.abs(b - a).mean()) if a.size and a.shape == b.shape else 0.0
+        for a, b in zip(values, values[1:], strict=False)
+    ]
+
+
+def compare_learning(
+    net: Network, ours, theirs, first_divergence: int | None, initial=None
+) -> list[LearnedComparison]:
     """Weights of every plastic projection, then thresholds of every adaptive population.
 
     ``ours``, ``theirs`` are :class:`~neuro.verify.brian2_plastic.PlasticRun` s sampled at the
-    same steps; ``first_divergence`` is the first step whose spikes differ (None: none do).
+    same steps; ``first_divergence`` is the first step whose spikes differ (None: none do);
+    ``initial`` (a run with sample step 0) gives the ``moved`` column of the first sample.
     """
     steps = sorted(ours.weights)
     out = []
@@ -97,6 +112,9 @@ def compare_learning(net: Network, ours, theirs, first_divergence: int | None) -
             a, b = ours.weights[k][p], theirs.weights[k][p]
             c.count = int(a.size)
             c.samples.append(_sample(k, a, b, scale))
+        start = [initial.weights[0][p]] if initial is not None else [ours.weights[k][p] for k in steps[:1]]
+        for s, moved in zip(c.samples, _moved(start + [ours.weights[k][p] for k in steps]), strict=True):
+            s.moved = moved
         out.append(c)
     for i, pop in enumerate(net.populations):
         if not (pop.adaptive or pop.tau_theta is not None):
@@ -104,6 +122,13 @@ def compare_learning(net: Network, ours, theirs, first_divergence: int | None) -
         scale = max(pop.theta_plus, abs(pop.theta_init))
         c = LearnedComparison("theta", pop.name, i, pop.size, scale)
         c.samples = [_sample(k, ours.theta[k][pop.name], theirs.theta[k][pop.name], scale) for k in steps]
+        start = (
+            [initial.theta[0][pop.name]]
+            if initial is not None
+            else [ours.theta[k][pop.name] for k in steps[:1]]
+        )
+        for s, moved in zip(c.samples, _moved(start + [ours.theta[k][pop.name] for k in steps]), strict=True):
+            s.moved = moved
         out.append(c)
     for c in out:
         for s in c.samples:
@@ -116,8 +141,8 @@ def learning_table(comparisons: list[LearnedComparison]) -> list[str]:
     if not any(c.samples for c in comparisons):
         return []
     lines = [
-        f"{'learned':<8} {'of':<24} {'count':>7} {'step':>8} {'max |diff|':>11} {'max rel':>9} "
-        f"{'mean neuro':>11} {'mean Brian2':>11} {'result':>8}"
+        f"{'learned':<8} {'of':<24} {'count':>7} {'step':>8} {'moved':>9} {'max |diff|':>11} "
+        f"{'max rel':>9} {'mean neuro':>11} {'mean Brian2':>11} {'result':>8}"
     ]
     for c in comparisons:
         label = f"[{c.index}] {c.name}"
@@ -125,9 +150,10 @@ def learning_table(comparisons: list[LearnedComparison]) -> list[str]:
             result = ("ok" if s.within else "DIFFER") + ("" if s.required else "*")
             head = f"{c.kind:<8} {label[:24]:<24} {c.count:>7}" if n == 0 else f"{'':<8} {'':<24} {'':>7}"
             lines.append(
-                f"{head} {s.step:>8} {s.max_abs_diff:>11.3g} {s.max_rel_diff:>9.2g} "
+                f"{head} {s.step:>8} {s.moved:>9.3g} {s.max_abs_diff:>11.3g} {s.max_rel_diff:>9.2g} "
                 f"{s.mean_neuro:>11.5g} {s.mean_brian2:>11.5g} {result:>8}"
             )
+    lines.append("moved: neuro's mean |change| since the previous sample (the first: since step 0)")
     if any(not s.required for c in comparisons for s in c.samples):
         lines.append("* after the first spike divergence: reported, not required")
     return lines
