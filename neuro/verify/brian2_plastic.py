@@ -150,6 +150,13 @@ def check_plastic_expressible(net: Network, arithmetic: str = "float") -> None:
                 net.source,
                 f"populations[{i}]",
             )
+    for i, inp in enumerate(net.inputs):
+        if getattr(inp, "graded", False):
+            raise NeuroError(
+                "graded spikes (payloads) have no Brian2 spike generator in neuro verify",
+                net.source,
+                f"inputs[{i}].payloads",
+            )
     for i, proj in enumerate(net.projections):
         pl = proj.plasticity
         if pl is not None and pl.kind not in SUPPORTED_KINDS:
