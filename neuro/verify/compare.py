@@ -225,6 +225,10 @@ def verify(
         Override the spec's simulation settings (a missing seed is drawn once and used by both).
     target : {'numpy', 'cython', 'cpp_standalone'}
         Brian2's code-generation target.
+
+    A network that learns (plastic projections, adaptive thresholds) is compared in float
+    arithmetic only, with :mod:`neuro.verify.brian2_plastic` on a runtime target (numpy,
+    cython); the report's ``learning`` then holds the weight and threshold comparisons.
     """
     import brian2
 
