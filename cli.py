@@ -563,7 +563,8 @@ def plot_cores(source, output, metric, resource, chip, chips, fmt):
 )
 @click.pass_context
 def verify(ctx, spec, arithmetic, steps, seed, as_json, output, brian2_target):
-    """Run SPEC in neuro and in Brian2 and compare every population's spikes (exit 1 if they disagree)."""
+    """Run SPEC in neuro and in Brian2 and compare every population's spikes, and what a learning
+    network learned (weights, adaptive thresholds; float arithmetic); exit 1 if they disagree."""
     from neuro.run import prepare
     from neuro.spec import load_spec
     from neuro.verify import verify as verify_spec

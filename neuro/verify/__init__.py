@@ -5,6 +5,9 @@
   Brian2 model, in each arithmetic (written from the documented semantics, not from
   :mod:`neuro.dynamics`);
 * :mod:`neuro.verify.brian2_net`: wires groups, synapses and inputs and runs Brian2;
+* :mod:`neuro.verify.brian2_plastic`: networks that learn (plastic projections, adaptive
+  thresholds) in Brian2's own STDP formulation, float arithmetic;
+* :mod:`neuro.verify.learning_compare`: learned weights and thresholds of both runs, compared;
 * :mod:`neuro.verify.compare`: runs both and decides whether they agree (:func:`verify`).
 
 Brian2 is imported only when a comparison runs.

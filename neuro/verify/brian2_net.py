@@ -71,14 +71,16 @@ def _target(name: str):
 def check_expressible(net: Network) -> None:
     """Refuse, with one line, a spec that this translation has no Brian2 equivalent for.
 
-    Everything the Brian2 models here cover is translated; features outside them (adaptive
-    thresholds, plasticity) are refused rather than silently left out of the comparison.
+    Everything the Brian2 models here cover is translated; features outside them are refused
+    rather than silently left out of the comparison. Networks that learn (adaptive thresholds,
+    plasticity) have their own model, :mod:`neuro.verify.brian2_plastic`, which
+    :func:`neuro.verify.verify` chooses for them.
     """
     for i, pop in enumerate(net.populations):
         if getattr(pop, "adaptive", False) or getattr(pop, "tau_theta", None) is not None:
             raise NeuroError(
-                "adaptive thresholds (theta_plus, theta_init, tau_theta) have no Brian2 translation "
-                "in neuro verify yet",
+                "adaptive thresholds (theta_plus, theta_init, tau_theta) are not in this Brian2 model "
+                "(neuro.verify.brian2_plastic translates them)",
                 net.source,
                 f"populations[{i}]",
             )
@@ -92,7 +94,8 @@ def check_expressible(net: Network) -> None:
     for i, proj in enumerate(net.projections):
         if getattr(proj, "plasticity", None) is not None:
             raise NeuroError(
-                "plastic projections have no Brian2 translation in neuro verify yet",
+                "plastic projections are not in this Brian2 model "
+                "(neuro.verify.brian2_plastic translates them)",
                 net.source,
                 f"projections[{i}].plasticity",
             )

@@ -17,6 +17,11 @@ When do they agree?
   trains differ is always reported (up to it they are identical by definition).
 
 Anything else is a disagreement.
+
+A network that learns (plastic projections, adaptive thresholds) runs in float arithmetic
+through :mod:`neuro.verify.brian2_plastic`; the same spike rules apply, and in addition the
+weights of every plastic projection and the thresholds of every adaptive population, sampled
+at a few steps, must agree (:mod:`neuro.verify.learning_compare`).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from neuro.spec import Network
 from neuro.targets import get_target
 from neuro.verify import layout
 from neuro.verify.brian2_net import TARGETS, TRANSLATORS, check_expressible, run_brian2
+from neuro.verify.learning_compare import compare_learning, learning_table, learning_verdict, sample_steps
 
 RATE_TOLERANCE_PCT = 1.0
 
@@ -74,6 +80,7 @@ class VerifyReport:
     neuro_s: float
     brian2_s: float
     chaotic: bool = field(init=False)
+    learning: list = field(default_factory=list)  # LearnedComparison per plastic projection / adaptive pop
 
     def __post_init__(self):
         self.chaotic = not get_target(self.arithmetic).integer and bool(self.recurrent)
@@ -95,11 +102,19 @@ class VerifyReport:
         )
 
     @property
-    def agree(self) -> bool:
+    def spikes_agree(self) -> bool:
         return self.identical or (self.chaotic and self.rates_within_tolerance)
 
     @property
+    def agree(self) -> bool:
+        return self.spikes_agree and all(c.agree for c in self.learning)
+
+    @property
     def verdict(self) -> str:
+        learned = learning_verdict(self.learning)
+        return self._spike_verdict() + (f"; {learned}" if learned else "")
+
+    def _spike_verdict(self) -> str:
         n = sum(p.neuro for p in self.populations)
         if self.identical:
             return f"identical spikes ({n} spikes in {self.steps} steps)"
@@ -113,8 +128,9 @@ class VerifyReport:
         return f"identical up to the {where} (chaotic network); rates {within} {RATE_TOLERANCE_PCT:g}%"
 
     def to_dict(self) -> dict:
-        d = {k: v for k, v in asdict(self).items() if k != "populations"}
+        d = {k: v for k, v in asdict(self).items() if k not in ("populations", "learning")}
         d["populations"] = [asdict(p) for p in self.populations]
+        d["learning"] = [{**asdict(c), "agree": c.agree} for c in self.learning]
         d.update(
             identical=self.identical,
             first_divergence=self.first_divergence,
@@ -143,6 +159,7 @@ class VerifyReport:
                 f"{p.name[:16]:<16} {p.size:>8} {p.neuro:>9} {p.brian2:>9} {p.matched:>9} "
                 f"{p.only_neuro:>10} {p.only_brian2:>11} {div:>10} {rate:>9}"
             )
+        lines += learning_table(self.learning)
         lines.append(f"{'AGREE' if self.agree else 'FAIL'}: {self.verdict}")
         lines.append(f"time: neuro {self.neuro_s:.2f} s, Brian2 {self.brian2_s:.2f} s")
         return "\n".join(lines)
@@ -208,8 +225,14 @@ def verify(
         Override the spec's simulation settings (a missing seed is drawn once and used by both).
     target : {'numpy', 'cython', 'cpp_standalone'}
         Brian2's code-generation target.
+
+    A network that learns (plastic projections, adaptive thresholds) is compared in float
+    arithmetic only, with :mod:`neuro.verify.brian2_plastic` on a runtime target (numpy,
+    cython); the report's ``learning`` then holds the weight and threshold comparisons.
     """
     import brian2
+
+    from neuro.verify import brian2_plastic  # imports Brian2 (see neuro.verify)
 
     if target not in TARGETS:
         raise NeuroError(f"unknown Brian2 target {target!r} (known: {', '.join(TARGETS)})")
@@ -226,13 +249,30 @@ def verify(
         net = net.with_simulation(steps=steps)
     except NeuroError as exc:
         raise exc.at(net.source) from None
-    check_expressible(net)
+    plastic = brian2_plastic.is_plastic(net)
+    if plastic:
+        brian2_plastic.check_plastic_expressible(net, arithmetic)
+        if target not in brian2_plastic.RUNTIME_TARGETS:
+            raise NeuroError(
+                f"a plastic network is compared on Brian2's runtime targets "
+                f"({', '.join(brian2_plastic.RUNTIME_TARGETS)}), not {target}",
+                net.source,
+            )
+    else:
+        check_expressible(net)
     steps = net.simulation.steps
     seed = resolve_seed(seed if seed is not None else net.simulation.seed)
-    ours, neuro_s = run_neuro(net, arithmetic, seed, steps)
-    theirs = run_brian2(net, arithmetic, seed, steps, target)
+    if plastic:
+        samples = sample_steps(steps)
+        ours_run = brian2_plastic.run_neuro_plastic(net, seed, samples)
+        theirs_run = brian2_plastic.run_brian2_plastic(net, seed, samples, target)
+        ours, neuro_s = ours_run.spikes, ours_run.wall_s
+        theirs = theirs_run
+    else:
+        ours, neuro_s = run_neuro(net, arithmetic, seed, steps)
+        theirs = run_brian2(net, arithmetic, seed, steps, target)
     pops = [compare_population(p.name, p.size, ours[p.name], theirs.spikes[p.name]) for p in net.populations]
-    return VerifyReport(
+    report = VerifyReport(
         network=net.name,
         source=net.source,
         arithmetic=arithmetic,
@@ -246,3 +286,7 @@ def verify(
         neuro_s=neuro_s,
         brian2_s=theirs.wall_s,
     )
+    if plastic:
+        initial = brian2_plastic.initial_learned(net, seed)
+        report.learning = compare_learning(net, ours_run, theirs_run, report.first_divergence, initial)
+    return report
