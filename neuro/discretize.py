@@ -34,6 +34,7 @@ compartment never fires.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +42,8 @@ import numpy as np
 from neuro.chips import LOIHI_REGISTER_RANGES, LOIHI_WEIGHT_EXP_RANGE
 from neuro.errors import NeuroError
 from neuro.spec import Population, Projection
+
+log = logging.getLogger(__name__)
 
 VTH_MANT_DEFAULT = 4096
 BIAS_MANT_MAX = LOIHI_REGISTER_RANGES["bias_mant"][1]
@@ -99,6 +102,25 @@ def _decay(tau: float, dt: float, offset: int) -> int:
     return int(np.clip(np.rint(4096.0 * (1.0 - np.exp(-dt / tau))) - offset, 0, 4095))
 
 
+def _theta_decay(pop: Population, dt: float, where: str) -> int:
+    """``decay_theta`` of an adaptive population; warns when ``tau_theta`` is too long for the
+    12-bit register (:math:`\\tau_\\theta > 8192\\,dt` rounds to no decay at all)."""
+    if pop.tau_theta is None:
+        return 0
+    d = _decay(pop.tau_theta, dt, 0)
+    if d == 0 and pop.theta_plus:
+        log.warning(
+            "%s: tau_theta = %g ms is beyond Loihi's threshold-decay resolution (a 12-bit fraction "
+            "per step rounds to 0 above %g ms at dt = %g ms): the thresholds will not decay; decay them "
+            "from the host instead (e.g. theta_decay_images in the Diehl & Cook model)",
+            where,
+            pop.tau_theta,
+            8192 * dt,
+            dt,
+        )
+    return d
+
+
 def discretize_population(
     pop: Population, dt: float, bias: np.ndarray, v_init: np.ndarray, where: str
 ) -> LoihiPopulation:
@@ -129,7 +151,7 @@ def discretize_population(
             scale_inh=0.0,
             theta_plus=int(pop.theta_plus),
             theta_init=int(pop.theta_init),
-            decay_theta=0 if pop.tau_theta is None else _decay(pop.tau_theta, dt, 0),
+            decay_theta=_theta_decay(pop, dt, where),
         )
     theta = pop.v_threshold - pop.v_reset
     if theta <= 0:
@@ -176,7 +198,7 @@ def discretize_population(
         bias_scale=s * g,
         theta_plus=int(np.rint(pop.theta_plus * s)),
         theta_init=int(np.rint(pop.theta_init * s)),
-        decay_theta=0 if pop.tau_theta is None else _decay(pop.tau_theta, dt, 0),
+        decay_theta=_theta_decay(pop, dt, where),
     )
 
 

@@ -192,3 +192,22 @@ def test_threshold_decay_loihi_by_hand():
 def test_threshold_decay_factor_range(factor):
     with pytest.raises(NeuroError, match="decay factor"):
         decay_thresholds(adaptive_sim("float"), slice(0, 3), factor)
+
+
+def test_loihi_warns_when_theta_cannot_decay(caplog):
+    """rint(4096 (1 - exp(-dt / tau))) = 0 for tau > 8192 dt: the register would never decay."""
+
+    def compile_with(tau):
+        caplog.clear()
+        spec = {
+            "simulation": {"dt": 0.5, "steps": 1, "arithmetic": "loihi"},
+            "populations": [{"name": "e", "size": 2, "theta_plus": 0.1, "tau_theta": tau}],
+        }
+        with caplog.at_level("WARNING", logger="neuro.discretize"):
+            net = compile_network(Network.from_dict(spec))
+        return net.pop_registers[0].decay_theta, caplog.text
+
+    d, text = compile_with(1e7)
+    assert d == 0 and "populations[0]: tau_theta = 1e+07 ms is beyond" in text
+    d, text = compile_with(1000.0)  # 4096 * (1 - exp(-0.5 / 1000)) = 2.05
+    assert d == 2 and text == ""
