@@ -1,0 +1,64 @@
+"""The Diehl & Cook presets fit Loihi's registers (docs/training.md, "Loihi registers of the
+embedded preset"): no learning coefficient rounds to zero or far from its float value, the
+threshold step and the host's threshold decay are represented to a small relative error, the
+learned weights keep more than 7 bits, and the per-step decay the preset avoids really is zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neuro.learning.tables import build_loihi_tables, trace_kappa
+from neuro.models.diehl_cook import build_network
+from neuro.models.diehl_cook_protocol import make_config
+from neuro.network import compile_network
+
+
+@pytest.fixture(scope="module")
+def loihi_embedded():
+    cfg = make_config(100, {}, "embedded")
+    net = compile_network(build_network(cfg, "loihi", 0))
+    return cfg, net, build_loihi_tables(net)
+
+
+def test_learning_coefficients_are_represented(loihi_embedded):
+    """Each term's m * 2^e against its float value in Wgt units (nu_pre * y1 * x0: 0.1496 Wgt
+    -> 5 * 2^-5, +4.5 %; nu_post * x1 * y2 * y0: 15.08 Wgt -> 4 * 2^2, +6.1 %)."""
+    cfg, net, tables = loihi_embedded
+    a = tables.arrays
+    p = [pr.name for pr in net.spec.projections].index("input")
+    pl = net.spec.projections[p].plasticity
+    w_max_wgt = a["w_max"][0]
+    lsb = w_max_wgt / (cfg.w_max * cfg.input_gain)  # Wgt per mV (floor of the register's w_max)
+    for t, term in enumerate(pl.terms):
+        want = abs(term.coef) * lsb
+        for name in ("x1", "x2", "y1", "y2", "y3"):
+            want *= (128.0 / trace_kappa(pl.traces[name])) ** term.power(name) if term.power(name) else 1.0
+        got = abs(a["t_mant"][0, t]) * 2.0 ** a["t_exp"][0, t]
+        assert a["t_mant"][0, t] != 0
+        assert got / want == pytest.approx(1.0, abs=0.08), (t, got, want)
+    assert sorted(a["t_mant"][0].tolist()) == [-5, 4] and sorted(a["t_exp"][0].tolist()) == [-5, 2]
+
+
+def test_weights_keep_more_than_seven_bits(loihi_embedded):
+    cfg, net, tables = loihi_embedded
+    assert tables.arrays["w_max"][0] == 148  # 60 mV at weight_exp -1: 148 Wgt levels
+    mean_wgt = cfg.norm_target / 784 * tables.arrays["w_max"][0]  # the normalized mean weight
+    assert mean_wgt > 14  # about 14.7 Wgt: normalization's rounding moves a weight < 3.4 %
+
+
+def test_threshold_step_and_host_decay(loihi_embedded):
+    cfg, net, _ = loihi_embedded
+    exc = net.pop_registers[net.pop_names.index("exc")]
+    assert exc.decay_theta == 0  # no register decay: the host decays theta (theta_decay_images)
+    assert exc.theta_plus == round(cfg.theta_plus * exc.v_scale) == 4033  # 0.2 mV, error < 1e-4
+    steps = cfg.theta_decay_images * (cfg.present_steps + cfg.rest_steps)
+    d_exact = 4096 * (1 - np.exp(-steps * cfg.dt / cfg.tau_theta))
+    assert round(d_exact) == 20 and abs(round(d_exact) - d_exact) / d_exact < 0.03
+    # what the preset avoids: the same tau as a per-step register decay rounds to nothing
+    paper = compile_network(
+        build_network(make_config(100, {"theta_decay_images": 0}, "embedded"), "loihi", 0)
+    )
+    assert paper.pop_registers[paper.pop_names.index("exc")].decay_theta == 0
+    assert paper.spec.populations[0].tau_theta == cfg.tau_theta
