@@ -85,6 +85,7 @@ def one_run(args, n: int, arith: str, seed: int, split: str) -> tuple[float, dic
 
     curve: list = []
     with tempfile.TemporaryDirectory() as tmp:
+        rundir = f"{tmp}/run" if args.keep is None else f"{args.keep}/{n}-{arith}-{seed}-{split}"
         data = "embedded"
         if split == "validation":
             write_validation_split(Path(tmp), seed)
@@ -102,7 +103,7 @@ def one_run(args, n: int, arith: str, seed: int, split: str) -> tuple[float, dic
                     curve.append((done, acc))
 
         s = train(
-            f"{tmp}/run",
+            rundir,
             n_neurons=n,
             images=args.images,
             arithmetic=arith,
@@ -114,7 +115,7 @@ def one_run(args, n: int, arith: str, seed: int, split: str) -> tuple[float, dic
             overrides=dict(kv.split("=", 1) for kv in args.set),
             callback=callback,
         )
-        r = evaluate(f"{tmp}/run", data=data, progress=False, write=False)
+        r = evaluate(rundir, data=data, progress=False, write=False)
     return r["accuracy"], s, curve
 
 
@@ -135,6 +136,7 @@ def main() -> None:
     ap.add_argument(
         "--curve-every", type=int, help="learning curve: accuracy every K training images (test split)"
     )
+    ap.add_argument("--keep", help="keep the run directories under this directory")
     ap.add_argument("--curve-label", type=int, default=1000, help="labelled images per curve point")
     args = ap.parse_args()
     print(f"preset {args.preset}, seeds {args.seeds}, overrides {args.set}")

@@ -71,14 +71,18 @@ class Presenter:
         sim.run(steps, on_spikes=on_spikes)
         return out.reshape(sim.batch, n_exc)
 
+    def normalize(self) -> None:
+        """Scale every excitatory neuron's input weights to the target sum (a host operation)."""
+        target = self.cfg.norm_target * self.cfg.input_gain
+        normalize_weights(self.sim, self.plastic, target, self.positions, self.post)
+
     def train_image(self, image: np.ndarray) -> tuple[np.ndarray, int]:
         """One training presentation (with intensity increases); returns (exc counts, tries)."""
         cfg = self.cfg
         intensity = cfg.intensity
         tries = 0
         while True:
-            target = cfg.norm_target * cfg.input_gain
-            normalize_weights(self.sim, self.plastic, target, self.positions, self.post)
+            self.normalize()
             counts = self.counts(image[None, :], np.array([intensity]), cfg.present_steps)
             self.inputs.set_schedule(*(np.zeros(0, dtype=np.int64),) * 3)
             self.sim.run(cfg.rest_steps)

@@ -240,6 +240,9 @@ def _train(
     if stopped:
         save_checkpoint(sim, ckpt, extra_state(False))
         return {"stopped": True, "rundir": str(rundir), "epoch": epoch, "position": pos}
+    # the weights as every image saw them: the last image's learning (a winner's burst can
+    # double its column sum) is normalized away before the frozen network uses them
+    presenter.normalize()
     save_checkpoint(sim, ckpt, extra_state(True))
     # label the neurons from their responses to labelled training images (learning off)
     n_label = min(label_images, len(dataset))
