@@ -69,10 +69,19 @@ def curve_point(sim, extra: dict, tmp: Path, label_images, label_labels, test_im
     """Accuracy of the network as it stands: labelled on ``label_images``, tested on ``test_images``
     (the frozen protocol of ``neuro evaluate``)."""
     from neuro.io.checkpoint import save_checkpoint
-    from neuro.models.diehl_cook_protocol import assign_labels, predict, responses
+    from neuro.learning.homeostasis import normalize_weights
+    from neuro.models.diehl_cook_protocol import assign_labels, config_from, predict, responses
 
     ckpt = tmp / "curve.h5"
+    # as training's end does: the snapshot's weights normalized (on a copy: training goes on)
+    weight, host_ops = sim.net.weight.copy(), dict(sim.host_ops)
+    cfg = config_from(extra["config"])
+    plastic = [i for i, p in enumerate(sim.net.spec.projections) if p.plasticity is not None][0]
+    normalize_weights(sim, plastic, cfg.norm_target * cfg.input_gain)
     save_checkpoint(sim, ckpt, extra)
+    sim.net.weight[:] = weight
+    sim.host_ops.clear()
+    sim.host_ops.update(host_ops)
     assignments = assign_labels(responses(ckpt, label_images), label_labels)
     return float((predict(responses(ckpt, test_images), assignments) == test_labels).mean())
 
