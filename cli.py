@@ -243,10 +243,11 @@ _RESOURCES = ("compartments", "input_axons", "output_axons", "synapse_memory_bit
 @main.command()
 @click.option(
     "--model",
-    type=click.Choice(["diehl-cook"]),
+    type=click.Choice(["diehl-cook", "teacher-stdp"]),
     default="diehl-cook",
     show_default=True,
-    help="Network and learning rule.",
+    help="Network and learning rule: Diehl & Cook's unsupervised STDP, or teacher-gated STDP "
+    "(models/teacher_stdp.py, docs/models.md; preset 'embedded' only).",
 )
 @click.option(
     "--neurons",
@@ -337,7 +338,7 @@ def train(
     resume_dir,
     overrides,
 ):
-    """Train a spiking network on MNIST with on-chip STDP (Diehl & Cook 2015)."""
+    """Train a spiking network on MNIST with on-chip STDP (Diehl & Cook 2015, or teacher-gated)."""
     from neuro.evaluate import evaluate
     from neuro.train import train as train_run
 
@@ -363,6 +364,7 @@ def train(
         progress=progress,
         overrides=sets,
         preset=preset,
+        model=model,
     )
     if summary.get("stopped"):
         click.echo(
