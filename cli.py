@@ -252,9 +252,7 @@ _RESOURCES = ("compartments", "input_axons", "output_axons", "synapse_memory_bit
 @click.option(
     "--neurons",
     type=click.IntRange(min=1),
-    default=100,
-    show_default=True,
-    help="Excitatory (and inhibitory) neurons.",
+    help="Excitatory (and inhibitory) neurons (default: 100 for diehl-cook, 400 for teacher-stdp).",
 )
 @click.option(
     "--preset",

@@ -22,6 +22,7 @@ class ModelKind:
     preset_epochs: dict
     build_network: object
     presenter: str  # "module:Class", imported when needed (the protocols import this module)
+    default_neurons: int = 100  # excitatory neurons when ``neuro train`` is not told
     frozen_theta: object = None  # f(cfg, net, learned theta) -> the frozen network's theta (None: learned)
 
     def make_presenter(self, sim, cfg):
@@ -47,6 +48,7 @@ MODELS = {
         teacher_stdp.PRESET_EPOCHS,
         teacher_stdp.build_network,
         "teacher_stdp_protocol:TeacherPresenter",
+        default_neurons=400,
         frozen_theta=teacher_stdp.frozen_theta,
     ),
 }

@@ -93,7 +93,7 @@ def train(rundir, *args, resume: bool = False, **kw) -> dict:
 
 def _train(
     rundir,
-    n_neurons: int = 100,
+    n_neurons: int | None = None,
     epochs: int | None = None,
     images: int | None = None,
     arithmetic: str = "float",
@@ -157,6 +157,7 @@ def _train(
                 str(rundir),
             )
         check_output_dir(rundir, allow_empty=True)  # under a file, not writable: before any work
+        n_neurons = kind.default_neurons if n_neurons is None else n_neurons
         if n_neurons < 1:
             raise NeuroError("must be >= 1", field="neurons")
         cfg = make_config(n_neurons, overrides or {}, preset, kind.name)

@@ -191,6 +191,26 @@ def test_cli_train_and_evaluate(tmp_path):
     out = json.loads(res.output)
     assert out["images"] == 20 and out["neurons"] == 20
     assert evaluate(run, images=10, batch=5, progress=False, write=False)["images"] == 10
+    res = r.invoke(main, ["plot-weights", run, "-o", str(tmp_path / "rf.png")])
+    assert res.exit_code == 0 and (tmp_path / "rf.png").stat().st_size > 1000
+    # the model's default size: 400 neurons (diehl-cook keeps 100)
+    res = r.invoke(
+        main,
+        [
+            "-q",
+            "train",
+            "--model",
+            MODEL,
+            "--images",
+            "1",
+            "--label-images",
+            "10",
+            "--no-test",
+            "-o",
+            run + "2",
+        ],
+    )
+    assert res.exit_code == 0 and "trained 400 neurons" in res.output, res.output
     # bad input: one line, exit 2
     for bad in (
         ["train", "--model", MODEL, "--neurons", "25", "-o", str(tmp_path / "x")],
