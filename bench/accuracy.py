@@ -11,8 +11,9 @@ presentations), quoted, not rerun. Two more rows per neuron count:
 * ``--kmeans``: k-means with N centroids (scikit-learn), each labelled with the majority class
   of its training images: a reference for any one-prototype-per-neuron classifier.
 
-    python bench/accuracy.py [--neurons 100 400 1600] [--arithmetic float loihi] [--seeds 0 1 2]
-                             [--preset embedded|paper|...] [--epochs E] [--set NAME=VALUE]
+    python bench/accuracy.py [--model diehl-cook|teacher-stdp] [--neurons 100 400 1600]
+                             [--arithmetic float loihi] [--seeds 0 1 2] [--preset embedded|paper|...]
+                             [--epochs E] [--set NAME=VALUE]
                              [--validation | --only-validation] [--kmeans] [--curve-every K]
 
 With several seeds it prints every run and then the mean and the worst per (neurons,
