@@ -243,17 +243,16 @@ _RESOURCES = ("compartments", "input_axons", "output_axons", "synapse_memory_bit
 @main.command()
 @click.option(
     "--model",
-    type=click.Choice(["diehl-cook"]),
+    type=click.Choice(["diehl-cook", "teacher-stdp"]),
     default="diehl-cook",
     show_default=True,
-    help="Network and learning rule.",
+    help="Network and learning rule: Diehl & Cook's unsupervised STDP, or teacher-gated STDP "
+    "(models/teacher_stdp.py, docs/models.md; preset 'embedded' only).",
 )
 @click.option(
     "--neurons",
     type=click.IntRange(min=1),
-    default=100,
-    show_default=True,
-    help="Excitatory (and inhibitory) neurons.",
+    help="Excitatory (and inhibitory) neurons (default: 100 for diehl-cook, 400 for teacher-stdp).",
 )
 @click.option(
     "--preset",
@@ -337,7 +336,7 @@ def train(
     resume_dir,
     overrides,
 ):
-    """Train a spiking network on MNIST with on-chip STDP (Diehl & Cook 2015)."""
+    """Train a spiking network on MNIST with on-chip STDP (Diehl & Cook 2015, or teacher-gated)."""
     from neuro.evaluate import evaluate
     from neuro.train import train as train_run
 
@@ -363,6 +362,7 @@ def train(
         progress=progress,
         overrides=sets,
         preset=preset,
+        model=model,
     )
     if summary.get("stopped"):
         click.echo(

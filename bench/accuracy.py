@@ -11,8 +11,9 @@ presentations), quoted, not rerun. Two more rows per neuron count:
 * ``--kmeans``: k-means with N centroids (scikit-learn), each labelled with the majority class
   of its training images: a reference for any one-prototype-per-neuron classifier.
 
-    python bench/accuracy.py [--neurons 100 400 1600] [--arithmetic float loihi] [--seeds 0 1 2]
-                             [--preset embedded|paper|...] [--epochs E] [--set NAME=VALUE]
+    python bench/accuracy.py [--model diehl-cook|teacher-stdp] [--neurons 100 400 1600]
+                             [--arithmetic float loihi] [--seeds 0 1 2] [--preset embedded|paper|...]
+                             [--epochs E] [--set NAME=VALUE]
                              [--validation | --only-validation] [--kmeans] [--curve-every K]
 
 With several seeds it prints every run and then the mean and the worst per (neurons,
@@ -121,6 +122,7 @@ def one_run(args, n: int, arith: str, seed: int, split: str) -> tuple[float, dic
             progress=False,
             preset=args.preset,
             epochs=args.epochs,
+            model=args.model,
             overrides=dict(kv.split("=", 1) for kv in args.set),
             callback=callback,
         )
@@ -134,6 +136,7 @@ def main() -> None:
     ap.add_argument("--arithmetic", nargs="+", default=["float", "loihi"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed; mean and worst")
     ap.add_argument("--images", type=int, help="training images (default: all 4,000)")
+    ap.add_argument("--model", default="diehl-cook", help="diehl-cook or teacher-stdp")
     ap.add_argument("--preset", default="embedded")
     ap.add_argument("--epochs", type=int, help="passes (default: the preset's)")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="model parameter")
@@ -148,7 +151,7 @@ def main() -> None:
     ap.add_argument("--keep", help="keep the run directories under this directory")
     ap.add_argument("--curve-label", type=int, default=1000, help="labelled images per curve point")
     args = ap.parse_args()
-    print(f"preset {args.preset}, seeds {args.seeds}, overrides {args.set}")
+    print(f"model {args.model}, preset {args.preset}, seeds {args.seeds}, overrides {args.set}")
     print(
         f"{'neurons':>8} {'arithmetic':>10} {'seed':>5} {'accuracy':>9} {'train images/s':>15} {'minutes':>8}"
     )

@@ -26,7 +26,7 @@ from neuro.inputs import ScheduledInputs
 from neuro.io.checkpoint import load_checkpoint, read_checkpoint_meta
 from neuro.io.runstate import check_train_state
 from neuro.learning.homeostasis import normalize_weights
-from neuro.models.diehl_cook import PRESETS, DiehlCookConfig, build_network
+from neuro.models.diehl_cook import DiehlCookConfig
 from neuro.network import compile_network
 from neuro.progress import Progress
 
@@ -52,7 +52,14 @@ class Presenter:
         sim, cfg = self.sim, self.cfg
         k0 = sim.step
         st, b, c = poisson_spikes(images, 1.0 / 8.0, cfg.dt, cfg.present_steps, sim.net.rng, intensity)
-        self.inputs.set_schedule(st + k0, b, c + self.pixels0, presorted=True)
+        extra = self.extra_spikes(cfg.present_steps)
+        if extra is None:
+            self.inputs.set_schedule(st + k0, b, c + self.pixels0, presorted=True)
+        else:  # another model's own input spikes (e.g. a teacher), merged in
+            xs, xb, xc = extra
+            self.inputs.set_schedule(
+                np.concatenate([st, xs]) + k0, np.concatenate([b, xb]), np.concatenate([c + self.pixels0, xc])
+            )
         n_exc = self.exc.stop - self.exc.start
         if not sim.learning:  # frozen: count spikes with the parallel batched kernel
             counts = np.zeros((sim.batch, sim.net.n_sources), dtype=np.int64)
@@ -71,10 +78,19 @@ class Presenter:
         sim.run(steps, on_spikes=on_spikes)
         return out.reshape(sim.batch, n_exc)
 
+    def extra_spikes(self, steps: int):
+        """Spikes of other inputs (steps, batch, global source) for a presentation; None here
+        (another model's presenter adds e.g. a teacher's spikes)."""
+        return None
+
     def normalize(self) -> None:
-        """Scale every excitatory neuron's input weights to the target sum (a host operation)."""
+        """The host's weight normalization before a presentation: input weights sum to
+        ``norm_target`` (x ``input_gain`` mV) per neuron."""
         target = self.cfg.norm_target * self.cfg.input_gain
         normalize_weights(self.sim, self.plastic, target, self.positions, self.post)
+
+    def before_image(self, label: int, done: int, total: int) -> None:
+        """Host work before training image ``done`` of ``total`` (class ``label``): none here."""
 
     def train_image(self, image: np.ndarray) -> tuple[np.ndarray, int]:
         """One training presentation (with intensity increases); returns (exc counts, tries)."""
@@ -101,8 +117,10 @@ def read_run(rundir, labelled: bool = True) -> tuple[Path, dict]:
         raise NeuroError("no checkpoint.h5: not a training run directory", str(rundir))
     meta = read_checkpoint_meta(ckpt)
     extra = meta["extra"]
-    if extra.get("model") != MODEL:
-        raise NeuroError(f"holds a {extra.get('model')!r} run, not a {MODEL} one", str(rundir))
+    if extra.get("model") not in _models():
+        raise NeuroError(
+            f"holds a {extra.get('model')!r} run, not a {' or '.join(_models())} one", str(rundir)
+        )
     if labelled and "assignments" not in extra:
         raise NeuroError(
             "training has not finished (no neuron labels yet); resume it with --resume", str(rundir)
@@ -136,12 +154,23 @@ def predict(counts: np.ndarray, assignments: np.ndarray, n_classes: int = 10) ->
     return scores.argmax(axis=1)
 
 
-def make_config(n_neurons: int, overrides: dict, preset: str) -> DiehlCookConfig:
-    """The ``preset``'s config with ``overrides`` applied, each checked against the field's type."""
-    if preset not in PRESETS:
-        raise NeuroError(f"unknown preset {preset!r} (known: {', '.join(PRESETS)})", field="preset")
-    kinds = {f.name: f.type for f in fields(DiehlCookConfig)}
-    kw = {"n_neurons": n_neurons, **PRESETS[preset]}
+def _models() -> dict:
+    from neuro.models.registry import MODELS
+
+    return MODELS
+
+
+def make_config(n_neurons: int, overrides: dict, preset: str, model: str = MODEL) -> DiehlCookConfig:
+    """The ``preset``'s config of ``model`` with ``overrides`` applied, each checked against the
+    field's type."""
+    from neuro.models.registry import model_kind
+
+    kind = model_kind(model)
+    presets, cls = kind.presets, kind.config_cls
+    if preset not in presets:
+        raise NeuroError(f"unknown preset {preset!r} (known: {', '.join(presets)})", field="preset")
+    kinds = {f.name: f.type for f in fields(cls)}
+    kw = {"n_neurons": n_neurons, **presets[preset]}
     for key, val in overrides.items():
         if key not in kinds or key == "n_neurons":
             raise NeuroError(
@@ -154,28 +183,35 @@ def make_config(n_neurons: int, overrides: dict, preset: str) -> DiehlCookConfig
             raise NeuroError(f"{key} must be a number, got {val!r}", field="set") from None
         if not np.isfinite(kw[key]):
             raise NeuroError(f"{key} must be a finite number, got {val!r}", field="set")
-    return DiehlCookConfig(**kw)
+    return cls(**kw)
 
 
-def config_from(d: dict) -> DiehlCookConfig:
-    names = {f.name for f in fields(DiehlCookConfig)}
-    return DiehlCookConfig(**{k: v for k, v in d.items() if k in names})
+def config_from(d: dict, model: str = MODEL) -> DiehlCookConfig:
+    """``model``'s config from a checkpoint's dict."""
+    cls = _models()[model].config_cls
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in d.items() if k in names})
 
 
 def frozen_simulator(ckpt: Path, batch: int) -> tuple[Simulator, dict]:
-    """A batched, non-learning simulator with the checkpoint's weights and thresholds, and the
-    evaluation inhibition of its config (``w_inh_exc_eval``, when set)."""
+    """A batched, non-learning simulator with the checkpoint's weights and thresholds (or those
+    the model's ``frozen_theta`` gives), and the evaluation inhibition of its config
+    (``w_inh_exc_eval``, when set)."""
     sim1, meta = load_checkpoint(ckpt, learning=False, adapt=False)
-    cfg = config_from(meta["extra"]["config"])
+    model = meta["extra"].get("model", MODEL)
+    cfg = config_from(meta["extra"]["config"], model)
     if cfg.eval_inhibition != cfg.w_inh_exc:  # the inhibition weights of the evaluation network
         net = sim1.net
-        frozen = compile_network(build_network(cfg, net.arithmetic, net.seed, frozen=True))
+        build = _models()[model].build_network
+        frozen = compile_network(build(cfg, net.arithmetic, net.seed, frozen=True))
         if not np.array_equal(frozen.slot, net.slot):  # same seed, same layout
             raise NeuroError("the evaluation network does not match the checkpoint's layout", str(ckpt))
         p = [pr.name for pr in net.spec.projections].index("inh_exc")
         pos = next(x for i, x in enumerate(net.projection_positions()) if i == p)
         net.weight[pos] = frozen.weight[pos]
     theta = sim1.state["theta"][0].copy()
+    if _models()[model].frozen_theta is not None:  # the model's own frozen thresholds
+        theta = _models()[model].frozen_theta(cfg, sim1.net, theta)
     sim = Simulator(sim1.net, batch=batch, inputs=ScheduledInputs(), learning=False, adapt=False)
     sim.state["theta"][:] = theta
     return sim, meta
@@ -220,7 +256,7 @@ def responses(
     ckpt = Path(ckpt)
     batch = max(1, min(batch, len(images)))
     sim, meta = frozen_simulator(ckpt, batch)
-    cfg = config_from(meta["extra"]["config"])
+    cfg = config_from(meta["extra"]["config"], meta["extra"].get("model", MODEL))
     pres = Presenter(sim, cfg)
     n = len(images)
     out = np.zeros((n, cfg.n_neurons), dtype=np.int64)

@@ -34,7 +34,6 @@ from neuro.io.checkpoint import load_checkpoint, read_checkpoint_meta, save_chec
 from neuro.io.outdir import OutputDir, check_output_dir, write_text_atomic
 from neuro.io.runstate import check_train_state
 from neuro.learning.homeostasis import decay_thresholds
-from neuro.models.diehl_cook import PRESET_EPOCHS, build_network
 from neuro.models.diehl_cook_protocol import (  # noqa: F401  (assign_labels, predict: public API here too)
     CHECKPOINT,
     MODEL,
@@ -46,6 +45,7 @@ from neuro.models.diehl_cook_protocol import (  # noqa: F401  (assign_labels, pr
     read_run,
     responses,
 )
+from neuro.models.registry import MODELS, model_kind
 from neuro.network import compile_network
 from neuro.progress import Progress, compile_notice
 
@@ -93,7 +93,7 @@ def train(rundir, *args, resume: bool = False, **kw) -> dict:
 
 def _train(
     rundir,
-    n_neurons: int = 100,
+    n_neurons: int | None = None,
     epochs: int | None = None,
     images: int | None = None,
     arithmetic: str = "float",
@@ -107,6 +107,7 @@ def _train(
     preset: str = "embedded",
     claim: OutputDir | None = None,
     callback=None,
+    model: str = MODEL,
 ) -> dict:
     """Train (or resume) a Diehl & Cook network in ``rundir``; returns a summary dict.
 
@@ -116,7 +117,9 @@ def _train(
     unknown names or bad values are refused. ``callback(done, sim, extra)``, when given, is
     called after every training image with the number of images done, the simulator and a
     function returning the checkpoint metadata as it stands (e.g. for learning curves).
+    ``model`` names the model (:data:`neuro.models.registry.MODELS`; its own presets).
     """
+    kind = model_kind(model)
     rundir = Path(rundir)
     ckpt = rundir / CHECKPOINT
     if resume:
@@ -124,13 +127,16 @@ def _train(
             raise NeuroError("nothing to resume: no checkpoint.h5", str(rundir))
         meta = read_checkpoint_meta(ckpt)
         extra = meta["extra"]
-        if extra.get("model") != MODEL:
-            raise NeuroError(f"holds a {extra.get('model')!r} run, not {MODEL!r}", str(rundir))
+        if extra.get("model") not in MODELS:
+            raise NeuroError(
+                f"holds a {extra.get('model')!r} run, not one of {', '.join(MODELS)}", str(rundir)
+            )
+        kind = MODELS[extra["model"]]
         if claim is not None:
             claim.claim()
         check_train_state(extra, ckpt)  # types first, then the bounds that need the data set
         check_train_state(extra, ckpt, len(load_dataset(extra["data"], "train")))
-        cfg = config_from(extra["config"])
+        cfg = config_from(extra["config"], kind.name)
         data, epochs, images, label_images = (
             extra["data"],
             extra["epochs"],
@@ -151,12 +157,13 @@ def _train(
                 str(rundir),
             )
         check_output_dir(rundir, allow_empty=True)  # under a file, not writable: before any work
+        n_neurons = kind.default_neurons if n_neurons is None else n_neurons
         if n_neurons < 1:
             raise NeuroError("must be >= 1", field="neurons")
-        cfg = make_config(n_neurons, overrides or {}, preset)
-        epochs = PRESET_EPOCHS[preset] if epochs is None else epochs
+        cfg = make_config(n_neurons, overrides or {}, preset, kind.name)
+        epochs = kind.preset_epochs[preset] if epochs is None else epochs
         dataset = load_dataset(data, "train")  # fail on bad data before creating RUNDIR
-        net = build_network(cfg, arithmetic, seed)
+        net = kind.build_network(cfg, arithmetic, seed)
         compiled = compile_network(net)
         inputs = ScheduledInputs()
         sim = Simulator(compiled, inputs=inputs, learning=True)
@@ -171,7 +178,7 @@ def _train(
     dataset = load_dataset(data, "train")
     n_per_epoch = len(dataset) if images is None else min(images, len(dataset))
     total = epochs * n_per_epoch
-    presenter = Presenter(sim, cfg)
+    presenter = kind.make_presenter(sim, cfg)
     log.info(
         "training %d neurons, %s arithmetic, seed %d, %d images x %d epochs",
         cfg.n_neurons,
@@ -183,7 +190,7 @@ def _train(
 
     def extra_state(done: bool) -> dict:
         return {
-            "model": MODEL,
+            "model": kind.name,
             "preset": preset,
             "config": cfg.to_dict(),
             "data": data,
@@ -211,6 +218,9 @@ def _train(
             if pos == 0 or order.size == 0:
                 order = sim.net.rng.permutation(len(dataset))[:n_per_epoch]
             while pos < n_per_epoch:
+                presenter.before_image(
+                    int(dataset.labels[order[pos]]), epoch * n_per_epoch + pos, total
+                )  # the host's work before an image (a teacher model: label, reward register)
                 counts, tries = presenter.train_image(dataset.images[order[pos]])
                 stats["presentations"] += tries
                 stats["exc_spikes"] += int(counts.sum())
@@ -256,6 +266,7 @@ def _train(
     save_checkpoint(sim, ckpt, extra)
     summary = {
         "rundir": str(rundir),
+        "model": kind.name,
         "neurons": cfg.n_neurons,
         "preset": preset,
         "arithmetic": sim.net.arithmetic,

@@ -35,11 +35,13 @@ def _kind_ok(value, kind) -> bool:
     return isinstance(value, kind)
 
 
-def check_config(config: dict, path) -> None:
+def check_config(config: dict, path, model: str = "diehl-cook") -> None:
     """Every stored model parameter is a known name with a finite number (or ``None`` where allowed)."""
-    from neuro.models.diehl_cook import DiehlCookConfig
+    from neuro.models.registry import MODELS
 
-    known = {f.name: f for f in fields(DiehlCookConfig)}
+    if model not in MODELS:
+        raise NeuroError(f"checkpoint holds an unknown model {model!r}", str(path))
+    known = {f.name: f for f in fields(MODELS[model].config_cls)}
     for key, val in config.items():
         if key not in known:
             raise NeuroError(f"checkpoint config has unknown parameter {key!r}", str(path))
@@ -76,7 +78,7 @@ def check_train_state(extra: dict, path, n_data: int | None = None, finished: bo
             continue
         if not _kind_ok(val, kind):
             raise NeuroError(f"checkpoint training state {key!r} has a bad value {val!r:.60}", str(path))
-    check_config(extra["config"], path)
+    check_config(extra["config"], path, extra["model"])
     epochs = integer(extra["epochs"], "checkpoint epochs", path, low=1, high=1 << 20)
     integer(extra["epoch"], "checkpoint epoch", path, low=0, high=epochs)
     if extra.get("images") is not None:

@@ -1,4 +1,5 @@
-"""Homeostasis done by the host: per-neuron input-weight normalization, periodic threshold decay.
+"""Homeostasis done by the host: per-neuron input-weight normalization (sum or Euclidean norm),
+periodic threshold decay.
 
 Diehl & Cook rescale, before every training image, each excitatory neuron's incoming
 weights so they sum to a target (78 for 784 inputs). On a chip this is a host operation
@@ -87,6 +88,49 @@ def scale_columns_wgt(net, projection: int, pos: np.ndarray, post: np.ndarray, t
     _scale_wgt(net.weight, pos, post, net.n_neurons, float(target * lsb), shift, float(wlim))
 
 
+@njit(cache=True)
+def _scale_l2(weight, pos, post, n, target):
+    """``weight[pos] *= target / column L2 norm`` (squares summed in ``pos`` order)."""
+    sums = np.zeros(n)
+    for k in range(pos.size):
+        sums[post[k]] += weight[pos[k]] * weight[pos[k]]
+    for k in range(pos.size):
+        s = sums[post[k]]
+        if s != 0:
+            weight[pos[k]] = weight[pos[k]] * (target / np.sqrt(s))
+
+
+@njit(cache=True)
+def _scale_wgt_l2(weight, pos, post, n, target, shift, wlim):
+    """The same on the mantissas ``Wgt = weight >> shift`` (norm of the integers), rounded half
+    to even, clipped to ``[-wlim, wlim]``, stored back as ``Wgt << shift``."""
+    sums = np.zeros(n)
+    for k in range(pos.size):
+        wgt = np.int64(weight[pos[k]]) >> shift
+        sums[post[k]] += wgt * wgt
+    for k in range(pos.size):
+        s = sums[post[k]]
+        if s != 0:
+            wgt = np.int64(weight[pos[k]]) >> shift
+            new = min(max(np.rint(wgt * (target / np.sqrt(s))), -wlim), wlim)
+            weight[pos[k]] = np.int64(new) << shift
+
+
+def scale_columns_l2(net, projection: int, pos: np.ndarray, post: np.ndarray, target: float) -> None:
+    """Float weights: :math:`w_{ij} \\leftarrow w_{ij}\\, T / \\sqrt{\\sum_i w_{ij}^2}` (T in mV)."""
+    _scale_l2(net.weight, pos, post, net.n_neurons, float(target))
+
+
+def scale_columns_wgt_l2(net, projection: int, pos: np.ndarray, post: np.ndarray, target: float) -> None:
+    """Loihi weights: the same on the mantissas ``Wgt`` (T converted to Wgt units with the
+    projection's scale), rounded to the nearest integer and clipped to the weight range."""
+    proj = net.spec.projections[projection]
+    shift = 6 + net.weight_exps[projection]
+    lsb = wgt_per_mv(proj, net.pop_registers[net.pop_names.index(proj.post)], net.weight_exps[projection])
+    wlim = 2**proj.weight_bits - 1
+    _scale_wgt_l2(net.weight, pos, post, net.n_neurons, float(target * lsb), shift, float(wlim))
+
+
 def _positions(sim, projection: int) -> np.ndarray:
     for p, pos in enumerate(sim.net.projection_positions()):
         if p == projection:
@@ -112,6 +156,24 @@ def normalize_weights(
     if post is None:
         post = net.slot[pos].astype(np.int64) % net.n_neurons
     net.target.normalize_columns(net, projection, pos, post, target)
+    sim.host_ops["weight_normalization"] = sim.host_ops.get("weight_normalization", 0) + int(pos.size)
+    return int(pos.size)
+
+
+def normalize_weights_l2(
+    sim, projection: int, target: float, positions: np.ndarray | None = None, post: np.ndarray | None = None
+) -> int:
+    """Scale each post neuron's incoming weights of ``projection`` to Euclidean norm ``target``
+    (mV): :math:`w_{ij} \\leftarrow w_{ij}\\, T / \\lVert w_{\\cdot j} \\rVert_2`, in loihi
+    arithmetic on ``Wgt``, rounded and clipped (the target's ``normalize_columns_l2``). With
+    every column at the same norm, a neuron's input drive :math:`\\sum_i x_i w_{ij}` ranks
+    the neurons by the cosine between the image and their weights. Otherwise as
+    :func:`normalize_weights`."""
+    net = sim.net
+    pos = _positions(sim, projection) if positions is None else positions
+    if post is None:
+        post = net.slot[pos].astype(np.int64) % net.n_neurons
+    net.target.normalize_columns_l2(net, projection, pos, post, target)
     sim.host_ops["weight_normalization"] = sim.host_ops.get("weight_normalization", 0) + int(pos.size)
     return int(pos.size)
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from neuro.dynamics import floating
 from neuro.learning.floating import FloatTables
-from neuro.learning.homeostasis import decay_float, scale_columns
+from neuro.learning.homeostasis import decay_float, scale_columns, scale_columns_l2
 from neuro.learning.tables import build_float_tables
 from neuro.targets.lif import LifTarget
 
@@ -116,6 +116,7 @@ class FloatTarget(LifTarget):
     new_state = staticmethod(floating.new_state)
     build_tables = staticmethod(build_float_tables)
     normalize_columns = staticmethod(scale_columns)
+    normalize_columns_l2 = staticmethod(scale_columns_l2)
     decay_thresholds = staticmethod(decay_float)
 
     def kernel_params(self, params: dict, adapt: bool):

@@ -15,7 +15,7 @@ import numpy as np
 from neuro import discretize
 from neuro.chips import LOIHI_MAX_DELAY_STEPS, LOIHI_REGISTER_RANGES
 from neuro.dynamics import loihi
-from neuro.learning.homeostasis import decay_registers, scale_columns_wgt
+from neuro.learning.homeostasis import decay_registers, scale_columns_wgt, scale_columns_wgt_l2
 from neuro.learning.loihi import LoihiTables
 from neuro.learning.tables import build_loihi_tables
 from neuro.spec import NEURON_SWITCHES
@@ -98,6 +98,7 @@ class LoihiTarget(LifTarget):
     new_state = staticmethod(loihi.new_state)
     build_tables = staticmethod(build_loihi_tables)
     normalize_columns = staticmethod(scale_columns_wgt)
+    normalize_columns_l2 = staticmethod(scale_columns_wgt_l2)
     decay_thresholds = staticmethod(decay_registers)
 
     def kernel_params(self, params: dict, adapt: bool):
