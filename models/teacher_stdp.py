@@ -119,7 +119,10 @@ class TeacherConfig(DiehlCookConfig):
 
 
 PRESETS = {
-    "embedded": {**DC_PRESETS["embedded"]},
+    # theta decays as a neuron register (per step; on Loihi it rounds to none), as measured in
+    # docs/models.md: the frozen network replaces the learned thresholds by theta_eval, so they
+    # only balance the neurons of one class during training. D&C's host decay is untried here.
+    "embedded": {**DC_PRESETS["embedded"], "theta_decay_images": 0},
 }
 PRESET_EPOCHS = {"embedded": 3}
 
