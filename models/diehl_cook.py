@@ -54,6 +54,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from neuro.errors import NeuroError
 from neuro.spec import Network
 
 N_INPUT = 784
@@ -102,6 +103,12 @@ class DiehlCookConfig:
     spike_block_ms: float = 0.0
     post2_factor: int = 1  # 1: Diehl & Cook's rule; 0: pair rule without post2 (see _plasticity)
     w_inh_exc_eval: float | None = None  # mV; inhibition of the frozen network (None: w_inh_exc)
+
+    def __post_init__(self):
+        if self.theta_decay_images < 0:
+            raise NeuroError(
+                f"must be >= 0 (0: no host decay), got {self.theta_decay_images}", field="theta_decay_images"
+            )
 
     @property
     def eval_inhibition(self) -> float:

@@ -100,6 +100,7 @@ class TeacherConfig(DiehlCookConfig):
     norm_l2: float = 5.7  # Euclidean norm of each neuron's input weights (units of w); 0: sum norm_target
 
     def __post_init__(self):
+        super().__post_init__()
         if self.n_neurons % N_CLASSES:
             raise NeuroError(f"must be a multiple of {N_CLASSES} (neurons per class)", field="neurons")
         for key in ("r_start", "r_end"):
