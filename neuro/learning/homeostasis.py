@@ -138,6 +138,17 @@ def _positions(sim, projection: int) -> np.ndarray:
     raise NeuroError(f"no projection {projection}")
 
 
+def _rewrite_columns(sim, projection, target, positions, post, method) -> int:
+    """Apply the target's column ``method`` to ``projection`` and count the host operations."""
+    net = sim.net
+    pos = _positions(sim, projection) if positions is None else positions
+    if post is None:
+        post = net.slot[pos].astype(np.int64) % net.n_neurons
+    method(net, projection, pos, post, target)
+    sim.host_ops["weight_normalization"] = sim.host_ops.get("weight_normalization", 0) + int(pos.size)
+    return int(pos.size)
+
+
 def normalize_weights(
     sim, projection: int, target: float, positions: np.ndarray | None = None, post: np.ndarray | None = None
 ) -> int:
@@ -151,13 +162,7 @@ def normalize_weights(
     ``positions`` (the projection's CSR positions) and ``post`` (their post neurons) may be
     passed by a caller that normalizes the same projection again and again.
     """
-    net = sim.net
-    pos = _positions(sim, projection) if positions is None else positions
-    if post is None:
-        post = net.slot[pos].astype(np.int64) % net.n_neurons
-    net.target.normalize_columns(net, projection, pos, post, target)
-    sim.host_ops["weight_normalization"] = sim.host_ops.get("weight_normalization", 0) + int(pos.size)
-    return int(pos.size)
+    return _rewrite_columns(sim, projection, target, positions, post, sim.net.target.normalize_columns)
 
 
 def normalize_weights_l2(
@@ -169,13 +174,7 @@ def normalize_weights_l2(
     every column at the same norm, a neuron's input drive :math:`\\sum_i x_i w_{ij}` ranks
     the neurons by the cosine between the image and their weights. Otherwise as
     :func:`normalize_weights`."""
-    net = sim.net
-    pos = _positions(sim, projection) if positions is None else positions
-    if post is None:
-        post = net.slot[pos].astype(np.int64) % net.n_neurons
-    net.target.normalize_columns_l2(net, projection, pos, post, target)
-    sim.host_ops["weight_normalization"] = sim.host_ops.get("weight_normalization", 0) + int(pos.size)
-    return int(pos.size)
+    return _rewrite_columns(sim, projection, target, positions, post, sim.net.target.normalize_columns_l2)
 
 
 def decay_thresholds(sim, neurons: slice, factor: float) -> int:
