@@ -95,7 +95,7 @@ class TeacherConfig(DiehlCookConfig):
     teacher_weight: float = -2040.0  # mV per teacher spike onto the other classes' neurons
     teacher_period_ms: float = 1.0  # one teacher spike every ... ms during a presentation
     r_start: float = 1.0  # reward register (learning-rate factor) at the first training image
-    r_end: float = 0.125  # ... and at the last
+    r_end: float = 0.25  # ... and at the last (chosen on the validation split)
     theta_eval: float = 30.0  # mV: every neuron's threshold offset in the frozen network
     norm_l2: float = 5.7  # Euclidean norm of each neuron's input weights (units of w); 0: sum norm_target
 

@@ -82,7 +82,7 @@ def test_reward_schedule_fits_the_register_and_decreases():
     r = np.array(
         [reward_int(cfg, i, total) for i in range(0, total, 37)] + [reward_int(cfg, total - 1, total)]
     )
-    assert r[0] == 127 and r[-1] == round(cfg.r_end * 128) == 16  # r_start 1.0 -> 127/128 (8-bit signed)
+    assert r[0] == 127 and r[-1] == round(cfg.r_end * 128) == 32  # r_start 1.0 -> 127/128 (8-bit signed)
     assert np.all(np.diff(r) <= 0) and r.min() >= 1 and r.max() <= 127
     with pytest.raises(NeuroError, match="r_end"):
         make_config(400, {"r_end": 0.001}, "embedded", MODEL)  # rounds to 0 in the register
@@ -93,7 +93,7 @@ def test_reward_schedule_fits_the_register_and_decreases():
 def test_rule_in_loihi_registers_learns_at_every_scheduled_reward():
     # Loihi: term = m * prod(traces) * r_int shifted by e + 7 - 7 n_traces - 7 n_r (neuro.learning.loihi),
     # accumulated with 7 fraction bits below the weight's LSB. At full traces (127) and every reward
-    # the schedule uses (r_end*128 = 16 .. 127), potentiation must move a weight by >= 1 Wgt per post
+    # the schedule uses (r_end*128 = 32 .. 127), potentiation must move a weight by >= 1 Wgt per post
     # spike and depression must not round to zero.
     cfg, net = network(20, "loihi")
     arr = Simulator(net, inputs=ScheduledInputs(), learning=True).tables.arrays
