@@ -411,7 +411,8 @@ def train(
 @click.pass_context
 def evaluate_cmd(ctx, rundir, data, split, batch, images, as_json, outdir, overwrite):
     """Evaluate a trained RUNDIR (frozen, batched); writes eval-SPLIT.json and .png (never replacing
-    an earlier evaluation unless --overwrite)."""
+    an earlier evaluation unless --overwrite). Under mpiexec -n R the ranks split the images (the
+    same result as one process)."""
     from neuro.evaluate import evaluate
 
     res = evaluate(
@@ -424,12 +425,15 @@ def evaluate_cmd(ctx, rundir, data, split, batch, images, as_json, outdir, overw
         overwrite=overwrite,
         outdir=outdir,
     )
+    if res.pop("rank", 0):  # under mpiexec, rank 0 reports for all ranks
+        return
     if as_json:
         click.echo(json.dumps(res, indent=1))
     else:
         click.echo(
             f"accuracy {100 * res['accuracy']:.2f}% on {res['images']} images ({res['data']} {split}), "
-            f"{res['images_per_second']} images/s; wrote {', '.join(res['files'])}"
+            f"{res['images_per_second']} images/s ({res['reruns']} reruns included); "
+            f"wrote {', '.join(res['files'])}"
         )
 
 

@@ -71,7 +71,8 @@ def curve_point(sim, extra: dict, tmp: Path, label_images, label_labels, test_im
     (the frozen protocol of ``neuro evaluate``)."""
     from neuro.io.checkpoint import save_checkpoint
     from neuro.learning.homeostasis import normalize_weights
-    from neuro.models.diehl_cook_protocol import assign_labels, config_from, predict, responses
+    from neuro.models.diehl_cook_protocol import assign_labels, config_from, predict
+    from neuro.models.frozen_responses import responses
 
     ckpt = tmp / "curve.h5"
     # as training's end does: the snapshot's weights normalized (on a copy: training goes on)
@@ -83,7 +84,7 @@ def curve_point(sim, extra: dict, tmp: Path, label_images, label_labels, test_im
     sim.net.weight[:] = weight
     sim.host_ops.clear()
     sim.host_ops.update(host_ops)
-    assignments = assign_labels(responses(ckpt, label_images), label_labels)
+    assignments = assign_labels(responses(ckpt, label_images, split="train"), label_labels)
     return float((predict(responses(ckpt, test_images), assignments) == test_labels).mean())
 
 

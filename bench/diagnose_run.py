@@ -19,15 +19,15 @@ from pathlib import Path
 import numpy as np
 
 
-def frozen_counts(sim, pres, cfg, images) -> tuple[np.ndarray, int]:
+def frozen_counts(sim, pres, cfg, images, split: str = "test") -> tuple[np.ndarray, int]:
     """Excitatory spike counts of the frozen network for ``images`` and the number of reruns."""
-    from neuro.models.diehl_cook_protocol import presentations
+    from neuro.models.frozen_responses import presentations
 
     out = np.zeros((len(images), cfg.n_neurons), dtype=np.int64)
     shown = 0
-    for idx, todo, c in presentations(sim, pres, cfg, images):
-        out[idx[todo[: idx.size]]] = c[: idx.size][todo[: idx.size]]
-        shown += int(todo.sum())
+    for r in presentations(sim, pres, cfg, images, split=split):
+        out[r.image[r.final]] = r.counts[r.final]
+        shown += int((r.image >= 0).sum())
     return out, shown - len(images)
 
 
@@ -50,7 +50,7 @@ def diagnose(rundir: Path, theta_scale: float) -> str:
     th = sim.net.target.theta_to_physical(sim.net, "exc", theta[0, exc])
     tr, te = load_dataset("embedded", "train"), load_dataset("embedded", "test")
     pres = Presenter(sim, cfg)
-    labels = assign_labels(frozen_counts(sim, pres, cfg, tr.images)[0], tr.labels)
+    labels = assign_labels(frozen_counts(sim, pres, cfg, tr.images, "train")[0], tr.labels)
     counts, reruns = frozen_counts(sim, pres, cfg, te.images)
     acc = (predict(counts, labels) == te.labels).mean()
     w = read_weights(rundir).projections["input"]

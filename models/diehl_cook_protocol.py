@@ -5,15 +5,14 @@ predicted, and how a run directory is read.
 
 * :class:`Presenter` — encode an image as Poisson spikes, present it, rest, raise the
   intensity when the excitatory layer stayed nearly silent;
-* :func:`frozen_simulator`, :func:`presentations`, :func:`responses` — the batched, frozen
-  network's spike counts for a set of images (evaluation, labelling, energy measurement);
+* :func:`frozen_simulator` — the batched, frozen network (its counts for a set of images, for
+  evaluation, labelling and energy measurement: :mod:`neuro.models.frozen_responses`);
 * :func:`assign_labels`, :func:`predict` — Diehl & Cook's labelling and vote;
 * :func:`read_run`, :func:`make_config`, :func:`config_from` — run directories and configs.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import fields
 from pathlib import Path
 
@@ -28,7 +27,6 @@ from neuro.io.runstate import check_train_state
 from neuro.learning.homeostasis import normalize_weights
 from neuro.models.diehl_cook import DiehlCookConfig
 from neuro.network import compile_network
-from neuro.progress import Progress
 
 MODEL = "diehl-cook"
 CHECKPOINT = "checkpoint.h5"
@@ -47,12 +45,22 @@ class Presenter:
         self.positions = next(pos for i, pos in enumerate(net.projection_positions()) if i == self.plastic)
         self.post = net.slot[self.positions].astype(np.int64) % net.n_neurons  # fixed connectivity
 
-    def counts(self, images: np.ndarray, intensity: np.ndarray, steps: int) -> np.ndarray:
-        """Present a batch of images for ``steps`` steps; spike counts of exc neurons (B, N)."""
-        sim, cfg = self.sim, self.cfg
+    def draw(self, images: np.ndarray, intensity, rng: np.random.Generator) -> tuple:
+        """Poisson spikes (step, batch element, pixel) of (B, 784) ``images`` over a presentation:
+        pixel ``x`` fires at ``x / 8 * intensity`` Hz, drawn from ``rng``."""
+        return poisson_spikes(images, 1.0 / 8.0, self.cfg.dt, self.cfg.present_steps, rng, intensity)
+
+    def counts(self, images: np.ndarray, intensity: np.ndarray, steps: int, spikes=None) -> np.ndarray:
+        """Present a batch of images for ``steps`` steps; spike counts of exc neurons (B, N).
+
+        ``spikes``: the presentation's pixel spikes (step, batch element, pixel), ordered by step,
+        then batch element, then pixel (``images`` and ``intensity`` are then unused); when
+        None, they are drawn from the run's generator.
+        """
+        sim = self.sim
         k0 = sim.step
-        st, b, c = poisson_spikes(images, 1.0 / 8.0, cfg.dt, cfg.present_steps, sim.net.rng, intensity)
-        extra = self.extra_spikes(cfg.present_steps)
+        st, b, c = self.draw(images, intensity, sim.net.rng) if spikes is None else spikes
+        extra = self.extra_spikes(self.cfg.present_steps)
         if extra is None:
             self.inputs.set_schedule(st + k0, b, c + self.pixels0, presorted=True)
         else:  # another model's own input spikes (e.g. a teacher), merged in
@@ -215,60 +223,3 @@ def frozen_simulator(ckpt: Path, batch: int) -> tuple[Simulator, dict]:
     sim = Simulator(sim1.net, batch=batch, inputs=ScheduledInputs(), learning=False, adapt=False)
     sim.state["theta"][:] = theta
     return sim, meta
-
-
-def presentations(sim: Simulator, pres, cfg, images: np.ndarray):
-    """Show ``images`` to the frozen batched ``sim``, ``sim.batch`` at a time, each copy from
-    rest, with Diehl & Cook's intensity rule (copies that fired fewer than ``min_spikes`` are
-    shown their image again at intensity + 1; the others get a blank image).
-
-    Yields ``(idx, todo, counts)`` per presentation: the image indices of the batch, which
-    copies showed an image this time, and the excitatory spike counts (B, N).
-    """
-    batch, n = sim.batch, len(images)
-    for start in range(0, n, batch):
-        idx = np.arange(start, min(start + batch, n))
-        imgs = np.zeros((batch, images.shape[1]), dtype=images.dtype)
-        imgs[: idx.size] = images[idx]
-        intensity = np.full(batch, cfg.intensity)
-        todo = np.zeros(batch, dtype=bool)
-        todo[: idx.size] = True
-        while True:
-            sim.reset_state()
-            counts = pres.counts(np.where(todo[:, None], imgs, 0), intensity, cfg.present_steps)
-            yield idx, todo, counts
-            low = todo & (counts.sum(axis=1) < cfg.min_spikes) & (intensity + 1 <= cfg.max_intensity)
-            if not low.any():
-                break
-            todo = low
-            intensity = intensity + low
-
-
-def responses(
-    ckpt,
-    images: np.ndarray,
-    batch: int = 100,
-    progress: bool = False,
-    what: str = "evaluating",
-    stats: dict | None = None,
-) -> np.ndarray:
-    """Excitatory spike counts (n_images, N) of the frozen network for ``images``."""
-    ckpt = Path(ckpt)
-    batch = max(1, min(batch, len(images)))
-    sim, meta = frozen_simulator(ckpt, batch)
-    cfg = config_from(meta["extra"]["config"], meta["extra"].get("model", MODEL))
-    pres = Presenter(sim, cfg)
-    n = len(images)
-    out = np.zeros((n, cfg.n_neurons), dtype=np.int64)
-    t0 = time.perf_counter()
-    shown = 0
-    bar = Progress(n, "images", progress)
-    for idx, todo, counts in presentations(sim, pres, cfg, images):
-        out[idx[todo[: idx.size]]] = counts[: idx.size][todo[: idx.size]]
-        shown += int(todo.sum())
-        bar(int(idx[-1]) + 1, f" ({what})")
-    reruns = shown - n
-    bar.done()
-    if stats is not None:
-        stats.update(seconds=time.perf_counter() - t0, reruns=reruns, batch=batch)
-    return out

@@ -2,9 +2,14 @@
 
 Learning is off and thresholds are fixed. Evaluation is batched: ``B`` images are simulated
 at once as independent copies of the network in one vectorized state (shared weights),
-each copy starting from rest; each image is presented for 350 ms, and images whose copy
-fired fewer than 5 excitatory spikes are shown again with intensity + 1 (as in training).
-The prediction is the class whose assigned neurons fired most on average.
+each copy starting from rest; each image is presented for 350 ms, and an image whose copy
+fired fewer than 5 excitatory spikes is shown again with intensity + 1 (as in training) in
+the next round while the other copies move on to new images (continuous batching). Each
+image's Poisson spikes come from its own stream (the run's seed, the split and the image's
+index in it), so the result does not depend on the batch size or the number of MPI ranks
+(:mod:`neuro.models.frozen_responses`). Under ``mpiexec -n R`` the ranks split the images
+and rank 0 writes the result. The prediction is the class whose assigned neurons fired most
+on average.
 """
 
 from __future__ import annotations
@@ -17,13 +22,9 @@ import numpy as np
 from neuro.datasets import load_dataset
 from neuro.errors import NeuroError
 from neuro.io.outdir import check_output_dir, fresh_name, write_text_atomic
-from neuro.models.diehl_cook_protocol import (  # noqa: F401  (frozen_simulator, presentations: public here too)
-    frozen_simulator,
-    predict,
-    presentations,
-    read_run,
-    responses,
-)
+from neuro.models.diehl_cook_protocol import frozen_simulator, predict, read_run  # noqa: F401
+from neuro.models.frozen_responses import presentations, responses  # noqa: F401  (public here too)
+from neuro.parallel import world
 
 
 def evaluate(
@@ -47,7 +48,6 @@ def evaluate(
     ckpt, meta = read_run(rundir)
     if write and outdir is not None:
         check_output_dir(Path(outdir), overwrite=True)  # before the evaluation, not after
-    extra = meta["extra"]
     if batch < 1:
         raise NeuroError("must be >= 1", field="batch")
     ds = load_dataset(data, split)
@@ -55,8 +55,25 @@ def evaluate(
     # a subset is spread evenly over the split (the embedded split is sorted by class)
     idx = np.arange(n) if n == len(ds) else np.linspace(0, len(ds) - 1, n).round().astype(np.int64)
     stats: dict = {}
-    counts = responses(ckpt, ds.images[idx], batch=batch, progress=progress, stats=stats)
-    assignments = np.asarray(extra["assignments"])
+    counts = responses(
+        ckpt, ds.images[idx], batch=batch, progress=progress, stats=stats, keys=idx, split=split
+    )
+    comm = world()
+
+    def result_and_files() -> dict:
+        return _result(counts, ds, split, idx, stats, meta, write, rundir, outdir, overwrite)
+
+    if comm is None:
+        return result_and_files()
+    from neuro.parallel.data import on_rank0
+
+    return dict(on_rank0(comm, result_and_files), rank=comm.Get_rank())  # rank 0 writes
+
+
+def _result(counts, ds, split, idx, stats, meta, write, rundir, outdir, overwrite) -> dict:
+    """The evaluation's result (and its files when ``write``) from the counts."""
+    n = len(idx)
+    assignments = np.asarray(meta["extra"]["assignments"])
     pred = predict(counts, assignments)
     truth = ds.labels[idx]
     confusion = np.zeros((10, 10), dtype=np.int64)
@@ -70,6 +87,9 @@ def evaluate(
         "images_per_second": round(n / stats["seconds"], 1),
         "batch": stats["batch"],
         "reruns": stats["reruns"],
+        "presentations": stats["presentations"],
+        "rounds": stats["rounds"],
+        "ranks": stats["ranks"],
         "neurons": len(assignments),
         "arithmetic": meta["arithmetic"],
     }

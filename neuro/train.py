@@ -43,8 +43,8 @@ from neuro.models.diehl_cook_protocol import (  # noqa: F401  (assign_labels, pr
     make_config,
     predict,
     read_run,
-    responses,
 )
+from neuro.models.frozen_responses import responses
 from neuro.models.registry import MODELS, model_kind
 from neuro.network import compile_network
 from neuro.progress import Progress, compile_notice
@@ -82,8 +82,16 @@ def train(rundir, *args, resume: bool = False, **kw) -> dict:
     """Train (or resume) a Diehl & Cook network in ``rundir`` (see :func:`_train`).
 
     RUNDIR is created atomically and locked while training, so a second ``neuro train`` into
-    the same directory is refused instead of interleaving checkpoints.
+    the same directory is refused instead of interleaving checkpoints. Training runs in one
+    process: under ``mpiexec`` it is refused in one line.
     """
+    from neuro.parallel import world
+
+    if world() is not None:
+        raise NeuroError(
+            "neuro train runs in one process, not under mpiexec (mpiexec -n R neuro evaluate RUNDIR "
+            "splits an evaluation over ranks)"
+        )
     claim = OutputDir(rundir, allow_empty=True, overwrite=resume)
     try:
         return _train(rundir, *args, resume=resume, claim=claim, **kw)
@@ -257,7 +265,9 @@ def _train(
     # label the neurons from their responses to labelled training images (learning off)
     n_label = min(label_images, len(dataset))
     lab_idx = sim.net.rng.permutation(len(dataset))[:n_label]
-    counts = responses(ckpt, dataset.images[lab_idx], progress=progress, what="labelling")
+    counts = responses(
+        ckpt, dataset.images[lab_idx], progress=progress, what="labelling", keys=lab_idx, split="train"
+    )
     assignments = assign_labels(counts, dataset.labels[lab_idx])
     extra = extra_state(True)
     extra["assignments"] = assignments.tolist()

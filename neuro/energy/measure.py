@@ -70,13 +70,8 @@ def measure_rundir(
     from neuro.chips import get_profile
     from neuro.datasets import load_dataset
     from neuro.mapping import place
-    from neuro.models.diehl_cook_protocol import (
-        Presenter,
-        config_from,
-        frozen_simulator,
-        predict,
-        presentations,
-    )
+    from neuro.models.diehl_cook_protocol import Presenter, config_from, frozen_simulator, predict
+    from neuro.models.frozen_responses import presentations
 
     rundir = Path(rundir)
     meta = check_rundir(rundir)
@@ -102,19 +97,22 @@ def measure_rundir(
     t0 = time.perf_counter()
     membrane = 0
     sc0, act0, mem0 = sim.spike_count.copy(), sim.active.copy(), sim.membrane.copy()
-    for idx, todo, counts in presentations(sim, pres, cfg, test_images):
+    done = 0
+    for r in presentations(sim, pres, cfg, test_images, keys=pick, split="test"):
+        todo = r.image >= 0
         d_act = sim.active - act0
         membrane += int((sim.membrane - mem0)[todo].sum())
-        if d_act[~todo].any() or counts[~todo].any():
+        if d_act[~todo].any() or r.counts[~todo].any():
             raise RuntimeError("batch copies without an image left rest: their counts would be mixed in")
         spikes += sim.spike_count - sc0
         active += d_act[todo].sum(axis=0)
         sc0, act0, mem0 = sim.spike_count.copy(), sim.active.copy(), sim.membrane.copy()
         rounds += int(todo.sum()) * cfg.present_steps
         presentations_shown += int(todo.sum())
-        exc[idx[todo[: idx.size]]] = counts[: idx.size][todo[: idx.size]]
+        exc[r.image[r.final]] = r.counts[r.final]
+        done += int(r.final.sum())
         if progress:
-            sys.stderr.write(f"\rmeasuring: {idx[-1] + 1}/{n} images, {time.perf_counter() - t0:.1f} s ")
+            sys.stderr.write(f"\rmeasuring: {done}/{n} images, {time.perf_counter() - t0:.1f} s ")
             sys.stderr.flush()
     if progress:
         sys.stderr.write("\n")
