@@ -6,7 +6,8 @@ normalized before every image, the trace rule with delays 0-10 ms). Brian2 runs 
 equations in runtime mode (cython by default; the first run compiles for about a minute,
 reported separately) with event-driven STDP synapses and the same normalization done on the
 host between images. Both train on the first K images of the embedded training split; the
-script prints images/s of each and the ratio. Then neuro's batched evaluation speed.
+script prints images/s of each and the ratio. Then neuro's batched evaluation speed (reruns
+included; ``bench/eval_speed.py`` compares it with whole-batch reruns).
 
     python bench/train_speed.py [--neurons 400] [--images 40] [--brian2-target cython|numpy]
 """
@@ -113,7 +114,13 @@ def eval_speed(n: int, batch: int, images: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         train(f"{tmp}/run", n_neurons=n, images=20, seed=0, label_images=50, progress=False)
         r = evaluate(f"{tmp}/run", batch=batch, images=images, progress=False, write=False)
-        return {"images_per_s": r["images_per_second"], "batch": batch, "images": images}
+        return {
+            "images_per_s": r["images_per_second"],
+            "batch": batch,
+            "images": images,
+            "reruns": r["reruns"],
+            "rounds": r["rounds"],
+        }
 
 
 def main() -> None:
@@ -151,8 +158,9 @@ def main() -> None:
     )
     ev = eval_speed(args.neurons, args.batch, args.eval_images)
     print(
-        f"batched evaluation (frozen, batch {ev['batch']}): {ev['images_per_s']:.0f} images/s "
-        f"over {ev['images']} images"
+        f"batched evaluation (frozen, batch {ev['batch']}, continuous): {ev['images_per_s']:.0f} images/s "
+        f"over {ev['images']} images, {ev['reruns']} reruns included ({ev['rounds']} rounds; "
+        f"whole-batch reruns side by side: bench/eval_speed.py)"
     )
 
 
