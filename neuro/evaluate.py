@@ -42,7 +42,8 @@ def evaluate(
 
     Writes ``eval-SPLIT.json`` and ``.png`` into ``outdir`` (default ``rundir``); when they
     exist already (an earlier evaluation), the next free name ``eval-SPLIT-2``, ``-3``, ...
-    unless ``overwrite``.
+    unless ``overwrite``. Under ``mpiexec`` the ranks split the images, rank 0 alone writes,
+    and every rank returns the result with its ``rank``.
     """
     rundir = Path(rundir)
     ckpt, meta = read_run(rundir)

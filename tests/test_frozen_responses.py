@@ -201,6 +201,14 @@ def test_labelling_uses_the_batch_independent_counts(tmp_path, monkeypatch):
     np.testing.assert_array_equal(assign_labels(counts, labels), extra["assignments"])
 
 
+def test_without_mpi4py_evaluation_runs_in_one_process(rundir, monkeypatch):
+    for var in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setitem(sys.modules, "mpi4py", None)
+    res = evaluate(rundir, images=5, batch=2, progress=False, write=False)
+    assert res["ranks"] == 1 and res["images"] == 5 and "rank" not in res
+
+
 # ---------------------------------------------------------------- MPI
 
 COUNTS = """\
