@@ -106,6 +106,18 @@ def test_counts_do_not_depend_on_batch_size_grouping_or_order(rundir, test_image
     assert not np.array_equal(responses(ckpt, images, batch=7, keys=pick + 1), a)
 
 
+def test_loihi_counts_do_not_depend_on_batch_or_order(tmp_path, test_images):
+    train(tmp_path / "run", arithmetic="loihi", **TINY)
+    ckpt = tmp_path / "run" / "checkpoint.h5"
+    pick = np.arange(3, 1000, 41)
+    ref, tries, _r, _c, _s = rounds_of(ckpt, test_images[pick], pick, 1, min_spikes=12)
+    assert (tries > 0).sum() >= 5 and ref.sum() > 0
+    perm = np.random.default_rng(1).permutation(len(pick))
+    counts, t, _r, _c, _s = rounds_of(ckpt, test_images[pick[perm]], pick[perm], 6, min_spikes=12)
+    np.testing.assert_array_equal(counts, ref[perm])
+    np.testing.assert_array_equal(t, tries[perm])
+
+
 def test_each_try_draws_from_its_own_documented_stream(rundir, test_images):
     ckpt = rundir / "checkpoint.h5"
     keys = np.array([40, 7, 900, 3, 512])
