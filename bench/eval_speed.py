@@ -14,9 +14,11 @@ intensity + 1 in both:
 
 Printed per scheme: images/s over the whole evaluation (reruns included), rounds (batch
 presentations), image presentations (reruns included), accuracy. Timings after a warm-up
-(kernels loaded from numba's cache) in every process.
+(kernels loaded from numba's cache) in every process; ``--repeat N`` keeps the fastest of N
+(interleaved) runs of each scheme, for a machine shared with other jobs.
 
     python bench/eval_speed.py [--rundir RUNDIR] [--neurons 400] [--images 1000] [--batch 100] [--ranks 2]
+        [--repeat 3]
 """
 
 from __future__ import annotations
@@ -45,8 +47,12 @@ n, batch = int(sys.argv[2]), int(sys.argv[3])
 ds = load_dataset(meta["extra"]["data"], "test")
 idx = np.linspace(0, len(ds) - 1, n).round().astype(np.int64)
 responses(ckpt, ds.images[idx[:4]], batch=4, keys=idx[:4])  # warm-up
-stats = {}
-counts = responses(ckpt, ds.images[idx], batch=batch, keys=idx, stats=stats)
+best = None
+for _ in range(int(sys.argv[4])):
+    stats = {}
+    counts = responses(ckpt, ds.images[idx], batch=batch, keys=idx, stats=stats)
+    best = stats if best is None or stats["seconds"] < best["seconds"] else best
+stats = best
 if counts is not None:
     acc = float((predict(counts, np.asarray(meta["extra"]["assignments"])) == ds.labels[idx]).mean())
     print(json.dumps(dict(stats, accuracy=acc)))
@@ -94,6 +100,7 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=1000)
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--ranks", type=int, default=0, help="also run the continuous scheme under mpiexec -n R")
+    ap.add_argument("--repeat", type=int, default=1, help="time each scheme N times, keep the fastest")
     args = ap.parse_args()
 
     from neuro.datasets import load_dataset
@@ -115,16 +122,21 @@ def main() -> None:
         images, truth = ds.images[idx], ds.labels[idx]
         whole_batch(ckpt, images[:4], 4)  # warm-up: kernels from the cache
         responses(ckpt, images[:4], batch=4, keys=idx[:4])
-        rows = []
-        counts, st = whole_batch(ckpt, images, args.batch)
-        rows.append(("whole-batch reruns", st, counts))
-        st = {}
-        counts = responses(ckpt, images, batch=args.batch, keys=idx, stats=st)
-        rows.append(("continuous", st, counts))
+        rows = [None, None]
+        for _ in range(args.repeat):  # interleaved; the fastest of each is kept
+            counts, st = whole_batch(ckpt, images, args.batch)
+            if rows[0] is None or st["seconds"] < rows[0][1]["seconds"]:
+                rows[0] = ("whole-batch reruns", st, counts)
+            st = {}
+            counts = responses(ckpt, images, batch=args.batch, keys=idx, stats=st)
+            if rows[1] is None or st["seconds"] < rows[1][1]["seconds"]:
+                rows[1] = ("continuous", st, counts)
         mpi = None
         if args.ranks > 1 and shutil.which("mpiexec"):
             cmd = ["mpiexec", "-n", str(args.ranks), sys.executable, "-c", MPI_WORKER, str(rundir), str(n)]
-            proc = subprocess.run([*cmd, str(args.batch)], capture_output=True, text=True, cwd=ROOT)
+            proc = subprocess.run(
+                [*cmd, str(args.batch), str(args.repeat)], capture_output=True, text=True, cwd=ROOT
+            )
             if proc.returncode != 0:
                 sys.exit(proc.stderr[-3000:])
             mpi = json.loads(proc.stdout.strip().splitlines()[-1])
