@@ -3,7 +3,8 @@
 The same partition of a placement's cores into workers (:mod:`neuro.parallel.partition`) and
 the same per-worker sub-network (:mod:`neuro.parallel.subnet`) serve any transport that moves
 the spikes of a step between workers (:mod:`neuro.parallel.exchange`); the transport built here
-is MPI (``mpiexec -n R neuro run ...``, :mod:`neuro.parallel.runner`).
+is MPI (``mpiexec -n R neuro run ...``, :mod:`neuro.parallel.runner`). Independent items (the
+images of ``mpiexec -n R neuro evaluate``) are split over ranks by :mod:`neuro.parallel.data`.
 """
 
 from __future__ import annotations
