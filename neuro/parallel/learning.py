@@ -5,6 +5,9 @@ step ``k`` the applier sees the step's pre events as the mirror sources that spi
 remote neurons, then inputs, in global order — the order in which the single-process engine
 sees neuron spikes, then input spikes) and the post events as the local neurons that spiked,
 so every synapse's weight and every trace a worker holds follow the single-process values.
+In Loihi arithmetic the stochastic rounding's random bits are keyed by the whole network's
+synapse position and source/neuron index (:func:`global_ids`), so they are the single-process
+run's bits too, whatever the number of workers.
 """
 
 from __future__ import annotations
@@ -20,6 +23,14 @@ def learn_step(lrn, k, n, out_src, n_out, pre, slot, weight):
     """Apply the rules to step ``k``: post spikes ``out_src[:n_out]`` (local neurons), pre
     spikes ``pre`` (sub-network source indices)."""
     apply_learning(lrn, k, n, out_src, 0, n_out, pre, 0, pre.shape[0], slot, weight)
+
+
+def global_ids(sub) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the learning tables of the sub-network ``sub`` (a
+    :class:`~neuro.parallel.subnet.SubNetwork` of a learning network): the whole network's CSR
+    position of each kept synapse, index of each sub-source (the local neurons, then the
+    mirrors) and of each local neuron."""
+    return sub.global_pos, np.concatenate([sub.local, sub.mirrors]), sub.local
 
 
 def trace_updates(net, spike_count: np.ndarray) -> int:

@@ -40,11 +40,10 @@ from neuro.engine import CHUNK_STEPS, Simulator
 from neuro.errors import NeuroError
 from neuro.inputs import SpecInputs
 from neuro.io.sonata import SpikeWriter
-from neuro.learning.floating import FloatTables
 from neuro.mapping import place
 from neuro.network import CompiledNetwork, compile_network
 from neuro.parallel.exchange import MpiGroup, ThreadGroup, ThreadShared
-from neuro.parallel.learning import learn_step, trace_updates
+from neuro.parallel.learning import global_ids, learn_step, trace_updates
 from neuro.parallel.partition import worker_of_neuron
 from neuro.parallel.subnet import build_subnet
 
@@ -57,6 +56,8 @@ class WorkerSimulator(Simulator):
 
     def __init__(self, sub, full: CompiledNetwork, inputs, probe_neurons, learning: bool):
         super().__init__(sub.net, probe_neurons=probe_neurons, inputs=inputs, learning=learning)
+        if self.learning:  # Loihi's rounding draws the whole network's random bits
+            self.tables.set_global_ids(*global_ids(sub))
         self.full = full
         self.local = sub.local
         self._full_bias = full.params["bias"]
@@ -107,14 +108,6 @@ def _refuse_unsupported(net, compiled) -> None:
             "graded (payload) inputs are not exchanged between workers yet (run with one process)",
             net.source,
             "inputs",
-        )
-    plastic = [i for i, p in enumerate(net.projections) if p.plasticity is not None]
-    if plastic and compiled.target.tables_type is not FloatTables:
-        raise NeuroError(
-            f"plastic projections on several MPI ranks run in float arithmetic only, not "
-            f"{compiled.arithmetic} (run with one process)",
-            net.source,
-            f"projections[{plastic[0]}].plasticity",
         )
 
 
