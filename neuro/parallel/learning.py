@@ -33,13 +33,43 @@ def global_ids(sub) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return sub.global_pos, np.concatenate([sub.local, sub.mirrors]), sub.local
 
 
-def trace_updates(net, spike_count: np.ndarray) -> int:
-    """Trace updates of the whole network, from its spike counts per source: every rule
-    updates the pre trace of each spike of a source in its pre range and the post trace of
-    each spike of a neuron in its post range (a worker that mirrors a source updates its own
-    copy of the pre trace, so per-worker counts would count it once per worker)."""
-    total = 0
-    for (s0, s1, p0, p1, _n), proj in zip(net.proj_ranges, net.spec.projections, strict=True):
-        if proj.plasticity is not None:
-            total += int(spike_count[s0:s1].sum() + spike_count[p0:p1].sum())
-    return total
+class TraceUpdates:
+    """The learning engine's trace-update count of the whole network, counted on the workers
+    so that the sum over workers is exact: each worker counts the events of the spike sources
+    it owns — its own neurons' spikes, and on worker 0 the input spikes — for every rule whose
+    pre range (pre traces) or post range (post traces) holds the source. A worker that mirrors
+    a source updates its own copy of the pre trace, so the tables' own counts would count it
+    once per worker; a source with no synapse onto a worker is not even seen there.
+
+    In float arithmetic a trace updates at every event; in Loihi arithmetic (the tables have a
+    learning ``epoch`` of E steps per rule) once per epoch in which its source spiked, counted
+    when the epoch ends (the epochs ``e < steps // E``).
+    """
+
+    def __init__(self, net, tables):
+        epochs = tables.arrays.get("epoch")  # Loihi: per rule; float learning has no epoch
+        self.sides = []  # (first, end, epoch or None, last epoch counted per index or None)
+        for r, (p, _pl) in enumerate(tables.rules):
+            s0, s1, p0, p1, _n = net.proj_ranges[p]
+            e = None if epochs is None else int(epochs[r])
+            for lo, hi in ((s0, s1), (p0, p1)):
+                self.sides.append((lo, hi, e, None if e is None else np.full(hi - lo, -1, dtype=np.int64)))
+        self.events = 0
+
+    def add(self, steps: np.ndarray, ids: np.ndarray) -> None:
+        """Count the owned events ``ids`` (global source indices) at ``steps`` (non-decreasing
+        from one call to the next)."""
+        for lo, hi, e, last in self.sides:
+            m = (ids >= lo) & (ids < hi)
+            if e is None:
+                self.events += int(m.sum())
+                continue
+            key = np.unique((ids[m] - lo) * (1 << 40) + steps[m] // e)  # (index, epoch) pairs, sorted
+            idx, ep = key >> 40, key & ((1 << 40) - 1)
+            self.events += int((ep != last[idx]).sum())  # an epoch seen in an earlier call counts once
+            np.maximum.at(last, idx, ep)
+
+    def total(self, steps: int) -> int:
+        """Trace updates after ``steps`` steps (Loihi: of the epochs that ended)."""
+        open_pairs = sum(int((last >= steps // e).sum()) for _lo, _hi, e, last in self.sides if e is not None)
+        return self.events - open_pairs
