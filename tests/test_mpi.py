@@ -261,53 +261,152 @@ delay = 1.0
 plasticity = {kind = "pair_stdp", w_max = 6.0}
 """
 
+# two more plastic projections for the learning tests: a Diehl & Cook rule between neurons on
+# different ranks with delays 0..3 and a 2-step learning epoch, and a general (non-linear) rule
+# with four traces and a 3-step epoch (200 steps leave its last epoch open); "c" adapts its threshold
+PLASTIC_MORE = """\
+[[projections]]
+pre = "b"
+post = "c"
+connector = {type = "fixed_probability", p = 0.05}
+weight = {dist = "uniform", low = 0.2, high = 1.0}
+delay = {dist = "uniform", low = 0.0, high = 3.0}
+plasticity = {kind = "diehl_cook", w_max = 2.0, nu_pre = 0.01, nu_post = 0.1, epoch = 2}
+[[projections]]
+pre = "noise"
+post = "b"
+connector = {type = "fixed_probability", p = 0.05}
+weight = {dist = "uniform", low = 0.2, high = 2.0}
+[projections.plasticity]
+kind = "rule"
+rule = "dw = 2^-2*x1*x2*y0 - 2^-3*y1*y2*x0"
+w_max = 3.0
+epoch = 3
+x1 = {tau = 10.0, impulse = 1.0}
+x2 = {tau = 30.0, impulse = 0.5}
+y1 = {tau = 15.0, impulse = 1.0, mode = "set"}
+y2 = {tau = 40.0, impulse = 1.0}
+"""
+
+
+def learning_spec(path: Path) -> Path:
+    """SPEC with four plastic projections and an adaptive threshold on "c", written to ``path``."""
+    adaptive = SPEC.replace(
+        "v_threshold = -62.0\nv_reset = -65.0\n",
+        "v_threshold = -62.0\nv_reset = -65.0\ntheta_plus = 0.5\ntau_theta = 200.0\n",
+    )
+    assert adaptive != SPEC
+    path.write_text(adaptive + PLASTIC + PLASTIC_MORE)
+    return path
+
+
+def learned_state(sim, sub=None) -> dict:
+    """A learning simulator's traces and thresholds by whole-network index (``sub``: the
+    worker's sub-network; None: the whole network): per rule ``r``, ``x{r}`` its pre traces
+    (slot, source) and ``y{r}`` its post traces (slot, neuron); ``theta`` the thresholds,
+    each with its indices as ``<name>_ids``."""
+    arr = sim.tables.arrays
+    src = np.arange(sim.net.n_sources) if sub is None else np.concatenate([sub.local, sub.mirrors])
+    nrn = np.arange(sim.net.n_neurons) if sub is None else sub.local
+    out = {"theta_ids": nrn, "theta": sim.state["theta"][0]}
+    for r in range(arr["r_src"].shape[0]):
+        (s0, s1), (p0, p1) = arr["r_src"][r], arr["r_post"][r]
+        out[f"x{r}_ids"], out[f"x{r}"] = src[s0:s1], arr["x"][r][:, s0:s1]
+        out[f"y{r}_ids"], out[f"y{r}"] = nrn[p0:p1], arr["y"][r][:, p0:p1]
+    return out
+
+
+def assert_same_state(one: dict, parts: list) -> None:
+    """Every worker's traces and thresholds are the single-process values at the same indices;
+    every post trace and threshold is held by some worker."""
+    for key in (k for k in one if not k.endswith("_ids")):
+        ids = one[f"{key}_ids"]
+        held = np.zeros(ids.size, dtype=bool)
+        for part in parts:
+            pos = np.searchsorted(ids, part[f"{key}_ids"])
+            assert np.array_equal(one[key][..., pos], part[key]), key
+            held[pos] = True
+        assert held.all() if not key.startswith("x") else held.any(), key
+        if key != "theta":
+            assert np.count_nonzero(one[key]) > 0, key  # traces that moved
+    assert np.count_nonzero(one["theta"]) > 0  # thresholds that adapted
+
+
+def record_simulators(monkeypatch) -> list:
+    """(simulator, sub-network or None) of every simulator the runs below build."""
+    from neuro.parallel import runner
+    from neuro.targets import lif
+
+    kept = []
+
+    class Whole(lif.Simulator):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            kept.append((self, None))
+
+    class Worker(runner.WorkerSimulator):
+        def __init__(self, sub, *a, **k):
+            super().__init__(sub, *a, **k)
+            kept.append((self, sub))
+
+    monkeypatch.setattr(lif, "Simulator", Whole)
+    monkeypatch.setattr(runner, "WorkerSimulator", Worker)
+    return kept
+
+
+def assert_learned(spec, arithmetic, one) -> None:
+    """``one`` (a run of ``spec``) changed weights of every plastic projection and counted
+    learning updates."""
+    from neuro.network import compile_network
+
+    net = load_spec(spec).with_simulation(arithmetic=arithmetic)
+    w0 = compile_network(net).weight
+    for p, (s0, s1, _p0, _p1, _n) in enumerate(one.compiled.proj_ranges):
+        if net.projections[p].plasticity is not None:
+            a, b = one.compiled.indptr[s0], one.compiled.indptr[s1]
+            assert (one.compiled.weight[a:b] != w0[a:b]).sum() > 20, p  # the rule did change weights
+    assert one.counters["learning_weight_updates"] > 0 and one.counters["learning_trace_updates"] > 0
+
+
 LEARN = """\
 import sys
 import numpy as np
 from neuro.run import run_spec
 from neuro.spec import load_spec
-res = run_spec(load_spec(sys.argv[1]), sys.argv[2], progress=False)
+from tests.test_mpi import learned_state, record_simulators
+import pytest
+with pytest.MonkeyPatch.context() as mp:
+    kept = record_simulators(mp)
+    net = load_spec(sys.argv[1]).with_simulation(arithmetic=sys.argv[4])
+    res = run_spec(net, sys.argv[2], progress=False)
+np.savez(f"{sys.argv[3]}.rank{res.rank}.npz", **learned_state(*kept[0]))
 if res.rank == 0:
-    np.save(sys.argv[3], res.compiled.weight)
+    np.save(sys.argv[3] + ".weight.npy", res.compiled.weight)
 """
 
 
 @pytest.mark.mpi
 @needs_mpi
-def test_learning_on_two_and_three_ranks_learns_the_single_process_weights(tmp_path):
-    # plastic synapses from Poisson inputs and from neurons on other ranks (pre traces follow the
-    # exchanged spikes), with a delay; spikes, counters (learning updates too) and every learned
-    # weight must be the single-process run's
-    spec = tmp_path / "plastic.toml"
-    spec.write_text(SPEC + PLASTIC)
-    one = run_spec(load_spec(spec), tmp_path / "one", progress=False)
-    initial = load_spec(spec)
-    from neuro.network import compile_network
-
-    w0 = compile_network(initial).weight
-    changed = one.compiled.weight != w0
-    assert changed.sum() > 1000  # the rules did change weights
+@pytest.mark.parametrize("arithmetic", ["float", "loihi"])
+def test_learning_on_two_and_three_ranks_learns_the_single_process_weights(tmp_path, monkeypatch, arithmetic):
+    # four plastic projections from Poisson inputs and from neurons on other ranks (pre traces
+    # follow the exchanged spikes), with delays and learning epochs of 1, 2 and 3 steps, and an
+    # adaptive threshold; spikes, counters (learning updates too), every learned weight, every
+    # trace and threshold must be the single-process run's (Loihi: the same stochastic rounding)
+    spec = learning_spec(tmp_path / "plastic.toml")
+    kept = record_simulators(monkeypatch)
+    one = run_spec(load_spec(spec).with_simulation(arithmetic=arithmetic), tmp_path / "one", progress=False)
+    assert_learned(spec, arithmetic, one)
+    one_state = learned_state(*kept[0])
     for ranks in (2, 3):
-        out, wfile = tmp_path / f"r{ranks}", tmp_path / f"w{ranks}.npy"
-        cmd = ["mpiexec", "-n", str(ranks), sys.executable, "-c", LEARN, spec, out, wfile]
+        out, base = tmp_path / f"r{ranks}", tmp_path / f"s{ranks}"
+        cmd = ["mpiexec", "-n", str(ranks), sys.executable, "-c", LEARN, spec, out, base, arithmetic]
         proc = subprocess.run(list(map(str, cmd)), cwd=ROOT, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr
         assert_same_file(one.path, out / "spikes.h5")
-        assert np.array_equal(np.load(wfile), one.compiled.weight)
-    _d, c, _ = contents(one.path)
-    assert c["learning_weight_updates"] > 0 and c["learning_trace_updates"] > 0
-
-
-@pytest.mark.mpi
-@needs_mpi
-def test_loihi_learning_is_refused_in_one_line(tmp_path):
-    spec = tmp_path / "plastic.toml"
-    spec.write_text(SPEC + PLASTIC)
-    proc = mpirun(2, "run", spec, "-o", tmp_path / "o", "--arithmetic", "loihi")
-    assert proc.returncode == 2
-    lines = {ln for ln in proc.stderr.splitlines() if ln.startswith("error:")}
-    assert len(lines) == 1 and "float arithmetic only" in lines.pop()
-    assert not (tmp_path / "o").exists()
+        assert np.array_equal(np.load(f"{base}.weight.npy"), one.compiled.weight)
+        parts = [dict(np.load(f"{base}.rank{r}.npz")) for r in range(ranks)]
+        assert_same_state(one_state, parts)
 
 
 def test_launcher_without_mpi4py_says_what_to_install(monkeypatch):

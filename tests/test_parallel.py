@@ -14,7 +14,15 @@ from neuro.parallel.subnet import build_subnet
 from neuro.run import run_spec
 from neuro.spec import load_spec
 
-from .test_mpi import PLASTIC, SPEC, assert_same_file
+from .test_mpi import (
+    SPEC,
+    assert_learned,
+    assert_same_file,
+    assert_same_state,
+    learned_state,
+    learning_spec,
+    record_simulators,
+)
 
 
 def test_cut_balances_contiguous_runs():
@@ -79,13 +87,33 @@ def test_threads_write_the_single_thread_file(placed, tmp_path, arithmetic):
         assert many.bytes_exchanged > 0
 
 
-def test_threads_learn_the_single_thread_weights(tmp_path):
-    path = tmp_path / "plastic.toml"
-    path.write_text(SPEC + PLASTIC)
-    one = run_spec(load_spec(path), tmp_path / "one", progress=False)
-    two = run_spec(load_spec(path), tmp_path / "two", progress=False, threads=2)
-    assert_same_file(one.path, two.path)
-    assert np.array_equal(one.compiled.weight, two.compiled.weight)
+@pytest.mark.parametrize("arithmetic", ["float", "loihi"])
+def test_threads_learn_the_single_thread_weights_traces_and_thresholds(tmp_path, monkeypatch, arithmetic):
+    # four plastic projections, delays, learning epochs of 1..3 steps, an adaptive threshold
+    # (tests/test_mpi.py's learning spec): the file, counters, weights, traces and thresholds
+    net = load_spec(learning_spec(tmp_path / "plastic.toml")).with_simulation(arithmetic=arithmetic)
+    kept = record_simulators(monkeypatch)
+    one = run_spec(net, tmp_path / "one", progress=False)
+    assert_learned(tmp_path / "plastic.toml", arithmetic, one)
+    one_state = learned_state(*kept.pop())
+    for threads in (2, 3):
+        many = run_spec(net, tmp_path / f"t{threads}", progress=False, threads=threads)
+        assert_same_file(one.path, many.path)
+        assert np.array_equal(one.compiled.weight, many.compiled.weight)
+        assert len(kept) == threads
+        assert_same_state(one_state, [learned_state(*kept.pop()) for _ in range(threads)])
+
+
+def test_loihi_workers_draw_the_whole_networks_random_bits(tmp_path, monkeypatch):
+    # without the whole-network ids a worker's stochastic rounding draws other bits: the test
+    # above would see other weights (a check that it can fail)
+    from neuro.learning.tables import LearningTables
+
+    net = load_spec(learning_spec(tmp_path / "plastic.toml")).with_simulation(arithmetic="loihi")
+    one = run_spec(net, tmp_path / "one", progress=False)
+    monkeypatch.setattr(LearningTables, "set_global_ids", lambda self, *ids: None)
+    two = run_spec(net, tmp_path / "two", progress=False, threads=2)
+    assert (one.compiled.weight != two.compiled.weight).sum() > 100
 
 
 def test_inter_chip_messages_match_a_count_from_the_synapse_table(placed, tmp_path, monkeypatch):

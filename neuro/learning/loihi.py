@@ -15,7 +15,9 @@ epoch (step ``k`` with ``(k + 1) % epoch == 0``, epoch index ``e``), for each ru
    where traces are integers 0..127 read as ``int / 128``, ``w`` is ``Wgt / 2**weight_bits``,
    ``r`` (reward) is a signed register read as ``r_int / 128``, a term's shift truncates
    toward minus infinity, and ``rand7`` are 7 bits of :mod:`neuro.learning.prng` for
-   (synapse, epoch) — so rounding is unbiased: E[dWgt] = acc / 128;
+   (synapse, epoch) — so rounding is unbiased: E[dWgt] = acc / 128; the synapse is named by
+   its position in the whole network's CSR (a worker's sub-network maps its own positions
+   through the tables' ``syn_gid``; traces likewise through ``src_gid`` / ``nrn_gid``);
 2. impulses: each flagged trace becomes ``SR(impulse)`` (mode set) or
    ``min(trace + SR(impulse), 127)`` (add), ``SR`` = stochastic rounding;
 3. every trace of the rule decays: ``trace = SR(trace * exp(-epoch * dt / tau))``.
@@ -35,6 +37,7 @@ from neuro.learning.prng import (
     DECAY_STREAM,
     GOLDEN,
     IMPULSE_STREAM,
+    global_index,
     mix64,
     random_bits,
     stochastic_round,
@@ -75,6 +78,9 @@ LOIHI_TABLE_NAMES = (
     "lin",
     "scratch",
     "wbuf",
+    "syn_gid",
+    "src_gid",
+    "nrn_gid",
 )
 LoihiTables = namedtuple("LoihiTables", LOIHI_TABLE_NAMES)  # the kernels read fields by name
 ACC_MIN = -(1 << 15)
@@ -184,9 +190,9 @@ def _hoist(m, fold):
 
 
 @njit(cache=True, inline="always")
-def _apply(s, acc, shift, wmin, wmax, weight, key, epoch_index):
+def _apply(s, stream, acc, shift, wmin, wmax, weight, key, epoch_index):
     wgt = np.int64(weight[s]) >> shift
-    weight[s] = _new_wgt(wgt, acc, random_bits(key, s, epoch_index), wmin, wmax) << shift
+    weight[s] = _new_wgt(wgt, acc, random_bits(key, stream, epoch_index), wmin, wmax) << shift
 
 
 @njit(cache=True)
@@ -195,7 +201,8 @@ def _epoch_end(r, e, n, slot, weight, L):
     sh, wb, lo, hi, rew = L.w_shift[r], L.w_bits[r], L.w_min[r], L.w_max[r], L.reward[0]
     # 1. weight updates: rows of flagged sources, then columns of flagged post neurons
     fold = L.scratch
-    base = np.uint64(k0) + mix64(np.uint64(e))  # random_bits(k0, s, e) == mix64(base + s * GOLDEN)
+    base = np.uint64(k0) + mix64(np.uint64(e))  # random_bits(k0, g, e) == mix64(base + g * GOLDEN)
+    sg, xg, yg = L.syn_gid, L.src_gid, L.nrn_gid  # sub-network -> whole network (None: identity)
     for a in range(L.n_list[r, 0]):
         i = L.x_list[r, a]
         st, ln = L.seg_start[r, i], L.seg_len[r, i]
@@ -212,7 +219,8 @@ def _epoch_end(r, e, n, slot, weight, L):
                 j = j - n if j >= n else j  # second current channel: slot = n + target
                 wgt = np.int64(weight[s]) >> sh
                 acc = _fast_acc(t, yv0[j], yv1[j], yv2[j], wgt)
-                weight[s] = _new_wgt(wgt, acc, mix64(base + np.uint64(s) * GOLDEN), lo, hi) << sh
+                bits = mix64(base + np.uint64(global_index(sg, s)) * GOLDEN)
+                weight[s] = _new_wgt(wgt, acc, bits, lo, hi) << sh
         else:
             for s in range(st, st + ln):
                 j = slot[s]
@@ -236,7 +244,7 @@ def _epoch_end(r, e, n, slot, weight, L):
                     wgt,
                     rew,
                 )
-                _apply(s, acc, sh, lo, hi, weight, k0, e)
+                _apply(s, global_index(sg, s), acc, sh, lo, hi, weight, k0, e)
         L.counts[0] += ln
     buf = L.wbuf
     for a in range(L.n_list[r, 1]):
@@ -255,7 +263,8 @@ def _epoch_end(r, e, n, slot, weight, L):
                 i = L.col_src[c0 + q]
                 wgt = np.int64(weight[s]) >> sh
                 acc = _fast_acc(t, xv0[i], xv1[i], np.int64(0), wgt)
-                buf[q] = _new_wgt(wgt, acc, mix64(base + np.uint64(s) * GOLDEN), lo, hi) << sh
+                bits = mix64(base + np.uint64(global_index(sg, s)) * GOLDEN)
+                buf[q] = _new_wgt(wgt, acc, bits, lo, hi) << sh
             for q in range(c1 - c0):  # a column's synapses are distinct
                 weight[L.col_pos[c0 + q]] = buf[q]
         else:
@@ -280,7 +289,7 @@ def _epoch_end(r, e, n, slot, weight, L):
                     wgt,
                     rew,
                 )
-                _apply(s, acc, sh, lo, hi, weight, k0, e)
+                _apply(s, global_index(sg, s), acc, sh, lo, hi, weight, k0, e)
         L.counts[0] += c1 - c0
     # 2. impulses of this L.epoch's spikes
     for a in range(L.n_list[r, 0]):
@@ -288,7 +297,8 @@ def _epoch_end(r, e, n, slot, weight, L):
         L.x_flag[r, i] = 0
         for tr in range(2):
             if L.tr_impulse[r, tr] > 0:
-                imp = stochastic_round(L.tr_impulse[r, tr], k0, trace_stream(IMPULSE_STREAM, r, tr, i), e)
+                stream = trace_stream(IMPULSE_STREAM, r, tr, global_index(xg, i))
+                imp = stochastic_round(L.tr_impulse[r, tr], k0, stream, e)
                 L.x[r, tr, i] = imp if L.tr_set[r, tr] else min(L.x[r, tr, i] + imp, 127)
         L.counts[1] += 1
     for a in range(L.n_list[r, 1]):
@@ -296,9 +306,8 @@ def _epoch_end(r, e, n, slot, weight, L):
         L.y_flag[r, j] = 0
         for tr in range(3):
             if L.tr_impulse[r, 2 + tr] > 0:
-                imp = stochastic_round(
-                    L.tr_impulse[r, 2 + tr], k0, trace_stream(IMPULSE_STREAM, r, 2 + tr, j), e
-                )
+                stream = trace_stream(IMPULSE_STREAM, r, 2 + tr, global_index(yg, j))
+                imp = stochastic_round(L.tr_impulse[r, 2 + tr], k0, stream, e)
                 L.y[r, tr, j] = imp if L.tr_set[r, 2 + tr] else min(L.y[r, tr, j] + imp, 127)
         L.counts[1] += 1
     L.n_list[r, 0] = 0
@@ -306,24 +315,25 @@ def _epoch_end(r, e, n, slot, weight, L):
     # 3. decay of every trace of this rule
     for tr in range(2):
         if L.tr_decay[r, tr] < 1.0:
-            _decay_all(L.x[r, tr], L.r_src[r, 0], L.r_src[r, 1], L.tr_decay[r, tr], k0, e, r, tr)
+            _decay_all(L.x[r, tr], L.r_src[r, 0], L.r_src[r, 1], L.tr_decay[r, tr], k0, e, r, tr, xg)
     for tr in range(3):
         if L.tr_decay[r, 2 + tr] < 1.0:
-            _decay_all(L.y[r, tr], L.r_post[r, 0], L.r_post[r, 1], L.tr_decay[r, 2 + tr], k0, e, r, 2 + tr)
+            d = L.tr_decay[r, 2 + tr]
+            _decay_all(L.y[r, tr], L.r_post[r, 0], L.r_post[r, 1], d, k0, e, r, 2 + tr, yg)
 
 
 @njit(cache=True, inline="always")
-def _decay_all(z, a, b, d, key, e, r, tr):
+def _decay_all(z, a, b, d, key, e, r, tr, ids):
     """``z[i] = SR(z[i] * d)`` for i in a..b with :func:`~neuro.learning.prng.stochastic_round`'s
-    bits, written branch-free so it vectorizes: ``u < v - floor(v)`` is compared as
-    ``(bits >> 11) < (v - floor(v)) * 2^53`` (exact: a power-of-two scaling), and a zero trace
-    stays zero (its fraction is 0)."""
-    base = np.uint64(key) + mix64(np.uint64(e)) + trace_stream(DECAY_STREAM, r, tr, a) * GOLDEN
+    bits (stream of the whole network's index of ``i``, ``ids``), written branch-free so it
+    vectorizes: ``u < v - floor(v)`` is compared as ``(bits >> 11) < (v - floor(v)) * 2^53``
+    (exact: a power-of-two scaling), and a zero trace stays zero (its fraction is 0)."""
+    base = np.uint64(key) + mix64(np.uint64(e)) + trace_stream(DECAY_STREAM, r, tr, 0) * GOLDEN
     zs = z[a:b]
     for i in range(b - a):
         v = zs[i] * d
         f = np.floor(v)
-        u = np.int64(mix64(base + np.uint64(i) * GOLDEN) >> np.uint64(11))
+        u = np.int64(mix64(base + np.uint64(global_index(ids, a + i)) * GOLDEN) >> np.uint64(11))
         zs[i] = np.int64(f) + np.int64(np.float64(u) < (v - f) * 9007199254740992.0)
 
 

@@ -9,13 +9,18 @@ which events are processed or on how a run is chunked, and a run resumed from a 
 draws exactly the bits the uninterrupted run would.
 
 Streams: synapse ``s`` uses ``s``; trace ``t`` of source/neuron ``i`` of rule ``r`` uses
-``2**62 + (r * 8 + t) * 2**36 + i`` for its decay and ``2**61 + ...`` for its impulse.
+``2**62 + (r * 8 + t) * 2**36 + i`` for its decay and ``2**61 + ...`` for its impulse. ``s`` and
+``i`` are always the *whole* network's CSR position and source/neuron index: a worker that steps
+a sub-network (:mod:`neuro.parallel.subnet`) maps its own positions and indices to them with
+:func:`global_index` and the tables' ``syn_gid`` / ``src_gid`` / ``nrn_gid``, so its bits are
+the single-process run's whatever the number of workers.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -50,3 +55,17 @@ def stochastic_round(value, key, stream, counter):
     f = np.floor(value)
     u = np.float64(random_bits(key, stream, counter) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
     return np.int64(f) + (1 if u < value - f else 0)
+
+
+def global_index(ids, i):
+    """The whole network's index of a sub-network's index ``i``: ``ids[i]``, or ``i`` itself when
+    ``ids`` is None (a network stepped whole: the identity, resolved when numba compiles, so the
+    single-process kernels are unchanged)."""
+    return i if ids is None else ids[i]
+
+
+@overload(global_index, inline="always")
+def _global_index(ids, i):
+    if isinstance(ids, types.NoneType):
+        return lambda ids, i: i
+    return lambda ids, i: ids[i]

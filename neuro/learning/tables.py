@@ -9,6 +9,11 @@ without learning.
 
 Trace slots: ``0: x1, 1: x2`` (per source), ``2: y1, 3: y2, 4: y3`` (per neuron). Factor
 order in ``t_pow``: ``x1, x2, y1, y2, y3, w, r``.
+
+Global ids (:data:`GLOBAL_IDS`): tables built for a worker's sub-network carry, per synapse,
+source and neuron, its position or index in the whole network (:meth:`LearningTables.set_global_ids`),
+which keys the random bits of Loihi's stochastic rounding (:mod:`neuro.learning.prng`); a network
+stepped whole has none, and the kernels then use the identity.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ ACC_BITS = 15  # accumulator width, plus sign [code: Lava constants.py]
 MANT_RANGE = (-8, 7)  # 4-bit signed scale mantissa [code: Lava product_series.py]
 EXP_RANGE = (-7, 8)  # scale exponent [code: Lava product_series.py]
 REWARD_FRAC_BITS = 7  # reward register: signed 8-bit, value r_int / 128 (our choice)
+#: per synapse (CSR position), source and neuron of a sub-network: its whole-network index
+GLOBAL_IDS = ("syn_gid", "src_gid", "nrn_gid")
 
 
 @dataclass
@@ -46,8 +53,16 @@ class LearningTables:
         return len(self.rules)
 
     def pack(self, kind):
-        """The arrays as the namedtuple ``kind`` the kernels take (fields by name)."""
-        return kind(**{name: self.arrays[name] for name in kind._fields})
+        """The arrays as the namedtuple ``kind`` the kernels take (fields by name; a global id
+        the tables do not carry is None, the identity)."""
+        arr = self.arrays
+        return kind(**{name: arr.get(name) if name in GLOBAL_IDS else arr[name] for name in kind._fields})
+
+    def set_global_ids(self, syn_gid: np.ndarray, src_gid: np.ndarray, nrn_gid: np.ndarray) -> None:
+        """Tables of a sub-network: the whole network's CSR position of each synapse, index of
+        each source and of each neuron (int64, one per synapse, source, neuron)."""
+        for name, ids in zip(GLOBAL_IDS, (syn_gid, src_gid, nrn_gid), strict=True):
+            self.arrays[name] = np.ascontiguousarray(ids, dtype=np.int64)
 
 
 def _topology(net: CompiledNetwork, plastic: list[int]) -> dict:
@@ -223,6 +238,7 @@ def build_loihi_tables(net: CompiledNetwork, enabled: bool = True) -> LearningTa
     w_max = np.zeros(r_n, dtype=np.int64)
     epoch = np.ones(r_n, dtype=np.int64)
     spec = net.spec
+    pop_index = {pop.name: i for i, pop in enumerate(spec.populations)}
     for r, (p, pl) in enumerate(rules):
         proj = spec.projections[p]
         where = f"projections[{p}].plasticity"
@@ -232,7 +248,8 @@ def build_loihi_tables(net: CompiledNetwork, enabled: bool = True) -> LearningTa
         wlim = 2**proj.weight_bits - 1
         epoch[r] = pl.epoch
         raw = proj.weight_exp is not None
-        lsb = wgt_per_mv(proj, net.pop_registers[net.pop_names.index(proj.post)], e_w)  # Wgt per mV
+        post = net.pop_registers[pop_index[proj.post]]  # by the spec's order: a sub-network has it too
+        lsb = wgt_per_mv(proj, post, e_w)  # Wgt per mV
         lo, hi = (pl.w_min, pl.w_max) if raw else (pl.w_min * lsb, pl.w_max * lsb)
         w_min[r] = int(np.clip(np.ceil(lo - 1e-9), -wlim, wlim))
         w_max[r] = int(np.clip(np.floor(hi + 1e-9), -wlim, wlim))

@@ -40,11 +40,10 @@ from neuro.engine import CHUNK_STEPS, Simulator
 from neuro.errors import NeuroError
 from neuro.inputs import SpecInputs
 from neuro.io.sonata import SpikeWriter
-from neuro.learning.floating import FloatTables
 from neuro.mapping import place
 from neuro.network import CompiledNetwork, compile_network
 from neuro.parallel.exchange import MpiGroup, ThreadGroup, ThreadShared
-from neuro.parallel.learning import learn_step, trace_updates
+from neuro.parallel.learning import TraceUpdates, global_ids, learn_step
 from neuro.parallel.partition import worker_of_neuron
 from neuro.parallel.subnet import build_subnet
 
@@ -57,6 +56,9 @@ class WorkerSimulator(Simulator):
 
     def __init__(self, sub, full: CompiledNetwork, inputs, probe_neurons, learning: bool):
         super().__init__(sub.net, probe_neurons=probe_neurons, inputs=inputs, learning=learning)
+        if self.learning:  # Loihi's rounding draws the whole network's random bits
+            self.tables.set_global_ids(*global_ids(sub))
+            self.trace_updates = TraceUpdates(full, self.tables)
         self.full = full
         self.local = sub.local
         self._full_bias = full.params["bias"]
@@ -107,14 +109,6 @@ def _refuse_unsupported(net, compiled) -> None:
             "graded (payload) inputs are not exchanged between workers yet (run with one process)",
             net.source,
             "inputs",
-        )
-    plastic = [i for i, p in enumerate(net.projections) if p.plasticity is not None]
-    if plastic and compiled.target.tables_type is not FloatTables:
-        raise NeuroError(
-            f"plastic projections on several MPI ranks run in float arithmetic only, not "
-            f"{compiled.arithmetic} (run with one process)",
-            net.source,
-            f"projections[{plastic[0]}].plasticity",
         )
 
 
@@ -343,6 +337,13 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
                     break
             if rank == 0 and in_ptr[done] > 0:
                 spike_count += np.bincount(in_src[: in_ptr[done]], minlength=n_src)
+            if sim.learning:  # the sources this worker owns: its neurons, and (worker 0) the inputs
+                ev_steps, ev_ids = out_steps, out_ids
+                if rank == 0:
+                    ev_steps = [*ev_steps, k0 + np.repeat(np.arange(done), np.diff(in_ptr[: done + 1]))]
+                    ev_ids = [*ev_ids, in_src[: in_ptr[done]]]
+                if ev_ids:
+                    sim.trace_updates.add(np.concatenate(ev_steps), np.concatenate(ev_ids))
             sim.step = k0 + done
             _write_chunk(group, writer, k0, out_steps, out_ids, pv[:done], pi[:done], my_probes, probe_map)
             bar(sim.step)
@@ -416,7 +417,8 @@ def _merge_counters(group, full, placement, sim, sub, spike_count, xchg, writer)
     learning_counts = None
     if sim.learning:
         weight_updates = group.sum(int(sim.tables.arrays["counts"][0]))
-        learning_counts = np.array([weight_updates, trace_updates(full, spike_count)], dtype=np.int64)
+        trace_updates = group.sum(sim.trace_updates.total(sim.step))
+        learning_counts = np.array([weight_updates, trace_updates], dtype=np.int64)
         parts = group.gather((sub.global_pos, sim.net.weight))
         if writer is not None:  # the learned weights, back in the full network's table
             for pos, w in parts:

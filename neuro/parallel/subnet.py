@@ -154,7 +154,7 @@ def build_subnet(
         v_init=full.v_init[local],
         i_init=full.i_init[local],
         dual=full.dual[local],
-        pop_registers=[],
+        pop_registers=full.pop_registers,  # per spec population (read by Loihi's learning tables)
         proj_ranges=proj_ranges,
         proj_counts=proj_counts,
         weight_exps=full.weight_exps if learns else [],
