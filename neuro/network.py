@@ -166,6 +166,8 @@ def build_network(net: Network, target, seed: int | None = None) -> CompiledNetw
     ``initial_state(net, registers, v_init)`` -> (v0, i_init), ``synapse_channel(net, i, post)``
     (the ring-buffer channel of projection ``i``).
     """
+    from neuro.construction import scatter_rows
+
     seed = resolve_seed(seed if seed is not None else net.simulation.seed)
     rng = np.random.default_rng(seed)
     dt = net.simulation.dt
@@ -207,25 +209,16 @@ def build_network(net: Network, target, seed: int | None = None) -> CompiledNetw
         weight_exps.append(e)
         n_pre = net.source_size(proj.pre)
         src0, post0 = offsets[proj.pre], offsets[proj.post]
-        cnt = np.bincount(syn.pre, minlength=n_pre)
-        counts[src0 : src0 + n_pre] += cnt
+        counts[src0 : src0 + n_pre] += syn.counts
         if syn.delay.size and syn.delay.max() > 255:
             raise NeuroError(
                 "delays above 255 steps are not supported", net.source, f"projections[{i}].delay"
             )
-        parts.append(
-            (
-                src0,
-                n_pre,
-                cnt,
-                (syn.post + post0 + channel * n).astype(np.int32),
-                w.astype(wdtype),
-                syn.delay.astype(np.uint8),
-            )
-        )
+        delay = syn.delay.astype(np.uint8)
+        parts.append((src0, syn.counts, syn.post, post0 + channel * n, w.astype(wdtype, copy=False), delay))
         proj_ranges.append((src0, src0 + n_pre, post0, post0 + post_pop.size, syn.size))
-        proj_counts.append(cnt)
-        del syn
+        proj_counts.append(syn.counts)
+        del syn, w, delay
 
     indptr = np.zeros(n_src + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
@@ -234,14 +227,9 @@ def build_network(net: Network, target, seed: int | None = None) -> CompiledNetw
     weight = np.empty(nnz, dtype=wdtype)
     delay = np.empty(nnz, dtype=np.uint8)
     fill = indptr[:-1].copy()
-    while parts:
-        src0, n_pre, cnt, sl, w, d = parts.pop(0)
-        starts = np.cumsum(cnt) - cnt
-        pre = np.repeat(np.arange(n_pre, dtype=np.int64), cnt)
-        pos = fill[src0 + pre] + (np.arange(pre.size, dtype=np.int64) - starts[pre])
-        slot[pos], weight[pos], delay[pos] = sl, w, d
-        fill[src0 : src0 + n_pre] += cnt
-        del pre, pos, sl, w, d
+    parts.reverse()
+    while parts:  # free each projection's arrays once they are in the CSR
+        scatter_rows(fill, *parts.pop(), slot, weight, delay)
 
     learning_key = int(rng.integers(0, 2**63))  # seeds the learning engine's counter-based PRNG
     params = target.params(net, regs, biases)
