@@ -83,11 +83,14 @@ def loihi_weights(weight, scale, unit, wmax, out):
 
 
 @njit(cache=True, nogil=True)
-def scatter_rows(fill, src0, counts, post, post_offset, weight, delay, slot_out, weight_out, delay_out):
+def scatter_rows(
+    fill, src0, counts, post, post_offset, weight, delay, delay_step, slot_out, weight_out, delay_out
+):
     """Append one projection's synapses to the CSR rows of sources ``src0 ..``.
 
     The synapses come sorted by pre, ``counts[i]`` of them for pre ``i``; they go to
-    ``fill[src0 + i] ..`` (which advances), with ``slot = post + post_offset``.
+    ``fill[src0 + i] ..`` (which advances), with ``slot = post + post_offset``; synapse ``j``
+    has delay ``delay[j * delay_step]`` (``delay_step`` 0: one delay for all).
     """
     j = 0
     for i in range(counts.size):
@@ -96,7 +99,7 @@ def scatter_rows(fill, src0, counts, post, post_offset, weight, delay, slot_out,
         for m in range(c):
             slot_out[dst + m] = post[j + m] + post_offset
             weight_out[dst + m] = weight[j + m]
-            delay_out[dst + m] = delay[j + m]
+            delay_out[dst + m] = delay[(j + m) * delay_step]
         fill[src0 + i] = dst + c
         j += c
 
