@@ -39,6 +39,7 @@ def bernoulli_walk(draws, inversion, log_q, pos, total, n_post, skip_self, count
     Returns ``(pos, k, done)``: the last position reached, the next free index of ``post``,
     and whether the walk left the grid (later draws of ``draws`` are unused).
     """
+    i, t = (0, pos) if pos < 0 else (pos // n_post, pos % n_post)  # pos = i * n_post + t
     for j in range(draws.size):
         if inversion:
             z = math.ceil(-draws[j] / log_q)
@@ -48,8 +49,11 @@ def bernoulli_walk(draws, inversion, log_q, pos, total, n_post, skip_self, count
         if g >= total - pos:
             return total, k, True
         pos += g
-        i = pos // n_post
-        t = pos - i * n_post
+        t += g
+        if t >= n_post:  # next row(s), without a division per synapse
+            q = t // n_post
+            i += q
+            t -= q * n_post
         if skip_self and i == t:
             continue
         counts[i] += 1
@@ -163,7 +167,8 @@ def core_usage(
         a = indptr[s] + row_start[r]
         n_touched = 0
         for m in range(a, a + row_len[r]):
-            c = core_of[slot[m] % n]
+            t = slot[m]
+            c = core_of[t if t < n else t % n]
             if group[c] == 0:
                 touched[n_touched] = c
                 n_touched += 1
