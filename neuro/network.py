@@ -15,6 +15,7 @@ running, Poisson inputs step by step.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -232,8 +233,9 @@ def build_network(net: Network, target, seed: int | None = None) -> CompiledNetw
     proj_ranges, weight_exps, proj_counts, staged = [], [], [], []
     wdtype = target.weight_dtype
     posts, weights, delays = _Staging(np.int32), _Staging(wdtype), _Staging(np.uint8)
-    for i, proj in enumerate(net.projections):
-        syn = build_projection(net, i, rng)
+
+    def stage(i: int, proj, syn) -> None:
+        """Discretize projection ``i``'s weights and stage its synapses (in spec order)."""
         post_pop = net.population(proj.post)
         channel = target.synapse_channel(net, i, post_pop)
         try:
@@ -266,7 +268,25 @@ def build_network(net: Network, target, seed: int | None = None) -> CompiledNetw
         )
         proj_ranges.append((src0, src0 + n_pre, post0, post0 + post_pop.size, syn.size))
         proj_counts.append(syn.counts)
-        del syn, w
+
+    # The draws of projection i + 1 (this thread; numpy and the kernels release the GIL) overlap
+    # the staging of projection i (a worker): one projection staged at a time, in spec order,
+    # and an error of an earlier projection is raised first.
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        pending = None
+        for i, proj in enumerate(net.projections):
+            try:
+                syn = build_projection(net, i, rng)
+            except BaseException:
+                if pending is not None:
+                    pending.result()
+                raise
+            if pending is not None:
+                pending.result()
+            pending = worker.submit(stage, i, proj, syn)
+            del syn
+        if pending is not None:
+            pending.result()
 
     indptr = np.zeros(n_src + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
@@ -289,7 +309,9 @@ def build_network(net: Network, target, seed: int | None = None) -> CompiledNetw
             weight,
             delay,
         )
-    del staged, posts, weights, delays
+    staged.clear()
+    for column in (posts, weights, delays):
+        column.blocks.clear()
 
     learning_key = int(rng.integers(0, 2**63))  # seeds the learning engine's counter-based PRNG
     params = target.params(net, regs, biases)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from neuro.connectivity import build_all, build_projection
+from neuro.errors import NeuroError
 from neuro.network import compile_network
 from neuro.spec import Network
 
@@ -520,3 +521,23 @@ def test_compiled_layout_and_draw_order_match_a_plain_reference():
         unit = 2.0 ** (6 + loihi.weight_exps[p])
         expect = np.clip(np.rint(c.weight[pos] * scale / unit), -255, 255) * unit
         np.testing.assert_array_equal(loihi.weight[pos], expect.astype(np.int64))
+
+
+def test_the_first_bad_projection_is_reported():
+    # projection 0 fails when its weights are discretized, projection 1 when its pairs are built:
+    # the error names projection 0, as when projections are built one after the other
+    net = Network.from_dict(
+        {
+            "simulation": {"arithmetic": "loihi"},
+            "populations": [{"name": "a", "size": 3}, {"name": "b", "size": 2}],
+            "projections": [
+                {"pre": "a", "post": "b", "weight": 1e9},
+                {"pre": "a", "post": "b", "connector": {"type": "list", "pairs": [[0, 7]]}},
+            ],
+        }
+    )
+    with pytest.raises(NeuroError, match=r"projections\[0\]\.weight.*too large"):
+        compile_network(net, seed=0)
+    net1 = Network.from_dict({**net.to_dict(), "projections": net.to_dict()["projections"][1:]})
+    with pytest.raises(NeuroError, match=r"projections\[0\].*out of range"):
+        compile_network(net1, seed=0)
