@@ -9,8 +9,8 @@ IEEE-754 operations in the same order), so a seed gives the same network as befo
   (:func:`neuro.discretize.discretize_weights`);
 * :func:`scatter_rows` — one projection's synapses into the merged CSR
   (:func:`neuro.network.build_network`);
-* :func:`core_usage` — per-core synapse groups, memory, axons and mesh hops
-  (:func:`neuro.mapping.place_cores`).
+* :func:`projection_max_delay`, :func:`core_usage` — per-core synapse groups, memory, axons
+  and mesh hops (:func:`neuro.mapping.place_cores`; integer sums, exact in any order).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ def bernoulli_walk(draws, inversion, log_q, pos, total, n_post, skip_self, count
     (pre == post), it counts in ``counts[pre]`` and its post goes to ``post[k]`` (k advances).
 
     Returns ``(pos, k, done)``: the last position reached, the next free index of ``post``,
-    and whether the walk left the grid (later draws of ``draws`` are unused).
+    and whether the walk left the grid (later draws of ``draws`` are unused). A gap that
+    passes the grid ends the walk before it is added, so positions never wrap around int64.
     """
     i, t = (0, pos) if pos < 0 else (pos // n_post, pos % n_post)  # pos = i * n_post + t
     for j in range(draws.size):
