@@ -110,16 +110,14 @@ def scatter_rows(
 
 
 @njit(cache=True, nogil=True)
-def projection_max_delay(indptr, delay, row_src, row_proj, row_start, row_len, n_proj):
-    """Largest delay of every projection (-1 for one without synapses)."""
-    out = np.full(n_proj, -1, dtype=np.int64)
+def projection_max_delay(indptr, delay, row_src, row_proj, row_start, row_len, out):
+    """Largest delay of every projection into ``out`` (which starts at -1: no synapses)."""
     for r in range(row_src.size):
         p = row_proj[r]
         a = indptr[row_src[r]] + row_start[r]
         for m in range(a, a + row_len[r]):
             if delay[m] > out[p]:
                 out[p] = delay[m]
-    return out
 
 
 @njit(cache=True, nogil=True)
@@ -133,13 +131,21 @@ def core_usage(
     row_len,
     proj_bits,
     core_of,
-    n_cores,
     index_bits,
     header_bits,
     group_size,
     core_x,
     core_y,
-    n_sources,
+    synapses,
+    mem,
+    input_axons,
+    output_axons,
+    dest,
+    hops_x,
+    hops_y,
+    group,
+    seen,
+    touched,
 ):
     """Per-core synapse counts, synapse memory and input/output axons; per-source destination
     cores and mesh hops.
@@ -151,17 +157,11 @@ def core_usage(
     bits. Each distinct (source, core) is an input axon of the core, a destination of the
     source (an output axon of the source's core when the source is a neuron) and
     ``|dx| + |dy|`` mesh hops from the source's core (external inputs: from (-1, 0)).
+
+    The per-core (``synapses, mem, input_axons, output_axons``) and per-source (``dest,
+    hops_x, hops_y``) outputs start at 0; ``group`` (0), ``seen`` (-1) and ``touched`` are
+    per-core scratch.
     """
-    synapses = np.zeros(n_cores, dtype=np.int64)
-    mem = np.zeros(n_cores, dtype=np.int64)
-    input_axons = np.zeros(n_cores, dtype=np.int64)
-    output_axons = np.zeros(n_cores, dtype=np.int64)
-    dest = np.zeros(n_sources, dtype=np.int64)
-    hops_x = np.zeros(n_sources, dtype=np.int64)
-    hops_y = np.zeros(n_sources, dtype=np.int64)
-    group = np.zeros(n_cores, dtype=np.int64)  # synapses of the current segment per core
-    seen = np.full(n_cores, -1, dtype=np.int64)  # last source that reached each core
-    touched = np.empty(n_cores, dtype=np.int64)
     for r in range(row_src.size):
         s = row_src[r]
         p = row_proj[r]
@@ -195,4 +195,3 @@ def core_usage(
                     output_axons[sc] += 1
                 hops_x[s] += abs(core_x[c] - sx)
                 hops_y[s] += abs(core_y[c] - sy)
-    return synapses, mem, input_axons, output_axons, dest, hops_x, hops_y

@@ -152,7 +152,8 @@ def _segments(net: CompiledNetwork) -> tuple:
     ]
     order = np.argsort(cat[0], kind="stable")
     seg = tuple(x[order] for x in cat)
-    max_delay = projection_max_delay(net.indptr, net.delay, *seg, len(net.proj_ranges))
+    max_delay = np.full(len(net.proj_ranges), -1, dtype=np.int64)
+    projection_max_delay(net.indptr, net.delay, *seg, max_delay)
     bits = np.array(
         [pr.weight_bits + (6 if d > 0 else 0) for pr, d in zip(net.spec.projections, max_delay, strict=True)],
         dtype=np.int64,
@@ -170,20 +171,30 @@ def _count(
     compartments = np.bincount(core_of, weights=comp_per_neuron, minlength=n_cores).astype(np.int64)
     index_bits = np.clip(np.ceil(np.log2(np.maximum(compartments, 2))), 6, 12).astype(np.int64)
     xy = np.array([profile.core_xy(c)[1:] for c in range(n_cores)], dtype=np.int64).reshape(-1, 2)
-    synapses, mem, input_axons, output_axons, dest, hops_x, hops_y = core_usage(
+    synapses, mem, input_axons, output_axons = (np.zeros(n_cores, dtype=np.int64) for _ in range(4))
+    dest, hops_x, hops_y = (np.zeros(net.n_sources, dtype=np.int64) for _ in range(3))
+    core_usage(
         net.indptr,
         net.slot,
         net.n_neurons,
         *seg,
         proj_bits,
         core_of,
-        n_cores,
         index_bits,
         SYNAPSE_GROUP_HEADER_BITS,
         SYNAPSE_GROUP_SIZE,
         np.ascontiguousarray(xy[:, 0]),
         np.ascontiguousarray(xy[:, 1]),
-        net.n_sources,
+        synapses,
+        mem,
+        input_axons,
+        output_axons,
+        dest,
+        hops_x,
+        hops_y,
+        np.zeros(n_cores, dtype=np.int64),
+        np.full(n_cores, -1, dtype=np.int64),
+        np.empty(n_cores, dtype=np.int64),
     )
     return {
         "neurons": neurons,
