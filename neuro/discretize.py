@@ -205,22 +205,25 @@ def discretize_population(
 def discretize_weights(proj: Projection, weight: np.ndarray, post: LoihiPopulation, where: str) -> tuple:
     """Integer register weights ``W = Wgt << (6 + weight_exp)`` for one projection.
 
-    Returns ``(W, weight_exp)``; ``W`` is int64.
+    Returns ``(W, weight_exp)``; ``W`` is int32 (``|W| <= 255 << 13``).
     """
+    from neuro.construction import loihi_weight_peak, loihi_weights
+
     if proj.weight_exp is not None:
         e = proj.weight_exp
         wgt = np.rint(weight).astype(np.int64)
-        return (wgt * 2 ** (6 + e)).astype(np.int64), e
+        return (wgt * 2 ** (6 + e)).astype(np.int32), e
     wmax = 2**proj.weight_bits - 1
     scale = post.scale_inh if proj.receptor == "inh" else post.scale
-    reg = weight * scale
-    peak = np.abs(reg).max(initial=0.0)
+    weight = np.ascontiguousarray(weight, dtype=np.float64)
+    peak = loihi_weight_peak(weight, float(scale))
     if proj.plasticity is not None:  # learned weights must fit too
         peak = max(peak, abs(proj.plasticity.w_min) * scale, abs(proj.plasticity.w_max) * scale)
     for e in range(LOIHI_WEIGHT_EXP_RANGE[0], LOIHI_WEIGHT_EXP_RANGE[1] + 1):
         if peak / 2 ** (6 + e) <= wmax + 0.5:
-            wgt = np.clip(np.rint(reg / 2 ** (6 + e)), -wmax, wmax)
-            return (wgt * 2 ** (6 + e)).astype(np.int64), e
+            out = np.empty(weight.size, dtype=np.int32)
+            loihi_weights(weight, float(scale), float(2 ** (6 + e)), float(wmax), out)
+            return out, e
     raise NeuroError(
         f"weights too large for Loihi: {peak:.0f} register units exceed {wmax} << 13", field=f"{where}.weight"
     )

@@ -131,46 +131,71 @@ def _layout(net: CompiledNetwork, parts: list[int]) -> tuple:
     return core_of, comp_of, core_pop
 
 
-def _count(net: CompiledNetwork, core_of: np.ndarray, n_cores: int, comp_per_neuron: np.ndarray) -> dict:
-    n = net.n_neurons
+def _segments(net: CompiledNetwork) -> tuple:
+    """Every non-empty (source, projection) segment of the CSR rows, sorted by source (spec
+    order within a source): ``(src, proj, start within the row, length)``, and the synapse
+    bits of every projection (``weight_bits`` plus 6 delay bits when it has a non-zero delay)."""
+    from neuro.construction import projection_max_delay
+
+    prefix = np.zeros(net.n_sources, dtype=np.int64)
+    src, proj, start, length = [], [], [], []
+    for p, ((s0, s1, *_), cnt) in enumerate(zip(net.proj_ranges, net.proj_counts, strict=True)):
+        keep = np.flatnonzero(cnt)
+        src.append(s0 + keep)
+        proj.append(np.full(keep.size, p, dtype=np.int64))
+        start.append(prefix[s0 + keep])
+        length.append(cnt[keep])
+        prefix[s0:s1] += cnt
+    cat = [
+        np.concatenate(x).astype(np.int64) if x else np.zeros(0, dtype=np.int64)
+        for x in (src, proj, start, length)
+    ]
+    order = np.argsort(cat[0], kind="stable")
+    seg = tuple(x[order] for x in cat)
+    max_delay = np.full(len(net.proj_ranges), -1, dtype=np.int64)
+    projection_max_delay(net.indptr, net.delay, *seg, max_delay)
+    bits = np.array(
+        [pr.weight_bits + (6 if d > 0 else 0) for pr, d in zip(net.spec.projections, max_delay, strict=True)],
+        dtype=np.int64,
+    )
+    return seg, bits
+
+
+def _count(
+    net: CompiledNetwork, core_of: np.ndarray, n_cores: int, comp_per_neuron: np.ndarray, segments, profile
+) -> dict:
+    from neuro.construction import core_usage
+
+    seg, proj_bits = segments
     neurons = np.bincount(core_of, minlength=n_cores)
     compartments = np.bincount(core_of, weights=comp_per_neuron, minlength=n_cores).astype(np.int64)
     index_bits = np.clip(np.ceil(np.log2(np.maximum(compartments, 2))), 6, 12).astype(np.int64)
-    synapses = np.zeros(n_cores, dtype=np.int64)
-    mem = np.zeros(n_cores, dtype=np.int64)
-    keys = []
-    spec = net.spec
-    for (s0, s1, _p0, _p1, nsyn), proj, cnt, pos in zip(
-        net.proj_ranges, spec.projections, net.proj_counts, net.projection_positions(), strict=True
-    ):
-        if nsyn == 0:
-            continue
-        src = np.repeat(np.arange(s0, s1, dtype=np.int64), cnt)
-        tgt = net.slot[pos].astype(np.int64) % n
-        dly = net.delay[pos]
-        core = core_of[tgt].astype(np.int64)
-        key = src * n_cores + core
-        order = np.argsort(key, kind="stable") if key.size and np.any(np.diff(key) < 0) else None
-        if order is not None:
-            key = key[order]
-        bounds = np.flatnonzero(np.diff(key)) + 1
-        starts = np.concatenate([[0], bounds])
-        group_n = np.diff(np.concatenate([starts, [key.size]]))
-        group_key = key[starts]
-        group_core = group_key % n_cores
-        dbits = 6 if dly.size and dly.max() > 0 else 0
-        bits = group_n * (proj.weight_bits + dbits + index_bits[group_core]) + SYNAPSE_GROUP_HEADER_BITS * (
-            -(-group_n // SYNAPSE_GROUP_SIZE)
-        )
-        mem += np.bincount(group_core, weights=64 * (-(-bits // 64)), minlength=n_cores).astype(np.int64)
-        synapses += np.bincount(group_core, weights=group_n, minlength=n_cores).astype(np.int64)
-        keys.append(group_key)
-    allkeys = np.unique(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
-    src_of_key, core_of_key = np.divmod(allkeys, n_cores)
-    input_axons = np.bincount(core_of_key, minlength=n_cores)
-    dest_cores = np.bincount(src_of_key, minlength=net.n_sources)
-    is_neuron = src_of_key < n
-    output_axons = np.bincount(core_of[src_of_key[is_neuron]], minlength=n_cores)
+    xy = np.array([profile.core_xy(c)[1:] for c in range(n_cores)], dtype=np.int64).reshape(-1, 2)
+    synapses, mem, input_axons, output_axons = (np.zeros(n_cores, dtype=np.int64) for _ in range(4))
+    dest, hops_x, hops_y = (np.zeros(net.n_sources, dtype=np.int64) for _ in range(3))
+    core_usage(
+        net.indptr,
+        net.slot,
+        net.n_neurons,
+        *seg,
+        proj_bits,
+        core_of,
+        index_bits,
+        SYNAPSE_GROUP_HEADER_BITS,
+        SYNAPSE_GROUP_SIZE,
+        np.ascontiguousarray(xy[:, 0]),
+        np.ascontiguousarray(xy[:, 1]),
+        synapses,
+        mem,
+        input_axons,
+        output_axons,
+        dest,
+        hops_x,
+        hops_y,
+        np.zeros(n_cores, dtype=np.int64),
+        np.full(n_cores, -1, dtype=np.int64),
+        np.empty(n_cores, dtype=np.int64),
+    )
     return {
         "neurons": neurons,
         "compartments": compartments,
@@ -178,8 +203,7 @@ def _count(net: CompiledNetwork, core_of: np.ndarray, n_cores: int, comp_per_neu
         "input_axons": input_axons,
         "output_axons": output_axons,
         "synapse_memory_bits": mem,
-        "_keys": (src_of_key, core_of_key),
-        "_dest_cores": dest_cores,
+        "_routes": (dest, hops_x, hops_y),
     }
 
 
@@ -201,9 +225,10 @@ def place_cores(net: CompiledNetwork, profile: ChipProfile, n_chips: int = 1) ->
         for s, d in zip(sizes, duals, strict=True)
     ]
     limits = profile.limits()
+    segments = _segments(net)
     for _ in range(64):
         core_of, comp_of, core_pop = _layout(net, parts)
-        usage = _count(net, core_of, len(core_pop), comp_per_neuron)
+        usage = _count(net, core_of, len(core_pop), comp_per_neuron, segments, profile)
         grow = False
         first = 0
         for pi, (name, p) in enumerate(zip(net.pop_names, parts, strict=True)):
@@ -237,15 +262,5 @@ def place_cores(net: CompiledNetwork, profile: ChipProfile, n_chips: int = 1) ->
             net.spec.source,
             "simulation.chips",
         )
-    # message and hop tables per source
-    src_of_key, core_of_key = usage.pop("_keys")
-    dest_cores = usage.pop("_dest_cores")
-    xy = np.array([profile.core_xy(c)[1:] for c in range(n_cores)], dtype=np.int64).reshape(-1, 2)
-    src_xy = np.empty((net.n_sources, 2), dtype=np.int64)
-    src_xy[: net.n_neurons] = xy[core_of]
-    src_xy[net.n_neurons :] = (-1, 0)
-    dx = np.abs(xy[core_of_key, 0] - src_xy[src_of_key, 0])
-    dy = np.abs(xy[core_of_key, 1] - src_xy[src_of_key, 1])
-    hops_x = np.bincount(src_of_key, weights=dx, minlength=net.n_sources).astype(np.int64)
-    hops_y = np.bincount(src_of_key, weights=dy, minlength=net.n_sources).astype(np.int64)
+    dest_cores, hops_x, hops_y = usage.pop("_routes")  # messages and mesh hops per source
     return Placement(profile, n_chips, core_of, comp_of, core_pop, usage, dest_cores, hops_x, hops_y)

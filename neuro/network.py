@@ -15,6 +15,7 @@ running, Poisson inputs step by step.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -131,6 +132,41 @@ class CompiledNetwork(IndexSpace):
         return np.diff(self.indptr)
 
 
+class _Staging:
+    """Append-only storage of one per-synapse column, in blocks of at least 32 MiB.
+
+    Blocks that large are mapped by the allocator on their own: the per-projection temporaries
+    between appends do not fragment the heap around the staged values, pages past the end of
+    a block are never touched, and :meth:`take` returns a block to the OS as soon as the last
+    values it holds have been read (values are taken in the order they were appended).
+    """
+
+    BLOCK_BYTES = 1 << 25
+
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+        self.blocks: list = []
+        self.fill = 0
+
+    def append(self, values: np.ndarray) -> tuple:
+        """Store ``values``; return where they are (for :meth:`take`)."""
+        n = values.size
+        if not self.blocks or self.fill + n > self.blocks[-1].size:
+            self.blocks.append(np.empty(max(self.BLOCK_BYTES // self.dtype.itemsize, n), dtype=self.dtype))
+            self.fill = 0
+        b, start = len(self.blocks) - 1, self.fill
+        self.blocks[b][start : start + n] = values
+        self.fill += n
+        return b, start
+
+    def take(self, where: tuple, n: int) -> np.ndarray:
+        """The ``n`` values stored at ``where``; blocks before it are released."""
+        b, start = where
+        for k in range(b):
+            self.blocks[k] = None
+        return self.blocks[b][start : start + n]
+
+
 def resolve_seed(seed: int | None) -> int:
     """Return ``seed``, or draw one from the OS (and log it) when it is None."""
     if seed is None:
@@ -166,6 +202,8 @@ def build_network(net: Network, target, seed: int | None = None) -> CompiledNetw
     ``initial_state(net, registers, v_init)`` -> (v0, i_init), ``synapse_channel(net, i, post)``
     (the ring-buffer channel of projection ``i``).
     """
+    from neuro.construction import scatter_rows
+
     seed = resolve_seed(seed if seed is not None else net.simulation.seed)
     rng = np.random.default_rng(seed)
     dt = net.simulation.dt
@@ -188,14 +226,16 @@ def build_network(net: Network, target, seed: int | None = None) -> CompiledNetw
             raise exc.at(net.source) from None
     dual = np.concatenate([np.full(p.size, p.dual_current) for p in net.populations])
 
-    # ---- synapses, projection by projection, kept compressed until the CSR is assembled
+    # ---- synapses, projection by projection, staged until the CSR is assembled
     names = [p.name for p in net.populations] + [s.name for s in spike_inputs]
     offsets = dict(zip(names, list(pop_offsets[:-1]) + list(input_offsets[:-1]), strict=True))
     counts = np.zeros(n_src, dtype=np.int64)
-    parts, proj_ranges, weight_exps, proj_counts = [], [], [], []
+    proj_ranges, weight_exps, proj_counts, staged = [], [], [], []
     wdtype = target.weight_dtype
-    for i, proj in enumerate(net.projections):
-        syn = build_projection(net, i, rng)
+    posts, weights, delays = _Staging(np.int32), _Staging(wdtype), _Staging(np.uint8)
+
+    def stage(i: int, proj, syn) -> None:
+        """Discretize projection ``i``'s weights and stage its synapses (in spec order)."""
         post_pop = net.population(proj.post)
         channel = target.synapse_channel(net, i, post_pop)
         try:
@@ -207,25 +247,46 @@ def build_network(net: Network, target, seed: int | None = None) -> CompiledNetw
         weight_exps.append(e)
         n_pre = net.source_size(proj.pre)
         src0, post0 = offsets[proj.pre], offsets[proj.post]
-        cnt = np.bincount(syn.pre, minlength=n_pre)
-        counts[src0 : src0 + n_pre] += cnt
-        if syn.delay.size and syn.delay.max() > 255:
+        counts[src0 : src0 + n_pre] += syn.counts
+        d_lo, d_hi = (int(syn.delay.min()), int(syn.delay.max())) if syn.size else (0, 0)
+        if d_hi > 255:
             raise NeuroError(
                 "delays above 255 steps are not supported", net.source, f"projections[{i}].delay"
             )
-        parts.append(
+        one_delay = d_lo == d_hi
+        staged.append(
             (
                 src0,
-                n_pre,
-                cnt,
-                (syn.post + post0 + channel * n).astype(np.int32),
-                w.astype(wdtype),
-                syn.delay.astype(np.uint8),
+                syn.counts,
+                posts.append(syn.post),
+                post0 + channel * n,
+                weights.append(w),
+                np.array([d_lo], dtype=np.uint8) if one_delay else delays.append(syn.delay),
+                0 if one_delay else 1,
+                syn.size,
             )
         )
         proj_ranges.append((src0, src0 + n_pre, post0, post0 + post_pop.size, syn.size))
-        proj_counts.append(cnt)
-        del syn
+        proj_counts.append(syn.counts)
+
+    # The draws of projection i + 1 (this thread; numpy and the kernels release the GIL) overlap
+    # the staging of projection i (a worker): one projection staged at a time, in spec order,
+    # and an error of an earlier projection is raised first.
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        pending = None
+        for i, proj in enumerate(net.projections):
+            try:
+                syn = build_projection(net, i, rng)
+            except BaseException:
+                if pending is not None:
+                    pending.result()
+                raise
+            if pending is not None:
+                pending.result()
+            pending = worker.submit(stage, i, proj, syn)
+            del syn
+        if pending is not None:
+            pending.result()
 
     indptr = np.zeros(n_src + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
@@ -234,14 +295,23 @@ def build_network(net: Network, target, seed: int | None = None) -> CompiledNetw
     weight = np.empty(nnz, dtype=wdtype)
     delay = np.empty(nnz, dtype=np.uint8)
     fill = indptr[:-1].copy()
-    while parts:
-        src0, n_pre, cnt, sl, w, d = parts.pop(0)
-        starts = np.cumsum(cnt) - cnt
-        pre = np.repeat(np.arange(n_pre, dtype=np.int64), cnt)
-        pos = fill[src0 + pre] + (np.arange(pre.size, dtype=np.int64) - starts[pre])
-        slot[pos], weight[pos], delay[pos] = sl, w, d
-        fill[src0 : src0 + n_pre] += cnt
-        del pre, pos, sl, w, d
+    for src0, cnt, post_at, offset, w_at, d_at, d_step, size in staged:
+        scatter_rows(
+            fill,
+            src0,
+            cnt,
+            posts.take(post_at, size),
+            offset,
+            weights.take(w_at, size),
+            delays.take(d_at, size) if d_step else d_at,
+            d_step,
+            slot,
+            weight,
+            delay,
+        )
+    staged.clear()
+    for column in (posts, weights, delays):
+        column.blocks.clear()
 
     learning_key = int(rng.integers(0, 2**63))  # seeds the learning engine's counter-based PRNG
     params = target.params(net, regs, biases)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from neuro.connectivity import build_all, build_projection
+from neuro.errors import NeuroError
 from neuro.network import compile_network
 from neuro.spec import Network
 
@@ -304,3 +305,239 @@ def test_skip_diagonal_between_two_populations():
     assert full.size == 16 and skipped.size == 12
     assert not np.any(skipped.pre == skipped.post)
     assert Network.from_dict(net.to_dict()) == net
+
+
+# --------------------------------------------------------------------------- draw order and layout
+def _reference_bernoulli(rng, p, n_pre, n_post, skip_self):
+    """The documented walk with numpy's own geometric draws (the original implementation)."""
+    total = n_pre * n_post
+    out, pos = [], -1
+    chunk = max(1024, int(total * p * 1.05) + 1024)
+    while True:
+        cand = pos + np.cumsum(rng.geometric(p, size=chunk), dtype=np.int64)
+        keep = cand[cand < total]
+        out.append(keep)
+        if keep.size < cand.size:
+            break
+        pos = int(cand[-1])
+        chunk = max(1024, int((total - pos) * p * 1.05) + 1024)
+    pre, post = np.divmod(np.concatenate(out), n_post)
+    if skip_self:
+        keep = pre != post
+        pre, post = pre[keep], post[keep]
+    return pre, post
+
+
+GEOMETRIC_THRESHOLD = 0.333333333333333333333333  # numpy switches from inversion to search here
+
+
+@pytest.mark.parametrize(
+    ("p", "n_pre", "n_post", "skip_self"),
+    [
+        (0.1, 200, 300, False),
+        (0.244140625, 1024, 1024, False),
+        (0.3, 50, 50, True),
+        (float(np.nextafter(GEOMETRIC_THRESHOLD, 0)), 70, 90, False),
+        (GEOMETRIC_THRESHOLD, 70, 90, True),
+        (0.9, 40, 33, True),
+        (1e-4, 3000, 2000, False),
+        (0.02, 1, 5000, False),
+    ],
+)
+@pytest.mark.parametrize("seed", [0, 11])
+def test_bernoulli_pairs_draw_exactly_numpys_geometric_gaps(p, n_pre, n_post, skip_self, seed):
+    # the compiled walk must keep the same pairs and leave the generator in the same state as
+    # cumulative sums of rng.geometric(p) drawn in the documented chunks
+    from neuro.connectivity import bernoulli_pairs
+
+    rng, ref_rng = np.random.default_rng(seed), np.random.default_rng(seed)
+    counts, post = bernoulli_pairs(rng, p, n_pre, n_post, skip_self)
+    pre_ref, post_ref = _reference_bernoulli(ref_rng, p, n_pre, n_post, skip_self)
+    np.testing.assert_array_equal(np.repeat(np.arange(n_pre), counts), pre_ref)
+    np.testing.assert_array_equal(post, post_ref)
+    assert post.dtype == np.int32 and counts.dtype == np.int64
+    assert rng.bit_generator.state == ref_rng.bit_generator.state
+
+
+def test_bernoulli_walk_resumes_where_a_chunk_ended():
+    # a walk that needs a second chunk continues from the last position of the first
+    from neuro.construction import bernoulli_walk
+
+    draws = np.random.default_rng(4).standard_exponential(5000)
+    log_q, total, n_post = float(np.log1p(-0.05)), 37 * 41, 41
+    whole_counts, whole_post = np.zeros(37, dtype=np.int64), np.zeros(5000, dtype=np.int32)
+    pos, k, done = bernoulli_walk(draws, True, log_q, -1, total, n_post, True, whole_counts, whole_post, 0)
+    assert done and k > 0
+    counts, post = np.zeros(37, dtype=np.int64), np.zeros(5000, dtype=np.int32)
+    pos1, k1, done1 = bernoulli_walk(draws[:30], True, log_q, -1, total, n_post, True, counts, post, 0)
+    assert not done1 and pos1 > 0
+    pos2, k2, done2 = bernoulli_walk(draws[30:], True, log_q, pos1, total, n_post, True, counts, post, k1)
+    assert done2 and k2 == k
+    np.testing.assert_array_equal(counts, whole_counts)
+    np.testing.assert_array_equal(post[:k], whole_post[:k])
+
+
+def _layout_net():
+    """Every connector, sampled and constant delays, an unsorted list with and without its own
+    weights, a dual-current population, spike inputs and several projections per source."""
+    return Network.from_dict(
+        {
+            "simulation": {"dt": 0.5, "seed": 5},
+            "inputs": [
+                {"name": "in", "kind": "poisson", "size": 23, "rate": 10.0},
+                {"name": "st", "kind": "spike_times", "times": [[1.0], [2.0], [3.0]]},
+            ],
+            "populations": [
+                {
+                    "name": "a",
+                    "size": 40,
+                    "v_init": {"dist": "uniform", "low": 0, "high": 1},
+                    "bias": {"dist": "normal", "mean": 0.5, "std": 0.1},
+                },
+                {"name": "b", "size": 31, "tau_syn_inh": 10.0},
+            ],
+            "projections": [
+                {
+                    "pre": "in",
+                    "post": "a",
+                    "connector": {"type": "fixed_probability", "p": 0.3},
+                    "weight": {"dist": "uniform", "low": 0, "high": 0.4},
+                    "delay": {"dist": "uniform", "low": 0, "high": 6},
+                },
+                {"pre": "a", "post": "a", "connector": {"type": "fixed_probability", "p": 0.1}},
+                {
+                    "pre": "a",
+                    "post": "b",
+                    "connector": "all_to_all",
+                    "weight": {"dist": "normal", "mean": 0.2, "std": 0.1},
+                    "delay": 1.5,
+                },
+                {
+                    "pre": "b",
+                    "post": "b",
+                    "connector": {"type": "fixed_probability", "p": 0.5, "allow_self": False},
+                    "weight": -0.3,
+                    "receptor": "inh",
+                },
+                {
+                    "pre": "b",
+                    "post": "a",
+                    "connector": {"type": "list", "pairs": [[5, 3], [2, 1], [2, 0], [30, 39], [5, 3]]},
+                    "weight": {"dist": "uniform", "low": 0, "high": 1},
+                    "delay": {"dist": "uniform", "low": 0, "high": 3},
+                },
+                {
+                    "pre": "b",
+                    "post": "a",
+                    "connector": {
+                        "type": "list",
+                        "pairs": [[4, 1, 0.2, 1.0], [1, 2, -0.1, 0.5], [1, 0, 0.3, 0.0]],
+                    },
+                },
+                {
+                    "pre": "st",
+                    "post": "b",
+                    "connector": {"type": "matrix", "values": [[0.5] + [0.0] * 30] * 3},
+                },
+                {
+                    "pre": "in",
+                    "post": "b",
+                    "connector": {"type": "fixed_probability", "p": 0.8},
+                    "delay": 2.0,
+                },
+                {"pre": "b", "post": "b", "connector": "one_to_one", "weight": 0.1},
+            ],
+        }
+    )
+
+
+def _reference_compile(net, seed):
+    """The documented draw order and CSR layout, written out with plain numpy: per population
+    v_init then bias; per projection pairs (geometric gaps), weights, delays; one CSR by
+    source with the projections of a source in spec order, each sorted by target."""
+    rng = np.random.default_rng(seed)
+    dt = net.simulation.dt
+    for pop in net.populations:
+        if pop.v_init is not None:
+            pop.v_init.sample(rng, pop.size)
+        pop.bias.sample(rng, pop.size)
+    names = [p.name for p in net.populations] + [s.name for s in net.inputs if s.is_spike_source]
+    sizes = [p.size for p in net.populations] + [s.size for s in net.inputs if s.is_spike_source]
+    offset = dict(zip(names, np.concatenate([[0], np.cumsum(sizes)[:-1]]).tolist(), strict=True))
+    n = sum(p.size for p in net.populations)
+    rows = []  # (source, projection, post slot, weight, delay)
+    for i, proj in enumerate(net.projections):
+        n_pre, n_post = net.source_size(proj.pre), net.source_size(proj.post)
+        c = proj.connector
+        w = d = None
+        if c.type == "fixed_probability":
+            skip = (proj.pre == proj.post and not c.allow_self) or c.skip_diagonal
+            pre, post = _reference_bernoulli(rng, c.p, n_pre, n_post, skip)
+        elif c.type == "all_to_all":
+            pre, post = np.divmod(np.arange(n_pre * n_post), n_post)
+        elif c.type == "one_to_one":
+            pre = post = np.arange(n_pre)
+        elif c.type == "list":
+            arr = np.array(c.pairs, dtype=np.float64)
+            pre, post = arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64)
+            if arr.shape[1] > 2:
+                w, d = arr[:, 2], arr[:, 3]
+        else:
+            pre, post = np.nonzero(np.array(c.values))
+            w = np.array(c.values)[pre, post]
+        weight = w if w is not None else proj.weight.sample(rng, pre.size)
+        delay = np.rint((d if d is not None else proj.delay.sample(rng, pre.size)) / dt).astype(np.int64)
+        post_pop = net.population(proj.post)
+        channel = 1 if proj.receptor == "inh" and post_pop.dual_current else 0
+        for j in range(pre.size):
+            rows.append(
+                (offset[proj.pre] + pre[j], i, channel * n + offset[proj.post] + post[j], weight[j], delay[j])
+            )
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))  # Python's sort is stable: list duplicates keep their order
+    learning_key = int(rng.integers(0, 2**63))
+    return rows, learning_key, rng
+
+
+def test_compiled_layout_and_draw_order_match_a_plain_reference():
+    # catches any change in the order of the draws or in the CSR layout
+    net = _layout_net()
+    c = compile_network(net, "float", seed=9)
+    rows, learning_key, rng = _reference_compile(net, 9)
+    src = np.repeat(np.arange(c.n_sources), c.fanout())
+    assert c.n_synapses == len(rows)
+    np.testing.assert_array_equal(src, [r[0] for r in rows])
+    np.testing.assert_array_equal(c.slot, [r[2] for r in rows])
+    np.testing.assert_array_equal(c.weight, [r[3] for r in rows])
+    np.testing.assert_array_equal(c.delay, [r[4] for r in rows])
+    assert c.learning_key == learning_key
+    assert c.rng.bit_generator.state == rng.bit_generator.state
+    # the same draws in Loihi arithmetic; weights rounded by the documented rule
+    loihi = compile_network(net, "loihi", seed=9)
+    np.testing.assert_array_equal(loihi.slot, c.slot)
+    np.testing.assert_array_equal(loihi.delay, c.delay)
+    for p, (proj, pos) in enumerate(zip(net.projections, c.projection_positions(), strict=True)):
+        post = loihi.pop_registers[loihi.pop_names.index(proj.post)]
+        scale = post.scale_inh if proj.receptor == "inh" else post.scale
+        unit = 2.0 ** (6 + loihi.weight_exps[p])
+        expect = np.clip(np.rint(c.weight[pos] * scale / unit), -255, 255) * unit
+        np.testing.assert_array_equal(loihi.weight[pos], expect.astype(np.int64))
+
+
+def test_the_first_bad_projection_is_reported():
+    # projection 0 fails when its weights are discretized, projection 1 when its pairs are built:
+    # the error names projection 0, as when projections are built one after the other
+    net = Network.from_dict(
+        {
+            "simulation": {"arithmetic": "loihi"},
+            "populations": [{"name": "a", "size": 3}, {"name": "b", "size": 2}],
+            "projections": [
+                {"pre": "a", "post": "b", "weight": 1e9},
+                {"pre": "a", "post": "b", "connector": {"type": "list", "pairs": [[0, 7]]}},
+            ],
+        }
+    )
+    with pytest.raises(NeuroError, match=r"projections\[0\]\.weight.*too large"):
+        compile_network(net, seed=0)
+    net1 = Network.from_dict({**net.to_dict(), "projections": net.to_dict()["projections"][1:]})
+    with pytest.raises(NeuroError, match=r"projections\[0\].*out of range"):
+        compile_network(net1, seed=0)

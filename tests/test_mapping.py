@@ -189,3 +189,82 @@ def test_placement_to_dict():
     assert [(c["x"], c["y"]) for c in d["cores"]] == [(0, 0), (1, 0)]
     assert d["limits"]["compartments"] == 1024
     assert np.isclose(p.utilization()["compartments"]["peak_fraction"], 750 / 1024)
+
+
+def _reference_usage(net, pl):
+    """Per-core synapses, synapse memory and axons, per-source messages and hops, counted group
+    by group with numpy (the formula of the module docstring)."""
+    from neuro.chips import SYNAPSE_GROUP_HEADER_BITS, SYNAPSE_GROUP_SIZE
+
+    n, n_cores = net.n_neurons, pl.n_cores
+    comp = pl.usage["compartments"]
+    index_bits = np.clip(np.ceil(np.log2(np.maximum(comp, 2))), 6, 12).astype(np.int64)
+    mem = np.zeros(n_cores, dtype=np.int64)
+    syn = np.zeros(n_cores, dtype=np.int64)
+    pairs = set()
+    for (s0, s1, *_), proj, cnt, pos in zip(
+        net.proj_ranges, net.spec.projections, net.proj_counts, net.projection_positions(), strict=True
+    ):
+        src = np.repeat(np.arange(s0, s1), cnt)
+        core = pl.core_of[net.slot[pos] % n]
+        dbits = 6 if pos.size and net.delay[pos].max() > 0 else 0
+        keys, group_n = np.unique(src * n_cores + core, return_counts=True)
+        for key, g in zip(keys.tolist(), group_n.tolist(), strict=True):
+            s, c = divmod(key, n_cores)
+            header = SYNAPSE_GROUP_HEADER_BITS * -(-g // SYNAPSE_GROUP_SIZE)
+            bits = g * (proj.weight_bits + dbits + index_bits[c]) + header
+            mem[c] += 64 * -(-bits // 64)
+            syn[c] += g
+            pairs.add((s, c))
+    xy = pl.core_coords()[:, 1:]
+    inp, out = np.zeros(n_cores, dtype=np.int64), np.zeros(n_cores, dtype=np.int64)
+    dest, hx, hy = (np.zeros(net.n_sources, dtype=np.int64) for _ in range(3))
+    for s, c in pairs:
+        inp[c] += 1
+        dest[s] += 1
+        sxy = xy[pl.core_of[s]] if s < n else (-1, 0)
+        if s < n:
+            out[pl.core_of[s]] += 1
+        hx[s] += abs(xy[c, 0] - sxy[0])
+        hy[s] += abs(xy[c, 1] - sxy[1])
+    return (
+        {"synapse_memory_bits": mem, "synapses": syn, "input_axons": inp, "output_axons": out},
+        dest,
+        hx,
+        hy,
+    )
+
+
+def test_usage_matches_a_group_by_group_count():
+    # populations split over many cores of two chips, a dual-current target, an input, delays on
+    # some projections: every per-core count and per-source route as counted group by group
+    net = compile_network(
+        Network.from_dict(
+            {
+                "simulation": {"seed": 3},
+                "inputs": [{"name": "in", "kind": "poisson", "size": 30, "rate": 5.0}],
+                "populations": [{"name": "a", "size": 90}, {"name": "b", "size": 50, "tau_syn_inh": 8.0}],
+                "projections": [
+                    {"pre": "in", "post": "a", "connector": {"type": "fixed_probability", "p": 0.3}},
+                    {
+                        "pre": "a",
+                        "post": "b",
+                        "connector": {"type": "fixed_probability", "p": 0.5},
+                        "delay": 2.0,
+                    },
+                    {"pre": "a", "post": "b", "connector": "all_to_all", "receptor": "inh", "weight": -1.0},
+                    {"pre": "b", "post": "a", "connector": {"type": "fixed_probability", "p": 0.2}},
+                    {"pre": "a", "post": "a", "connector": {"type": "fixed_probability", "p": 0.4}},
+                ],
+            }
+        )
+    )
+    profile = LOIHI.with_limits(compartments_per_core=16, cores_per_chip=8, mesh_cols=4, mesh_rows=2)
+    pl = place(net, profile, n_chips=2)
+    assert pl.n_cores > 8 and len(set(pl.core_coords()[:, 0].tolist())) == 2
+    usage, dest, hx, hy = _reference_usage(net, pl)
+    for key, val in usage.items():
+        np.testing.assert_array_equal(pl.usage[key], val, err_msg=key)
+    np.testing.assert_array_equal(pl.src_dest_cores, dest)
+    np.testing.assert_array_equal(pl.src_hops_x, hx)
+    np.testing.assert_array_equal(pl.src_hops_y, hy)
