@@ -1,0 +1,117 @@
+"""A barrier for worker threads inside compiled (nogil) kernels: atomics and a spin-then-yield wait.
+
+numba has no CPU atomics, so the three used here are emitted as LLVM instructions
+(``atomicrmw add`` and ``load atomic``, sequentially consistent / acquire: on x86 a ``lock
+xadd`` and a plain load). A worker's stores before :func:`barrier_wait` (its spikes of the
+window) are visible to every worker after it (the release is the ``atomicrmw``, the acquire
+the load of the generation).
+
+The barrier word ``bar`` (int64 array, shared by the workers) holds
+
+* ``bar[COUNT]``: workers arrived in the current generation,
+* ``bar[GENERATION]``: incremented by the last worker to arrive, which releases the others,
+* ``bar[ABORT]``: set (by Python, :func:`abort`) when a worker failed; waiting workers return.
+
+A waiting worker spins with the CPU's ``pause`` for :data:`SPIN` rounds, then yields its core
+(``sched_yield``) on every round, so more workers than cores (an oversubscribed run) still make
+progress.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+COUNT, GENERATION, ABORT = 0, 8, 16  # separate cache lines
+SPIN = 1000
+
+
+def _item_pointer(context, builder, aryty, ary_value, idx):
+    ary = context.make_array(aryty)(context, builder, ary_value)
+    return cgutils.get_item_pointer(context, builder, aryty, ary, [idx])
+
+
+@intrinsic
+def atomic_add(typingctx, arr, idx, val):
+    """``arr[idx] += val`` atomically (sequentially consistent); returns the old value."""
+    sig = types.int64(arr, types.intp, types.int64)
+
+    def codegen(context, builder, sig, args):
+        ptr = _item_pointer(context, builder, sig.args[0], args[0], args[1])
+        return builder.atomic_rmw("add", ptr, args[2], "seq_cst")
+
+    return sig, codegen
+
+
+@intrinsic
+def atomic_load(typingctx, arr, idx):
+    """``arr[idx]`` read atomically with acquire ordering."""
+    sig = types.int64(arr, types.intp)
+
+    def codegen(context, builder, sig, args):
+        ptr = _item_pointer(context, builder, sig.args[0], args[0], args[1])
+        return builder.load_atomic(ptr, "acquire", 8)
+
+    return sig, codegen
+
+
+@intrinsic
+def cpu_pause(typingctx):
+    """The CPU's spin-wait hint (x86 ``pause``)."""
+    sig = types.void()
+
+    def codegen(context, builder, sig, args):
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), []), "llvm.x86.sse2.pause"
+        )
+        builder.call(fn, [])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def sched_yield(typingctx):
+    """libc's ``sched_yield()``: give the core to another runnable thread."""
+    sig = types.int32()
+
+    def codegen(context, builder, sig, args):
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield"
+        )
+        return builder.call(fn, [])
+
+    return sig, codegen
+
+
+def new_barrier() -> np.ndarray:
+    """A fresh barrier word (all counters 0)."""
+    return np.zeros(ABORT + 8, dtype=np.int64)
+
+
+def abort(bar: np.ndarray) -> None:
+    """Release every worker waiting at ``bar`` (and every later wait) with a failure."""
+    bar[ABORT] = 1
+
+
+@njit(cache=True, nogil=True)
+def barrier_wait(bar, n_workers):
+    """Wait until all ``n_workers`` workers have called this; False when the barrier was aborted."""
+    gen = atomic_load(bar, GENERATION)
+    if atomic_add(bar, COUNT, 1) == n_workers - 1:
+        atomic_add(bar, COUNT, -n_workers)
+        atomic_add(bar, GENERATION, 1)
+        return atomic_load(bar, ABORT) == 0
+    spins = 0
+    while atomic_load(bar, GENERATION) == gen:
+        if atomic_load(bar, ABORT) != 0:
+            return False
+        if spins < SPIN:
+            spins += 1
+            cpu_pause()
+        else:
+            sched_yield()
+    return atomic_load(bar, ABORT) == 0
