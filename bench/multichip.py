@@ -80,7 +80,7 @@ def run_one(args) -> None:
     rank, size = (comm.Get_rank(), comm.Get_size()) if comm else (0, 1)
     out = Path(args.outdir)
     warm = build_spec(min(4, args.cores), 64, 16, 2, args.seed, "loihi").with_simulation(chips=1)
-    run_spec(warm, out / "warm", overwrite=True, progress=False)  # load the kernels before timing
+    run_spec(warm, out / "warm", overwrite=True, progress=False, threads=args.threads)  # load the kernels
     net = build_spec(args.cores * args.chips, args.per_core, args.fan_in, args.steps, args.seed, "loihi")
     net = net.with_simulation(chips=args.chips)
     res = run_spec(net, out / "run", overwrite=True, progress=False, threads=args.threads)

@@ -301,6 +301,7 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
     counters, exchanged = _merge_counters(group, full, placement, sim, sub, spike_count, xchg, writer)
     if rank == 0:
         writer.f["emulator"].attrs[group.bytes_attr] = exchanged
+        writer.f["emulator"].attrs["exchange_window"] = loop.window  # steps between exchanges
         writer.close(complete, counters)
         claim.release()
     counters = group.bcast(counters)

@@ -12,9 +12,12 @@ The barrier word ``bar`` (int64 array, shared by the workers) holds
 * ``bar[GENERATION]``: incremented by the last worker to arrive, which releases the others,
 * ``bar[ABORT]``: set (by Python, :func:`abort`) when a worker failed; waiting workers return.
 
-A waiting worker spins with the CPU's ``pause`` for :data:`SPIN` rounds, then yields its core
-(``sched_yield``) on every round, so more workers than cores (an oversubscribed run) still make
-progress.
+* ``bar[SLEEPERS]``: workers asleep in the kernel (``futex``) on the generation.
+
+A waiting worker spins with the CPU's ``pause`` for :data:`SPIN` rounds (a few microseconds to
+tens: the usual wait when every worker has a core), then sleeps on the generation word with
+Linux's ``futex`` until the last worker wakes it, so workers that wait do not take cores from
+the ones that work (more workers than cores, or a machine busy with other processes).
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-COUNT, GENERATION, ABORT = 0, 8, 16  # separate cache lines
-SPIN = 1000
+COUNT, GENERATION, ABORT, SLEEPERS = 0, 8, 16, 24  # separate cache lines
+SPIN = 2000
+SYS_FUTEX, FUTEX_WAIT_PRIVATE, FUTEX_WAKE_PRIVATE = 202, 128, 129  # x86-64 Linux
+SLEEP_NS = 2_000_000  # a sleeper re-checks the abort flag at least this often
 
 
 def _item_pointer(context, builder, aryty, ary_value, idx):
@@ -74,22 +79,44 @@ def cpu_pause(typingctx):
 
 
 @intrinsic
-def sched_yield(typingctx):
-    """libc's ``sched_yield()``: give the core to another runnable thread."""
-    sig = types.int32()
+def futex(typingctx, arr, idx, op, val, timeout_ns):
+    """Linux ``futex(&arr[idx], op, val, timeout)`` on the low 32 bits of the int64 ``arr[idx]``
+    (``FUTEX_WAIT``: sleep while they equal the low 32 bits of ``val``, at most ``timeout_ns``;
+    ``FUTEX_WAKE``: wake up to ``val`` sleepers)."""
+    sig = types.int64(arr, types.intp, types.int64, types.int64, types.int64)
 
     def codegen(context, builder, sig, args):
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield"
+        i32, i64 = ir.IntType(32), ir.IntType(64)
+        voidp = ir.IntType(8).as_pointer()
+        ptr = _item_pointer(context, builder, sig.args[0], args[0], args[1])
+        ts = cgutils.alloca_once(builder, ir.ArrayType(i64, 2))  # struct timespec
+        billion = ir.Constant(i64, 1_000_000_000)
+        builder.store(
+            builder.sdiv(args[4], billion), builder.gep(ts, [ir.Constant(i32, 0), ir.Constant(i32, 0)])
         )
-        return builder.call(fn, [])
+        builder.store(
+            builder.srem(args[4], billion), builder.gep(ts, [ir.Constant(i32, 0), ir.Constant(i32, 1)])
+        )
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(i64, [i64], var_arg=True), "syscall"
+        )
+        futex_args = [
+            ir.Constant(i64, SYS_FUTEX),
+            builder.bitcast(ptr, voidp),
+            builder.trunc(args[2], i32),
+            builder.trunc(args[3], i32),
+            builder.bitcast(ts, voidp),
+            ir.Constant(voidp, None),
+            ir.Constant(i32, 0),
+        ]
+        return builder.call(fn, futex_args)
 
     return sig, codegen
 
 
 def new_barrier() -> np.ndarray:
     """A fresh barrier word (all counters 0)."""
-    return np.zeros(ABORT + 8, dtype=np.int64)
+    return np.zeros(SLEEPERS + 8, dtype=np.int64)
 
 
 def abort(bar: np.ndarray) -> None:
@@ -104,6 +131,8 @@ def barrier_wait(bar, n_workers):
     if atomic_add(bar, COUNT, 1) == n_workers - 1:
         atomic_add(bar, COUNT, -n_workers)
         atomic_add(bar, GENERATION, 1)
+        if atomic_load(bar, SLEEPERS) > 0:
+            futex(bar, GENERATION, FUTEX_WAKE_PRIVATE, n_workers, 0)
         return atomic_load(bar, ABORT) == 0
     spins = 0
     while atomic_load(bar, GENERATION) == gen:
@@ -113,5 +142,7 @@ def barrier_wait(bar, n_workers):
             spins += 1
             cpu_pause()
         else:
-            sched_yield()
+            atomic_add(bar, SLEEPERS, 1)
+            futex(bar, GENERATION, FUTEX_WAIT_PRIVATE, gen, SLEEP_NS)  # the low 32 bits
+            atomic_add(bar, SLEEPERS, -1)
     return atomic_load(bar, ABORT) == 0
