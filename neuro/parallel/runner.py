@@ -411,7 +411,8 @@ def _write_chunk(group, writer, k0, out_steps, out_ids, pv, pi, my_probes, probe
         return
     steps = np.concatenate([p[0] for p in parts])
     ids = np.concatenate([p[1] for p in parts])
-    order = np.lexsort((ids, steps))
+    # every worker's part is sorted by (step, id): a stable sort of the key merges the runs
+    order = np.argsort(steps * (int(ids.max()) + 1 if ids.size else 1) + ids, kind="stable")
     writer.write_spikes(steps[order], ids[order])
     n_probes = sum(p[2].size for p in parts)
     if n_probes:

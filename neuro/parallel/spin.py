@@ -14,10 +14,12 @@ The barrier word ``bar`` (int64 array, shared by the workers) holds
 
 * ``bar[SLEEPERS]``: workers asleep in the kernel (``futex``) on the generation.
 
-A waiting worker spins with the CPU's ``pause`` for :data:`SPIN` rounds (a few microseconds to
-tens: the usual wait when every worker has a core), then sleeps on the generation word with
-Linux's ``futex`` until the last worker wakes it, so workers that wait do not take cores from
-the ones that work (more workers than cores, or a machine busy with other processes).
+A waiting worker spins with the CPU's ``pause`` for :data:`SPIN_CYCLES` cycles (~0.4 ms: the
+usual wait when every worker has a core and one finishes its window before the other; waking a
+sleeping thread costs tens of microseconds, more in a virtual machine), then sleeps on the
+generation word with Linux's ``futex`` until the last worker wakes it, so workers that wait do
+not take cores from the ones that work (more workers than cores, or a machine busy with other
+processes).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 COUNT, GENERATION, ABORT, SLEEPERS = 0, 8, 16, 24  # separate cache lines
-SPIN = 2000
+SPIN_CYCLES = 1_000_000  # ~0.4 ms of spinning before sleeping (waking a sleeper costs tens of us)
 SYS_FUTEX, FUTEX_WAIT_PRIVATE, FUTEX_WAKE_PRIVATE = 202, 128, 129  # x86-64 Linux
 SLEEP_NS = 2_000_000  # a sleeper re-checks the abort flag at least this often
 
@@ -74,6 +76,20 @@ def cpu_pause(typingctx):
         )
         builder.call(fn, [])
         return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def cycles(typingctx):
+    """The CPU's cycle counter (x86 ``rdtsc``: constant rate, ~2.6 GHz on the 2-core machine)."""
+    sig = types.int64()
+
+    def codegen(context, builder, sig, args):
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.IntType(64), []), "llvm.readcyclecounter"
+        )
+        return builder.call(fn, [])
 
     return sig, codegen
 
@@ -134,12 +150,11 @@ def barrier_wait(bar, n_workers):
         if atomic_load(bar, SLEEPERS) > 0:
             futex(bar, GENERATION, FUTEX_WAKE_PRIVATE, n_workers, 0)
         return atomic_load(bar, ABORT) == 0
-    spins = 0
+    t0 = cycles()
     while atomic_load(bar, GENERATION) == gen:
         if atomic_load(bar, ABORT) != 0:
             return False
-        if spins < SPIN:
-            spins += 1
+        if cycles() - t0 < SPIN_CYCLES:
             cpu_pause()
         else:
             atomic_add(bar, SLEEPERS, 1)
