@@ -14,6 +14,11 @@ cpp_standalone (or --brian2-target cython) with synapses created source-sorted.
 
     python bench/full_chip.py                  # full chip, 1000 steps
     python bench/full_chip.py --cores 32       # 32,768 neurons (peer figure: Brian2 ~830 steps/s)
+    python bench/full_chip.py --threads 1 2    # and the loop on 2 worker threads (neuro.parallel)
+
+With ``--threads 1 T ...`` the neuro process also runs the same network with its cores split over
+``T`` worker threads (``neuro run --threads T``: the same spikes; its loop time includes writing
+the spikes file, which the 1-thread loop above does not do) and prints the loop speed-up.
 """
 
 from __future__ import annotations
@@ -83,25 +88,62 @@ def run_neuro(args) -> dict:
     profile = LOIHI.with_limits(synapse_memory_bits_per_core=None)
     placement = place(compiled, profile, 1)
     sim = Simulator(compiled)
-    sim.run(1)  # compile/load the kernel outside the timed loop
+    counted = [0]  # spikes of steps 0 .. steps-1 (the threaded runs' steps)
+
+    def count(steps, _b, _ids):
+        counted[0] += int((steps < args.steps).sum())
+
+    sim.run(1, on_spikes=count)  # compile/load the kernel outside the timed loop
     t1 = time.perf_counter()
-    sim.run(args.steps)
+    sim.run(args.steps, on_spikes=count)
     t2 = time.perf_counter()
     c = sim.counters(placement)
     loop = t2 - t1
+    peak = peak_rss_gib()
+    steps_run = sim.step
+    threaded = {}
+    if any(t > 1 for t in args.threads):
+        del sim
+        threaded = run_threads(args, compiled.n_neurons)
     return {
         "tool": "neuro (loihi arithmetic)",
         "construction_s": t1 - t0,
         "loop_s": loop,
         "steps_per_s": args.steps / loop,
         "synaptic_events_per_s": c["synaptic_events"] / loop,
-        "mean_rate_hz": c["spikes"] / (compiled.n_neurons * sim.step * compiled.dt / 1000),
+        "mean_rate_hz": c["spikes"] / (compiled.n_neurons * steps_run * compiled.dt / 1000),
         "synapses": compiled.n_synapses,
-        "peak_rss_gib": peak_rss_gib(),
+        "peak_rss_gib": peak,
+        "threads": threaded,
+        "spikes": counted[0],
         "cores_used": placement.n_cores,
         "peak_input_axons": int(placement.usage["input_axons"].max()),
         "peak_synapse_memory_bits": int(placement.usage["synapse_memory_bits"].max()),
     }
+
+
+def run_threads(args, n_neurons: int) -> dict:
+    """Loop steps/s of the same network on T worker threads (``run_spec(..., threads=T)``) for
+    every ``T > 1`` of ``--threads``, and whether its spikes equal the 1-thread run's."""
+    import shutil
+
+    from neuro import chips
+    from neuro.run import run_spec
+
+    chips.PROFILES["loihi"] = chips.LOIHI.with_limits(synapse_memory_bits_per_core=None)
+    tmp = tempfile.mkdtemp(prefix="neuro_fullchip_")
+    out = {}
+    try:
+        for t in sorted({t for t in args.threads if t > 1}):
+            warm = build_spec(4, 64, 16, 2, args.seed, "loihi")  # load the worker kernels first
+            run_spec(warm, os.path.join(tmp, "warm"), overwrite=True, progress=False, threads=t)
+            net = build_spec(args.cores, args.per_core, args.fan_in, args.steps, args.seed, "loihi")
+            res = run_spec(net, os.path.join(tmp, f"t{t}"), progress=False, threads=t)
+            out[t] = {"steps_per_s": res.steps / res.loop_s, "spikes": res.counters["spikes"]}
+            shutil.rmtree(os.path.join(tmp, f"t{t}"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
 
 
 def run_brian2(args) -> dict:
@@ -180,6 +222,9 @@ def main() -> None:
     ap.add_argument(
         "--brian2-target", default="cpp_standalone", choices=["cpp_standalone", "cython", "numpy"]
     )
+    ap.add_argument(
+        "--threads", type=int, nargs="+", default=[1], help="worker threads for neuro's loop (1: the engine)"
+    )
     ap.add_argument("--only", choices=["neuro", "brian2"])
     args = ap.parse_args()
     if args.only:
@@ -222,6 +267,13 @@ def main() -> None:
         f"ratio neuro/Brian2: loop steps/s {a['steps_per_s'] / b['steps_per_s']:.2f}x, "
         f"whole process time {a['whole_process_s'] / b['whole_process_s']:.2f}x"
     )
+    for t, row in sorted(a.get("threads", {}).items(), key=lambda kv: int(kv[0])):
+        same = "same spike count" if row["spikes"] == a["spikes"] else "DIFFERENT SPIKE COUNT"
+        print(
+            f"neuro --threads {t}: loop {row['steps_per_s']:,.0f} steps/s = "
+            f"{row['steps_per_s'] / a['steps_per_s']:.2f}x 1 thread, "
+            f"{row['steps_per_s'] / b['steps_per_s']:.2f}x Brian2 ({same})"
+        )
     print(
         f"neuro mapping: {a['cores_used']} cores, peak input axons {a['peak_input_axons']} (limit 4096), "
         f"peak synapse memory {a['peak_synapse_memory_bits'] / 2**20:.1f} Mbit (limit 1 Mbit, lifted)"

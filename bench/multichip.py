@@ -20,6 +20,11 @@ Rows (each in its own process group, one after the other, the same seed):
 
     python bench/multichip.py --cores 32 --steps 500      # reduced: 2 x 32 cores of 1024 neurons
     python bench/multichip.py                             # 2 full chips (2 x 131k neurons, ~2 x 2.4 GiB)
+    python bench/multichip.py --cores 32 --steps 300 --repeat 5   # best loop of 5 per row
+
+``--repeat N`` runs each row's simulation N times in its process(es) (the network compiled once,
+every run from the initial state, the same spikes) and reports the fastest loop and the median:
+on a machine shared with other jobs the fastest run is the one least disturbed by them.
 """
 
 from __future__ import annotations
@@ -66,6 +71,22 @@ def _spike_digest(path) -> str:
     return h.hexdigest()[:16]
 
 
+def _compile_once() -> None:
+    """Let repeated runs of one spec in this process reuse its compiled network (construction
+    is not part of the timed loop; the runs start from the same initial state)."""
+    from neuro import network, run
+    from neuro.parallel import runner
+
+    cache = {}
+
+    def compile_cached(net):
+        if id(net) not in cache:
+            cache[id(net)] = network.compile_network(net)
+        return cache[id(net)]
+
+    run.compile_network = runner.compile_network = compile_cached
+
+
 def run_one(args) -> None:
     """Run in this process (one rank of an mpiexec, or alone) and print a JSON row on rank 0."""
     from neuro import chips
@@ -80,10 +101,16 @@ def run_one(args) -> None:
     rank, size = (comm.Get_rank(), comm.Get_size()) if comm else (0, 1)
     out = Path(args.outdir)
     warm = build_spec(min(4, args.cores), 64, 16, 2, args.seed, "loihi").with_simulation(chips=1)
-    run_spec(warm, out / "warm", overwrite=True, progress=False)  # load the kernels before timing
+    run_spec(warm, out / "warm", overwrite=True, progress=False, threads=args.threads)  # load the kernels
     net = build_spec(args.cores * args.chips, args.per_core, args.fan_in, args.steps, args.seed, "loihi")
     net = net.with_simulation(chips=args.chips)
-    res = run_spec(net, out / "run", overwrite=True, progress=False, threads=args.threads)
+    _compile_once()
+    speeds = []
+    for _ in range(args.repeat):
+        res = run_spec(net, out / "run", overwrite=True, progress=False, threads=args.threads)
+        speeds.append(res.steps / res.loop_s)
+        if comm is not None:  # every rank's loop ends together; rank 0's time is the run's
+            speeds[-1] = comm.bcast(speeds[-1], root=0)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     rss = [(peak, _rss_now_gib())]
     if comm is not None:
@@ -100,7 +127,8 @@ def run_one(args) -> None:
                 "neurons": res.compiled.n_neurons,
                 "synapses": res.compiled.n_synapses,
                 "loop_s": res.loop_s,
-                "steps_per_s": res.steps / res.loop_s,
+                "steps_per_s": max(speeds),
+                "median_steps_per_s": sorted(speeds)[len(speeds) // 2],
                 "wall_s": res.wall_s,
                 "spikes": c["spikes"],
                 "bytes_per_step": res.bytes_exchanged / res.steps,
@@ -122,6 +150,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--chips", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=1, help="runs per row; the fastest loop is reported")
     ap.add_argument("--outdir", help=argparse.SUPPRESS)
     ap.add_argument("--only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -130,6 +159,7 @@ def main() -> None:
         return
     base = [sys.executable, __file__, "--only", "--cores", str(args.cores), "--per-core", str(args.per_core)]
     base += ["--fan-in", str(args.fan_in), "--steps", str(args.steps), "--seed", str(args.seed)]
+    base += ["--repeat", str(args.repeat)]
     tmp = Path(tempfile.mkdtemp(prefix="neuro_multichip_"))
     rows = []
     try:
@@ -152,14 +182,14 @@ def main() -> None:
     print(f"workload: bench/full_chip.py network, {args.cores} cores/chip x {args.per_core} neurons, ")
     print(f"~{args.fan_in} synapses/neuron, Loihi arithmetic, {args.steps} steps; {os.cpu_count()} CPUs")
     print(
-        f"{'chips':>5} {'ranks':>5} {'threads':>7} {'neurons':>9} {'synapses':>12} {'steps/s':>8} "
-        f"{'bytes/step':>10} "
+        f"{'chips':>5} {'ranks':>5} {'threads':>7} {'neurons':>9} {'synapses':>12} "
+        f"{'steps/s':>8} {'median':>7} {'bytes/step':>10} "
         f"{'peak RSS GiB/rank':>18} {'RSS after GiB/rank':>19} {'spikes':>9} digest"
     )
     for r in rows:
         print(
             f"{r['chips']:>5} {r['ranks']:>5} {r['threads']:>7} {r['neurons']:>9} {r['synapses']:>12} "
-            f"{r['steps_per_s']:>8.1f} "
+            f"{r['steps_per_s']:>8.1f} {r['median_steps_per_s']:>7.1f} "
             f"{r['bytes_per_step']:>10.0f} {' '.join(f'{x:.2f}' for x in r['peak_rss_gib']):>18} "
             f"{' '.join(f'{x:.2f}' for x in r['rss_after_gib']):>19} {r['spikes']:>9} {r['digest']}"
         )

@@ -24,7 +24,7 @@ def _numba_cache_dir() -> None:
         return
     here = Path(__file__).parent
     digest = hashlib.sha1()
-    for sub in ("dynamics", "learning"):
+    for sub in ("dynamics", "learning", "parallel"):
         for f in sorted((here / sub).glob("*.py")):
             digest.update(f.read_bytes())
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))

@@ -125,6 +125,74 @@ variables = ["v"]
 """
 
 
+# Dense, delayed, float-sensitive: two populations on 4 Loihi cores (1024 compartments each), every
+# neuron probed, ~300 synapses onto each neuron with delays of 2..6 steps, so a ring-buffer cell
+# receives several spikes per step from both workers and any change in the order of the float
+# additions shows in the probes.
+DENSE = (
+    """\
+name = "dense"
+[simulation]
+dt = 1.0
+steps = 150
+seed = 3
+arithmetic = "float"
+chip = "loihi"
+[[populations]]
+name = "a"
+size = 1200
+tau_mem = 20.0
+tau_syn = 5.0
+v_rest = -65.0
+v_threshold = -50.0
+v_reset = -65.0
+v_init = {dist = "uniform", low = -65.0, high = -50.0}
+[[populations]]
+name = "b"
+size = 1200
+tau_mem = 15.0
+tau_syn = 4.0
+v_rest = -65.0
+v_threshold = -52.0
+v_reset = -65.0
+v_init = {dist = "uniform", low = -65.0, high = -52.0}
+[[inputs]]
+name = "noise"
+kind = "poisson"
+size = 300
+rate = {dist = "uniform", low = 20.0, high = 60.0}
+[[projections]]
+pre = "noise"
+post = "a"
+connector = {type = "fixed_probability", p = 0.2}
+weight = {dist = "uniform", low = 0.5, high = 2.0}
+[[projections]]
+pre = "noise"
+post = "b"
+connector = {type = "fixed_probability", p = 0.2}
+weight = {dist = "uniform", low = 0.5, high = 2.0}
+"""
+    + "".join(
+        f"""[[projections]]
+pre = "{pre}"
+post = "{post}"
+connector = {{type = "fixed_probability", p = 0.05}}
+weight = {{dist = "uniform", low = -1.0, high = 1.3}}
+delay = {{dist = "uniform", low = 2.0, high = 6.0}}
+"""
+        for pre in "ab"
+        for post in "ab"
+    )
+    + """[[probes]]
+population = "a"
+variables = ["v", "i"]
+[[probes]]
+population = "b"
+variables = ["v", "i"]
+"""
+)
+
+
 def mpirun(n: int, *args, env=None, timeout=300) -> subprocess.CompletedProcess:
     cmd = [
         "mpiexec",
@@ -157,7 +225,8 @@ def assert_same_file(one, many) -> None:
     assert sorted(d1) == sorted(dn)
     for name in d1:
         assert np.array_equal(d1[name], dn[name]), name
-    assert sum(d1[f"spikes/{p}/node_ids"].size for p in "abc") > 500  # a test that sees spikes
+    n_spikes = sum(v.size for k, v in d1.items() if k.startswith("spikes/") and k.endswith("/node_ids"))
+    assert n_spikes > 500  # a test that sees spikes
     assert c1 == {k: cn[k] for k in c1}
 
 
@@ -188,6 +257,24 @@ def test_two_and_three_ranks_write_the_single_process_file(spec_file, tmp_path, 
             assert emu["mpi_bytes_exchanged"] > 0
         # rank 0 alone reports (one summary line)
         assert len([ln for ln in proc.stdout.splitlines() if "spikes in 200 steps" in ln]) == 1
+
+
+@pytest.mark.mpi
+@needs_mpi
+@pytest.mark.parametrize("arithmetic", ["float", "loihi"])
+def test_ranks_exchanging_every_window_write_the_single_process_file(tmp_path, arithmetic):
+    # delays of 2..6 steps between the ranks' neurons: one exchange per 3-step window; the
+    # float sums (every neuron probed) must be the single-process ones
+    spec = tmp_path / "dense.toml"
+    spec.write_text(DENSE)
+    one = run_spec(load_spec(spec).with_simulation(arithmetic=arithmetic), tmp_path / "one", progress=False)
+    for ranks in (2, 3):
+        out = tmp_path / f"r{ranks}"
+        proc = mpirun(ranks, "-q", "run", spec, "-o", out, "--arithmetic", arithmetic)
+        assert proc.returncode == 0, proc.stderr
+        assert_same_file(one.path, out / "spikes.h5")
+        with h5py.File(out / "spikes.h5", "r") as f:
+            assert f["emulator"].attrs["exchange_window"] == 3
 
 
 @pytest.mark.mpi

@@ -15,6 +15,7 @@ from neuro.run import run_spec
 from neuro.spec import load_spec
 
 from .test_mpi import (
+    DENSE,
     SPEC,
     assert_learned,
     assert_same_file,
@@ -179,3 +180,128 @@ def test_sigterm_ends_every_worker_thread_with_a_readable_prefix(tmp_path):
     ref = run_spec(load_spec(long).with_simulation(steps=done), tmp_path / "ref", progress=False)
     with h5py.File(ref.path, "r") as f:
         assert np.array_equal(f["spikes/a/node_ids"][()], ids)
+
+
+def _delayed(net, low: float, high: float):
+    """``net`` with every projection's delay uniform in [low, high] ms."""
+    from neuro.spec import Network
+
+    d = net.to_dict()
+    for pr in d["projections"]:
+        pr["delay"] = {"dist": "uniform", "low": low, "high": high}
+    return Network.from_dict(d)
+
+
+def test_min_remote_delay_is_the_smallest_delay_between_workers(placed):
+    from neuro.parallel.runner import _window
+    from neuro.parallel.subnet import min_remote_delay
+
+    net = _delayed(placed[0], 2.0, 6.0)
+    compiled = compile_network(net)
+    placement = place(compiled, get_profile("loihi"), 1)
+    worker_of = partition_cores(placement, 3)[placement.core_of]
+    chip = placement.core_coords()[:, 0]
+    n = compiled.n_neurons
+    src = np.repeat(np.arange(compiled.n_sources), compiled.fanout())
+    tgt = compiled.slot % n
+    for me in range(3):
+        sub = build_subnet(compiled, worker_of, me, 3, placement.core_of, chip)
+        onto_me = worker_of[tgt] == me
+        remote = onto_me & (src < n)
+        remote[remote] = worker_of[src[remote]] != me
+        assert remote.any()
+        assert min_remote_delay(sub, worker_of, me) == compiled.delay[remote].min() == 2
+    assert _window([2, 5, None], False) == 3  # the smallest delay + 1
+    assert _window([2, 5], True) == 1  # learning exchanges every step
+    assert _window([None, None], False) == 16  # no synapse between workers: the largest window
+    assert _window([200], False) == 16
+
+
+@pytest.fixture(scope="module")
+def dense(tmp_path_factory):
+    path = tmp_path_factory.mktemp("dense") / "dense.toml"
+    path.write_text(DENSE)
+    return load_spec(path)
+
+
+@pytest.mark.parametrize("arithmetic", ["float", "loihi"])
+def test_windowed_threads_write_the_single_thread_file(dense, tmp_path, arithmetic, monkeypatch):
+    # delays of 2..6 steps between every pair of populations: the workers exchange every 3 steps
+    # and add the in-window part of each spike before the exchange; float sums must still be
+    # added in the single-process order (every neuron's v and current are probed: adding a
+    # worker's own spikes before the received ones, or a window's spikes in the wrong rows' order,
+    # changes them). A tiny spike buffer makes the workers return and resume inside chunks (all
+    # at the same window).
+    import h5py
+
+    from neuro.parallel import runner
+
+    net = dense.with_simulation(arithmetic=arithmetic)
+    one = run_spec(net, tmp_path / "one", progress=False)
+    for threads in (2, 3):
+        many = run_spec(net, tmp_path / f"t{threads}", progress=False, threads=threads)
+        assert_same_file(one.path, many.path)
+        with h5py.File(many.path, "r") as f:
+            assert f["emulator"].attrs["exchange_window"] == 3
+    monkeypatch.setattr(runner, "MIN_SPIKE_CAPACITY", 0)
+    small = run_spec(net, tmp_path / "small", progress=False, threads=2)
+    assert_same_file(one.path, small.path)
+
+
+def test_window_of_delay_one_steps_and_zero(dense, tmp_path):
+    # minimum delay 1 step between workers: windows of 2 steps; delay 0 allowed: every step
+    import h5py
+
+    for low, window in ((1.0, 2), (0.0, 1)):
+        net = _delayed(dense, low, 4.0)
+        one = run_spec(net, tmp_path / f"one{window}", progress=False)
+        two = run_spec(net, tmp_path / f"two{window}", progress=False, threads=2)
+        assert_same_file(one.path, two.path)
+        with h5py.File(two.path, "r") as f:
+            assert f["emulator"].attrs["exchange_window"] == window
+
+
+def test_spin_barrier_orders_writes_and_aborts():
+    import threading
+
+    from numba import njit
+
+    from neuro.parallel.spin import abort, barrier_wait, new_barrier
+
+    @njit(nogil=True)
+    def rounds(bar, n, me, data, iters):
+        for it in range(iters):
+            data[me] = it
+            if not barrier_wait(bar, n):
+                return -2
+            for q in range(n):  # every worker's write of this round is visible
+                if data[q] != it:
+                    return -1
+            if not barrier_wait(bar, n):
+                return -2
+        return 0
+
+    def run_workers(n, iters):
+        bar, data, res = new_barrier(), np.zeros(n, dtype=np.int64), [None] * n
+
+        def work(m):
+            res[m] = rounds(bar, n, m, data, iters)
+
+        pool = [threading.Thread(target=work, args=(m,)) for m in range(n)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join(timeout=120)
+        return res
+
+    assert run_workers(2, 2000) == [0, 0]
+    assert run_workers(3, 2000) == [0, 0, 0]
+    # one worker waits for a partner that never comes; aborting the barrier releases it
+    bar, res = new_barrier(), [None]
+    t = threading.Thread(target=lambda: res.__setitem__(0, rounds(bar, 2, 0, np.zeros(2, dtype=np.int64), 5)))
+    t.start()
+    t.join(timeout=0.3)
+    assert t.is_alive()
+    abort(bar)
+    t.join(timeout=30)
+    assert res == [-2]

@@ -136,8 +136,11 @@ class SpikeWriter:
         pop = np.searchsorted(self.pop_offsets, neuron, side="right") - 1
         if np.all(pop == pop[0]):
             groups = [(int(pop[0]), slice(None))]
-        else:
-            groups = [(p, pop == p) for p in np.unique(pop)]
+        else:  # one stable sort by population (keeps each population's spikes in step order)
+            small = pop.astype(np.int16) if self.pop_offsets.size <= np.iinfo(np.int16).max else pop
+            order = np.argsort(small, kind="stable")
+            ends = np.cumsum(np.bincount(pop, minlength=self.pop_offsets.size - 1))
+            groups = [(p, order[ends[p] - c : ends[p]]) for p, c in enumerate(np.diff(ends, prepend=0)) if c]
         for p, sel in groups:
             s = step[sel]
             _append(self._ts[p], s * self.dt)

@@ -1,10 +1,12 @@
 """Scale-out: one network stepped by several workers, each owning whole cores (or chips).
 
-The same partition of a placement's cores into workers (:mod:`neuro.parallel.partition`) and
-the same per-worker sub-network (:mod:`neuro.parallel.subnet`) serve any transport that moves
-the spikes of a step between workers (:mod:`neuro.parallel.exchange`); the transport built here
-is MPI (``mpiexec -n R neuro run ...``, :mod:`neuro.parallel.runner`). Independent items (the
-images of ``mpiexec -n R neuro evaluate``) are split over ranks by :mod:`neuro.parallel.data`.
+The same partition of a placement's cores into workers (:mod:`neuro.parallel.partition`), the
+same per-worker sub-network (:mod:`neuro.parallel.subnet`) and the same compiled window loop
+(:mod:`neuro.parallel.window`: steps between exchanges = the smallest delay between workers + 1)
+serve both transports that move a window's spikes between workers
+(:mod:`neuro.parallel.exchange`): MPI ranks (``mpiexec -n R neuro run ...``) and threads of one
+process (``neuro run --threads T``); :mod:`neuro.parallel.runner` runs them. Independent items (the images of
+``mpiexec -n R neuro evaluate``) are split over ranks by :mod:`neuro.parallel.data`.
 """
 
 from __future__ import annotations

@@ -1,32 +1,44 @@
-"""Moving one step's spikes between workers, and the few collectives a run needs: the
+"""Moving a window's spikes between workers, and the few collectives a run needs: the
 transports behind the partition (MPI ranks across processes, threads inside one).
 
-Every worker sends each other worker the global ids of its neurons that spiked this step and
-have a synapse onto that worker's neurons (``SubNetwork.needed_by``), and receives the same
-from every other worker. A transport implements :meth:`SpikeExchange.step`; the MPI one uses
-two collectives per step: ``Alltoall`` of (count, stop) pairs, then ``Alltoallv`` of the ids.
-The stop flag carries an interruption (Ctrl-C, SIGTERM) on any worker to all workers at the
-same step, so every worker ends after that step.
+Every worker sends each other worker the global ids of its neurons that spiked in the window
+(:mod:`neuro.parallel.window`) and have a synapse onto that worker's neurons
+(``SubNetwork.needed_by``), step by step, and receives the same from every other worker. A
+transport implements :meth:`SpikeExchange.run` (a chunk's windows): the MPI one makes two
+collectives per window from Python (``Alltoall`` of the per-step counts, then ``Alltoallv`` of
+the ids) around the compiled window kernels; the thread one runs the whole chunk in one compiled
+call per worker (shared buffers and a spin barrier, no GIL). An interruption (Ctrl-C, SIGTERM)
+on any worker reaches all workers at the end of a chunk (:meth:`any`), so every worker ends
+after the same step.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from neuro.parallel import spin, window
+
 
 class SpikeExchange:
-    """Interface of a transport (MPI ranks here; threads of one process would share memory)."""
+    """Interface of a transport: run chunk rows of a worker's step loop (:mod:`neuro.parallel.window`)
+    with the other workers, exchanging each window's spikes."""
 
     bytes_sent: int = 0
 
-    def step(self, spiked: np.ndarray, needed_by: np.ndarray, stop: bool) -> tuple[np.ndarray, bool]:
-        """Send ``spiked`` (sorted global ids) to the workers that need them (``needed_by``:
-        (len(spiked), workers) bool); return (ids received, unsorted; whether any worker stops)."""
+    def setup(self, n_local: int, window: int) -> None:
+        """Called once by every worker before the first chunk."""
+
+    def run(self, loop, k0: int, n: int, j0: int, n_out: int) -> tuple[int, int]:
+        """Run rows ``j0 .. j0+n-1`` of the chunk (steps from ``k0``) of ``loop``
+        (:class:`neuro.parallel.runner.WorkerLoop`); return (rows done, spikes in the output
+        buffer). Fewer rows than ``n`` when the output buffer is full (then every worker of the
+        group returns after the same row)."""
         raise NotImplementedError
 
 
 class MpiExchange(SpikeExchange):
-    """The MPI transport over communicator ``comm`` (one worker per rank)."""
+    """The MPI transport over communicator ``comm`` (one worker per rank): per window, an
+    ``Alltoall`` of the per-step spike counts for each rank, then an ``Alltoallv`` of the ids."""
 
     def __init__(self, comm):
         from mpi4py import MPI
@@ -35,30 +47,43 @@ class MpiExchange(SpikeExchange):
         self.rank = comm.Get_rank()
         self.size = comm.Get_size()
         self._int64 = MPI.INT64_T
-        self._send_hdr = np.zeros((self.size, 2), dtype=np.int64)
-        self._recv_hdr = np.zeros((self.size, 2), dtype=np.int64)
         self.bytes_sent = 0
 
-    def step(self, spiked, needed_by, stop):
-        size, rank = self.size, self.rank
-        if spiked.size:
-            dest = needed_by.T.copy()  # (workers, spikes)
-            dest[rank] = False
-            counts = dest.sum(axis=1)
-            sendbuf = np.concatenate([spiked[dest[q]] for q in range(size)]).astype(np.int64)
-        else:
-            counts = np.zeros(size, dtype=np.int64)
-            sendbuf = np.zeros(0, dtype=np.int64)
-        self._send_hdr[:, 0] = counts
-        self._send_hdr[:, 1] = int(stop)
-        self.comm.Alltoall(self._send_hdr, self._recv_hdr)
-        rcounts = self._recv_hdr[:, 0]
-        recvbuf = np.empty(int(rcounts.sum()), dtype=np.int64)
-        sdispl = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        rdispl = np.concatenate([[0], np.cumsum(rcounts)[:-1]])
-        self.comm.Alltoallv([sendbuf, counts, sdispl, self._int64], [recvbuf, rcounts, rdispl, self._int64])
-        self.bytes_sent += 8 * (sendbuf.size + 2 * (size - 1))
-        return recvbuf, bool(self._recv_hdr[:, 1].any())
+    def setup(self, n_local, window):
+        self.window = window
+        self._send_hdr = np.zeros((self.size, window + 1), dtype=np.int64)
+        self._recv_hdr = np.zeros_like(self._send_hdr)
+        self._send = np.zeros(window * n_local * max(1, self.size - 1), dtype=np.int64)
+        self._recv_ptr = np.zeros((self.size, window + 1), dtype=np.int64)
+
+    def run(self, loop, k0, n, j0, n_out):
+        size = self.size
+        done = 0
+        while done < n:
+            d = min(self.window, n - done)
+            if n_out + d * loop.n_local > loop.out_capacity:
+                break
+            k, j = k0 + done, j0 + done
+            n_out = loop.advance(k, d, j, n_out)
+            counts = window.pack_window(
+                d, self.rank, loop.out.out_src, loop.win_ptr, loop.tabs, self._send_hdr, self._send
+            )
+            self.comm.Alltoall(self._send_hdr, self._recv_hdr)
+            rcounts = self._recv_hdr[:, 1 : d + 1].sum(axis=1)
+            recv = np.empty(int(rcounts.sum()), dtype=np.int64)
+            sdispl = np.concatenate([[0], np.cumsum(counts)[:-1]])
+            rdispl = np.concatenate([[0], np.cumsum(rcounts)[:-1]])
+            self.comm.Alltoallv(
+                [self._send, counts, sdispl, self._int64], [recv, rcounts, rdispl, self._int64]
+            )
+            self.bytes_sent += 8 * (int(counts.sum()) + (d + 1) * (size - 1))
+            ptr = self._recv_ptr[:, : d + 1]
+            ptr[:, 0] = rdispl
+            np.cumsum(self._recv_hdr[:, 1 : d + 1], axis=1, out=ptr[:, 1:])
+            ptr[:, 1:] += rdispl[:, None]
+            loop.deliver(k, d, j, ptr, recv)
+            done += d
+        return done, n_out
 
 
 class MpiGroup:
@@ -88,13 +113,21 @@ class MpiGroup:
     def sum(self, value: int) -> int:
         return self.comm.allreduce(value, op=self._mpi.SUM)
 
+    def any(self, flag: bool) -> bool:
+        return bool(self.comm.allreduce(bool(flag), op=self._mpi.LOR))
+
+    def all_values(self, value) -> list:
+        """Every worker's ``value``, on every worker."""
+        return self.comm.allgather(value)
+
     def sum_inplace(self, arr: np.ndarray) -> None:
         """``arr`` = the element-wise sum of every worker's ``arr``."""
         self.comm.Allreduce(self._mpi.IN_PLACE, arr, op=self._mpi.SUM)
 
 
 class ThreadShared:
-    """What the worker threads of one run share: a barrier and one slot per worker."""
+    """What the worker threads of one run share: a barrier and one slot per worker (for the
+    Python-side collectives), and the compiled kernels' spin barrier and spike buffers."""
 
     def __init__(self, size: int):
         import threading
@@ -102,6 +135,13 @@ class ThreadShared:
         self.size = size
         self.barrier = threading.Barrier(size)
         self.slots = [None] * size
+        self.spin = spin.new_barrier()
+        self.buffers = None
+
+    def abort(self) -> None:
+        """End every worker's waits (a worker failed)."""
+        self.barrier.abort()
+        spin.abort(self.spin)
 
 
 class ThreadGroup:
@@ -134,22 +174,49 @@ class ThreadGroup:
     def sum(self, value: int) -> int:
         return sum(self._all(value))
 
+    def any(self, flag: bool) -> bool:
+        return any(self._all(bool(flag)))
+
+    def all_values(self, value) -> list:
+        return self._all(value)
+
     def sum_inplace(self, arr: np.ndarray) -> None:
         parts = self._all(arr.copy())
         arr[...] = np.sum(parts, axis=0)
 
 
 class ThreadExchange(SpikeExchange):
-    """The shared-memory transport: every worker reads the others' spikes of the step."""
+    """The shared-memory transport: the workers' compiled loops (:func:`~neuro.parallel.window.
+    thread_chunk`) publish each window's spikes in shared buffers and meet at a spin barrier;
+    every worker reads the others' spikes of the window from there."""
 
     def __init__(self, group: ThreadGroup):
         self.group = group
-        self.bytes_sent = 0  # ids another worker reads (8 B each), as MPI would send them
+        self.bytes_sent = 0  # ids this worker reads that it needs (8 B each), as MPI would send them
+        self._received = np.zeros(1, dtype=np.int64)
+        self._windows = np.zeros(1, dtype=np.int64)
 
-    def step(self, spiked, needed_by, stop):
-        rank = self.group.rank
-        everyone = self.group._all((spiked, needed_by, stop))
-        received = [ids[need[:, rank]] for q, (ids, need, _s) in enumerate(everyone) if q != rank]
-        self.bytes_sent += 8 * int(needed_by.sum() - needed_by[:, rank].sum())
-        recv = np.concatenate(received) if received else np.zeros(0, dtype=np.int64)
-        return recv, any(s for _i, _n, s in everyone)
+    def setup(self, n_local, window):
+        group = self.group
+        cap = window * max(group._all(n_local))
+        if group.rank == 0:
+            size = group.size
+            group.shared.buffers = (
+                np.zeros((2, size, window + 1), dtype=np.int64),  # step offsets of each window's spikes
+                np.zeros((2, size, max(cap, 1)), dtype=np.int64),  # their global ids
+                np.zeros((2, size), dtype=np.bool_),  # "my output buffer is full"
+            )
+        group.barrier()
+        self.window = window
+
+    def run(self, loop, k0, n, j0, n_out):
+        pub_ptr, pub_ids, pub_full = self.group.shared.buffers
+        done, n_out = window.thread_chunk(
+            k0, n, self.window, j0, loop.last_j, loop.whole, self.group.rank, self.group.size,
+            self.group.shared.spin, self._windows, pub_ptr, pub_ids, pub_full, *loop.kernel_args(),
+            n_out, loop.win_ptr, loop.fired, loop.learn, loop.lrn, loop.pre, self._received,
+        )  # fmt: skip
+        self.bytes_sent = 8 * int(self._received[0])
+        if done < 0:
+            raise RuntimeError("another worker thread failed")
+        return done, n_out

@@ -1,7 +1,9 @@
-"""Learning on a worker's sub-network: the engine's applier, called after the exchange.
+"""Learning on a worker's sub-network: whole-network random keys, and the counters a mirrored
+trace would double-count.
 
-Plastic synapses live with their post-synaptic neuron (in the sub-network of its worker). At
-step ``k`` the applier sees the step's pre events as the mirror sources that spiked (local and
+Plastic synapses live with their post-synaptic neuron (in the sub-network of its worker). The
+window kernel (:func:`neuro.parallel.window.deliver_window`) calls the engine's applier after a
+step's deliveries with the step's pre events as the mirror sources that spiked (local and
 remote neurons, then inputs, in global order — the order in which the single-process engine
 sees neuron spikes, then input spikes) and the post events as the local neurons that spiked,
 so every synapse's weight and every trace a worker holds follow the single-process values.
@@ -13,16 +15,6 @@ run's bits too, whatever the number of workers.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
-
-from neuro.dynamics.step import apply_learning
-
-
-@njit(cache=True, nogil=True)
-def learn_step(lrn, k, n, out_src, n_out, pre, slot, weight):
-    """Apply the rules to step ``k``: post spikes ``out_src[:n_out]`` (local neurons), pre
-    spikes ``pre`` (sub-network source indices)."""
-    apply_learning(lrn, k, n, out_src, 0, n_out, pre, 0, pre.shape[0], slot, weight)
 
 
 def global_ids(sub) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -33,19 +33,19 @@ import numpy as np
 
 from neuro import __version__
 from neuro.chips import get_profile
-from neuro.dynamics import step as step_loop
-from neuro.dynamics.routing import deliver_inputs
 from neuro.energy.ledger import ledger_from_simulator, write_ledger
-from neuro.engine import CHUNK_STEPS, Simulator
+from neuro.engine import CHUNK_STEPS, MIN_SPIKE_CAPACITY, Simulator
 from neuro.errors import NeuroError
 from neuro.inputs import SpecInputs
 from neuro.io.sonata import SpikeWriter
 from neuro.mapping import place
 from neuro.network import CompiledNetwork, compile_network
+from neuro.parallel import window
 from neuro.parallel.exchange import MpiGroup, ThreadGroup, ThreadShared
-from neuro.parallel.learning import TraceUpdates, global_ids, learn_step
+from neuro.parallel.learning import TraceUpdates, global_ids
 from neuro.parallel.partition import worker_of_neuron
-from neuro.parallel.subnet import build_subnet
+from neuro.parallel.subnet import build_subnet, min_remote_delay
+from neuro.parallel.window import MAX_WINDOW, Outputs, Tables
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ def run_spec_threads(
             _worker(ThreadGroup(shared, rank), net, outdir, compiled, placement, rngs[rank], False, t0, hooks)
         except BaseException as exc:  # noqa: BLE001 - ends the other workers, re-raised below
             errors.append(exc)
-            shared.barrier.abort()
+            shared.abort()
 
     pool = [threading.Thread(target=work, args=(r,), daemon=True) for r in range(1, threads)]
     for t in pool:
@@ -169,7 +169,7 @@ def run_spec_threads(
             ThreadGroup(shared, 0), net, outdir, compiled, placement, rngs[0], progress, t0, hooks
         )
     except BaseException:
-        shared.barrier.abort()
+        shared.abort()
         raise
     finally:
         for t in pool:
@@ -253,13 +253,11 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
 
     n_src = full.n_sources
     spike_count = np.zeros(n_src, dtype=np.int64)
-    scratch_count = np.zeros(sub.net.n_sources, dtype=np.int64)
-    no_ptr, no_src = np.zeros(2, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    one_ptr = np.zeros(2, dtype=np.int64)
-    no_payloads = np.zeros(0, dtype=np.int64)  # graded inputs are refused across workers
-    csr = sim._csr()
-    buf = sim.state["buf"]
-    n_rows = buf.shape[0]
+    d_min = group.all_values(min_remote_delay(sub, worker_of, rank))
+    loop = WorkerLoop(sim, sub, full.n_sources, _window(d_min, learns), rank)
+    xchg.setup(sub.local.size, loop.window)
+    if rank == 0:
+        log.info("workers exchange spikes every %d step(s)", loop.window)
     stopped = False
     t_loop = time.perf_counter()
     try:
@@ -272,90 +270,39 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
             in_ptr, in_src = inputs.chunk(k0, n, 1, full.rng)
             pv = np.zeros((n, 1, my_probes.size), dtype=sim.probe_dtype)
             pi = np.zeros_like(pv)
-            state = sim._state_tuple()
-            params = sim.target.kernel_params(sim.params, sim.adapt)
-            lrn = sim.tables.pack(sim.target.tables_type) if sim.learning else None
-            io = step_loop.ChunkIO(
-                no_ptr,
-                no_src,
-                sim._out_step,
-                sim._out_b,
-                sim._out_src,
-                sim.probe_idx,
-                pv,
-                pi,
-                sim.spike_count,
-                sim.update_counts,
-                0,
-                no_payloads,
-            )
+            loop.start_chunk(k0, n, in_ptr, in_src, pv, pi)
             out_steps, out_ids = [], []
             done = 0
-            for j in range(n):
-                k = k0 + j
-                _, n_out = step_loop.run_chunk(
-                    k,
-                    1,
-                    state,
-                    params,
-                    csr,
-                    io._replace(probe_v=pv[j:], probe_i=pi[j:], new_sample=sim._new_sample(k)),
-                    False,
-                    lrn,
-                    sim.overflow,
-                )
-                sim._ran(k, 1)
-                mine = sub.local[sim._out_src[:n_out]]
-                received, stopped = xchg.step(mine, sub.needed_by[sim._out_src[:n_out]], stop_requested[0])
-                srcs = np.concatenate([mine, received])
-                srcs.sort()
-                srcs = np.concatenate([srcs, in_src[in_ptr[j] : in_ptr[j + 1]]])
-                mid = sub.mirror_index(srcs)
-                one_ptr[1] = mid.size
-                deliver_inputs(
-                    k,
-                    0,
-                    1,
-                    one_ptr,
-                    mid,
-                    n_rows,
-                    csr.indptr,
-                    csr.slot,
-                    csr.weight,
-                    csr.delay,
-                    buf,
-                    scratch_count,
-                )
-                if sim.learning:  # after the step's deliveries, as in the single-process loop
-                    learn_step(lrn, k, sub.local.size, sim._out_src, n_out, mid, csr.slot, csr.weight)
-                if mine.size:
-                    spike_count[mine] += 1
-                    out_steps.append(np.full(mine.size, k, dtype=np.int64))
-                    out_ids.append(mine)
-                done = j + 1
-                if stopped:
-                    break
-            if rank == 0 and in_ptr[done] > 0:
-                spike_count += np.bincount(in_src[: in_ptr[done]], minlength=n_src)
+            while done < n:  # one call unless the spike buffer fills up
+                d, n_out = xchg.run(loop, k0 + done, n - done, done, 0)
+                out_steps.append(loop.out.out_step[:n_out].copy())
+                out_ids.append(sub.local[loop.out.out_src[:n_out]])
+                done += d
+            sim._ran(k0, n)
+            if rank == 0 and in_ptr[n] > 0:
+                spike_count += np.bincount(in_src[: in_ptr[n]], minlength=n_src)
             if sim.learning:  # the sources this worker owns: its neurons, and (worker 0) the inputs
                 ev_steps, ev_ids = out_steps, out_ids
                 if rank == 0:
-                    ev_steps = [*ev_steps, k0 + np.repeat(np.arange(done), np.diff(in_ptr[: done + 1]))]
-                    ev_ids = [*ev_ids, in_src[: in_ptr[done]]]
+                    ev_steps = [*ev_steps, k0 + np.repeat(np.arange(n), np.diff(in_ptr[: n + 1]))]
+                    ev_ids = [*ev_ids, in_src[: in_ptr[n]]]
                 if ev_ids:
                     sim.trace_updates.add(np.concatenate(ev_steps), np.concatenate(ev_ids))
-            sim.step = k0 + done
-            _write_chunk(group, writer, k0, out_steps, out_ids, pv[:done], pi[:done], my_probes, probe_map)
+            sim.step = k0 + n
+            _write_chunk(group, writer, k0, out_steps, out_ids, pv, pi, my_probes, probe_map)
             bar(sim.step)
+            stopped = group.any(stop_requested[0])
         complete = sim.step >= sim_cfg.steps and not stopped
     finally:
         loop_s = time.perf_counter() - t_loop
         for sig, handler in old.items():
             signal.signal(sig, handler)
         bar.done()
+    spike_count[sub.local] += sim.spike_count[: sub.local.size]
     counters, exchanged = _merge_counters(group, full, placement, sim, sub, spike_count, xchg, writer)
     if rank == 0:
         writer.f["emulator"].attrs[group.bytes_attr] = exchanged
+        writer.f["emulator"].attrs["exchange_window"] = loop.window  # steps between exchanges
         writer.close(complete, counters)
         claim.release()
     counters = group.bcast(counters)
@@ -379,6 +326,82 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
     return result
 
 
+def _window(d_min: list, learns: bool) -> int:
+    """Steps between exchanges: the smallest delay between workers + 1 (every worker's
+    ``min_remote_delay``; None: no synapse between workers), at most ``MAX_WINDOW``; 1 when the
+    network learns (the rules of step k need every worker's spikes of step k before step k + 1)."""
+    known = [d for d in d_min if d is not None]
+    if learns:
+        return 1
+    return min(MAX_WINDOW, min(known) + 1) if known else MAX_WINDOW
+
+
+class WorkerLoop:
+    """A worker's compiled step loop (:mod:`neuro.parallel.window`): the arguments of its
+    kernels, set up once (tables, output buffers) and per chunk (inputs, probes, parameters)."""
+
+    def __init__(self, sim: WorkerSimulator, sub, n_sources: int, window: int, rank: int):
+        self.sim, self.window, self.rank = sim, window, rank
+        n_loc = sub.local.size
+        self.n_local = n_loc
+        mirror_of = np.full(n_sources, -1, dtype=np.int64)
+        mirror_of[sub.mirrors] = n_loc + np.arange(sub.mirrors.size)
+        self.tabs = Tables(mirror_of[sub.local], mirror_of, sub.local, sub.needed_by)
+        cap = max(MIN_SPIKE_CAPACITY, (window + 1) * n_loc)
+        self.out_capacity = cap
+        self._spikes = (
+            np.empty(cap, dtype=np.int64),
+            np.empty(cap, dtype=np.int32),
+            np.empty(cap, dtype=np.int32),
+        )
+        self._acc = np.zeros((2, n_loc), dtype=np.uint8)
+        self.win_ptr = np.zeros(window + 1, dtype=np.int64)
+        self.fired = np.zeros(n_loc, dtype=np.uint8)
+        self.csr = sim._csr()
+        self.state = sim._state_tuple()
+        self.learn = bool(sim.learning)
+        self._n_mirrors = sub.mirrors.size
+
+    def start_chunk(self, k0, n, in_ptr, in_src, pv, pi) -> None:
+        sim = self.sim
+        self.in_ptr, self.in_src = in_ptr, in_src
+        self.last_j, self.whole = n - 1, bool(sim._new_sample(k0))
+        self.params = sim.target.kernel_params(sim.params, sim.adapt)
+        self.lrn = sim.tables.pack(sim.target.tables_type) if self.learn else None
+        rows = np.diff(in_ptr)
+        self.pre = np.zeros(
+            self._n_mirrors + (int(rows.max()) if self.learn and rows.size else 0), dtype=np.int64
+        )
+        out_step, out_b, out_src = self._spikes
+        self.out = Outputs(
+            out_step,
+            out_b,
+            out_src,
+            sim.probe_idx,
+            pv,
+            pi,
+            sim.spike_count,
+            sim.update_counts,
+            sim.overflow,
+            self._acc,
+        )
+
+    def kernel_args(self) -> tuple:
+        return (self.state, self.params, self.csr, self.tabs, self.in_ptr, self.in_src, self.out)
+
+    def advance(self, k, d, j, n_out) -> int:
+        return window.advance(
+            k, d, j, self.last_j, self.whole, self.state, self.params, self.csr, self.tabs,
+            self.in_ptr, self.in_src, self.out, n_out, self.win_ptr, self.fired,
+        )  # fmt: skip
+
+    def deliver(self, k, d, j, recv_ptr, recv_ids) -> int:
+        return window.deliver_window(
+            k, d, j, self.rank, self.state, self.csr, self.tabs, self.in_ptr, self.in_src, self.out.out_src,
+            self.win_ptr, recv_ptr, recv_ids, self.learn, self.lrn, self.pre, self.n_local,
+        )  # fmt: skip
+
+
 def _write_chunk(group, writer, k0, out_steps, out_ids, pv, pi, my_probes, probe_map) -> None:
     """Gather a chunk's spikes and probes to rank 0 and write them in the single-process order
     (by step, then global neuron index)."""
@@ -389,7 +412,8 @@ def _write_chunk(group, writer, k0, out_steps, out_ids, pv, pi, my_probes, probe
         return
     steps = np.concatenate([p[0] for p in parts])
     ids = np.concatenate([p[1] for p in parts])
-    order = np.lexsort((ids, steps))
+    # every worker's part is sorted by (step, id): a stable sort of the key merges the runs
+    order = np.argsort(steps * (int(ids.max()) + 1 if ids.size else 1) + ids, kind="stable")
     writer.write_spikes(steps[order], ids[order])
     n_probes = sum(p[2].size for p in parts)
     if n_probes:

@@ -161,3 +161,17 @@ def build_subnet(
     )
     global_pos = np.concatenate(positions) if learns and positions else None
     return SubNetwork(net, local, mirrors, needed_by, inter[mirrors], global_pos)
+
+
+def min_remote_delay(sub: SubNetwork, worker_of: np.ndarray, me: int) -> int | None:
+    """Smallest delay (steps) of a synapse onto worker ``me``'s neurons from a neuron of another
+    worker (None when there is none): no spike of another worker emitted at step ``k`` reaches
+    this worker's ring buffer before step ``k + 1 + min_remote_delay``."""
+    net, n_loc = sub.net, sub.local.size
+    if not sub.mirrors.size:
+        return None
+    per_mirror = np.minimum.reduceat(net.delay, net.indptr[n_loc:-1])  # every mirror row is non-empty
+    n = worker_of.size
+    remote = sub.mirrors < n
+    remote[remote] = worker_of[sub.mirrors[remote]] != me
+    return int(per_mirror[remote].min()) if remote.any() else None
