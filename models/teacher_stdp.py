@@ -146,8 +146,9 @@ def frozen_theta(cfg: TeacherConfig, net, theta: np.ndarray) -> np.ndarray:
     learned thetas only balanced the neurons *within* a class; see the module docstring). In
     Loihi arithmetic the theta register holds voltage units: ``rint(theta_eval * scale)``."""
     out = np.array(theta, copy=True)
-    regs = net.pop_registers[net.pop_names.index("exc")] if net.arithmetic == "loihi" else None
-    out[net.pop_slice("exc")] = cfg.theta_eval if regs is None else np.rint(cfg.theta_eval * regs.v_scale)
+    units, _ = net.target.voltage_units(net, net.pop_names.index("exc"))  # engine units per mV
+    value = cfg.theta_eval * units
+    out[net.pop_slice("exc")] = np.rint(value) if net.target.integer else value
     return out
 
 

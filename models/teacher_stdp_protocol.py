@@ -11,9 +11,10 @@ from neuro.models.teacher_stdp import REWARD_UNITS, TeacherConfig, reward_int
 
 
 def set_reward(sim, r_int: int) -> None:
-    """Write the reward register: ``r_int`` in Loihi arithmetic, ``r_int / 128`` in float."""
+    """Write the reward register: ``r_int`` in an integer arithmetic (Loihi's register), ``r_int /
+    128`` in float."""
     arr = sim.tables.arrays["reward"]
-    arr[0] = r_int if sim.net.arithmetic == "loihi" else r_int / REWARD_UNITS
+    arr[0] = r_int if sim.net.target.integer else r_int / REWARD_UNITS
 
 
 class TeacherPresenter(Presenter):
