@@ -220,3 +220,23 @@ def test_cli_train_and_evaluate(tmp_path):
         res = r.invoke(main, bad)
         assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
         assert not (tmp_path / bad[-1]).exists()
+
+
+@pytest.mark.parametrize("arithmetic", ["float", "loihi"])
+def test_reward_register_and_frozen_thresholds_in_the_arithmetics_units(arithmetic):
+    from neuro.models.teacher_stdp import REWARD_UNITS, frozen_theta
+    from neuro.models.teacher_stdp_protocol import set_reward
+
+    cfg, net = network(20, arithmetic)
+    sim = Simulator(net, inputs=ScheduledInputs(), learning=True)
+    set_reward(sim, 32)
+    reward = sim.tables.arrays["reward"][0]
+    exc = net.pop_slice("exc")
+    theta = frozen_theta(cfg, net, np.full(net.n_neurons, 7.0))
+    assert np.all(np.delete(theta, np.arange(exc.start, exc.stop)) == 7.0)  # other populations kept
+    if arithmetic == "loihi":  # the register holds r_int; theta in voltage units (rint(30 mV x v_scale))
+        v_scale = net.pop_registers[net.pop_names.index("exc")].v_scale
+        assert reward == 32 and np.all(theta[exc] == np.rint(cfg.theta_eval * v_scale))
+        assert v_scale != 1.0 and theta[exc][0] != cfg.theta_eval
+    else:  # float: r = r_int / 128, theta in mV
+        assert reward == 32 / REWARD_UNITS == 0.25 and np.all(theta[exc] == cfg.theta_eval)
