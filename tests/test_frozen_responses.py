@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,13 +27,7 @@ from neuro.models.diehl_cook_protocol import Presenter, assign_labels, config_fr
 from neuro.models.frozen_responses import STREAM_TAG, image_rng, presentations, responses
 from neuro.train import train
 
-ROOT = Path(__file__).resolve().parent.parent
-HAVE_MPI = shutil.which("mpiexec") is not None
-try:
-    import mpi4py  # noqa: F401
-except ImportError:
-    HAVE_MPI = False
-needs_mpi = pytest.mark.skipif(not HAVE_MPI, reason="needs mpi4py and mpiexec: pip install '.[mpi]'")
+from .test_mpi import ROOT, needs_mpi
 
 TINY = dict(n_neurons=4, images=6, epochs=1, seed=3, label_images=20, progress=False)
 

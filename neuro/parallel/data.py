@@ -51,20 +51,28 @@ def _located(exc) -> tuple:
     return (exc.message, exc.source, exc.field)
 
 
+def _guarded(comm, fn):
+    """``(fn(), None)``, or ``(None, error)`` with a :class:`~neuro.errors.NeuroError`'s located
+    parts; any other exception prints its traceback and aborts every rank."""
+    from neuro.errors import NeuroError
+
+    try:
+        return fn(), None
+    except NeuroError as exc:
+        return None, _located(exc)
+    except Exception:
+        traceback.print_exc()
+        comm.Abort(1)
+        raise
+
+
 def on_every_rank(comm, fn):
     """``fn()`` on every rank; when it raises a :class:`~neuro.errors.NeuroError` on some rank,
     every rank raises the first such error (so no rank waits forever in a later collective).
     Any other exception aborts all ranks after printing its traceback."""
     from neuro.errors import NeuroError
 
-    out, err = None, None
-    try:
-        out = fn()
-    except NeuroError as exc:
-        err = _located(exc)
-    except Exception:
-        traceback.print_exc()
-        comm.Abort(1)
+    out, err = _guarded(comm, fn)
     errors = [e for e in comm.allgather(err) if e is not None]
     if errors:
         raise NeuroError(*errors[0])
@@ -76,15 +84,7 @@ def on_rank0(comm, fn):
     rank; its :class:`~neuro.errors.NeuroError` is raised on every rank."""
     from neuro.errors import NeuroError
 
-    out, err = None, None
-    if comm.Get_rank() == 0:
-        try:
-            out = fn()
-        except NeuroError as exc:
-            err = _located(exc)
-        except Exception:
-            traceback.print_exc()
-            comm.Abort(1)
+    out, err = _guarded(comm, fn) if comm.Get_rank() == 0 else (None, None)
     out, err = comm.bcast((out, err), root=0)
     if err is not None:
         raise NeuroError(*err)
