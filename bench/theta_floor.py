@@ -39,6 +39,20 @@ def floored(q: float):
     return frozen_theta
 
 
+def floored_of_max(f: float):
+    """``frozen_theta`` hook: the excitatory thresholds raised to ``f`` times their largest
+    value (rounded down to a register value in Loihi arithmetic, where theta is an integer)."""
+
+    def frozen_theta(cfg, net, theta):
+        out = np.array(theta, copy=True)
+        exc = net.pop_slice("exc")
+        floor = f * out[exc].max()
+        out[exc] = np.maximum(out[exc], np.floor(floor) if net.target.integer else floor)
+        return out
+
+    return frozen_theta
+
+
 def accuracy(ckpt: Path, tr, te, pick) -> float:
     from neuro.models.diehl_cook_protocol import assign_labels, predict
     from neuro.models.frozen_responses import responses
@@ -55,11 +69,13 @@ def main() -> None:
 
     ap = argparse.ArgumentParser()
     ap.add_argument("rundirs", nargs="+", type=Path)
-    ap.add_argument("--quantiles", type=float, nargs="+", default=[0.25, 0.5])
+    ap.add_argument("--quantiles", type=float, nargs="*", default=[0.25, 0.5])
+    ap.add_argument("--of-max", type=float, nargs="*", default=[], help="floors at these fractions of the largest")
     ap.add_argument("--label", type=int, default=2000, help="training images used to label the neurons")
     args = ap.parse_args()
     base = registry.MODELS["diehl-cook"]
-    print("run".ljust(28) + "no floor".rjust(10) + "".join(f"q {q:g}".rjust(10) for q in args.quantiles))
+    hooks = [(f"q {q:g}", floored(q)) for q in args.quantiles] + [(f"{f:g} max", floored_of_max(f)) for f in args.of_max]
+    print("run".ljust(28) + "no floor".rjust(10) + "".join(name.rjust(10) for name, _ in hooks))
     for rd in args.rundirs:
         _n, _arith, seed, split = rd.name.split("-")
         with tempfile.TemporaryDirectory() as tmp:
@@ -71,8 +87,7 @@ def main() -> None:
             pick = np.random.default_rng(int(seed)).permutation(len(tr))[: args.label]
             row = []
             try:
-                for q in [None, *args.quantiles]:
-                    hook = None if q is None else floored(q)
+                for _name, hook in [(None, None), *hooks]:
                     registry.MODELS["diehl-cook"] = dataclasses.replace(base, frozen_theta=hook)
                     row.append(accuracy(rd / "checkpoint.h5", tr, te, pick))
             finally:
