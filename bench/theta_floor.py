@@ -70,11 +70,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("rundirs", nargs="+", type=Path)
     ap.add_argument("--quantiles", type=float, nargs="*", default=[0.25, 0.5])
-    ap.add_argument("--of-max", type=float, nargs="*", default=[], help="floors at these fractions of the largest")
+    ap.add_argument("--of-max", type=float, nargs="*", default=[], help="floors at fractions of the largest")
     ap.add_argument("--label", type=int, default=2000, help="training images used to label the neurons")
     args = ap.parse_args()
     base = registry.MODELS["diehl-cook"]
-    hooks = [(f"q {q:g}", floored(q)) for q in args.quantiles] + [(f"{f:g} max", floored_of_max(f)) for f in args.of_max]
+    hooks = [(f"q {q:g}", floored(q)) for q in args.quantiles]
+    hooks += [(f"{f:g} max", floored_of_max(f)) for f in args.of_max]
     print("run".ljust(28) + "no floor".rjust(10) + "".join(name.rjust(10) for name, _ in hooks))
     for rd in args.rundirs:
         _n, _arith, seed, split = rd.name.split("-")

@@ -54,6 +54,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from neuro.errors import NeuroError
 from neuro.spec import Network
 
@@ -103,11 +105,16 @@ class DiehlCookConfig:
     spike_block_ms: float = 0.0
     post2_factor: int = 1  # 1: Diehl & Cook's rule; 0: pair rule without post2 (see _plasticity)
     w_inh_exc_eval: float | None = None  # mV; inhibition of the frozen network (None: w_inh_exc)
+    frozen_theta_floor: float = 0.0  # frozen thresholds raised to this fraction of the largest (0: off)
 
     def __post_init__(self):
         if self.theta_decay_images < 0:
             raise NeuroError(
                 f"must be >= 0 (0: no host decay), got {self.theta_decay_images}", field="theta_decay_images"
+            )
+        if not 0.0 <= self.frozen_theta_floor < 1.0:
+            raise NeuroError(
+                f"must be in [0, 1) (0: off), got {self.frozen_theta_floor}", field="frozen_theta_floor"
             )
 
     @property
@@ -136,9 +143,27 @@ PRESETS = {
         "w_inh_exc": -17.0 * 120.0,
         "w_inh_exc_eval": -17.0 * 40.0,
         "theta_decay_images": 100,
+        "frozen_theta_floor": 0.4,
     },
 }
 PRESET_EPOCHS = {"paper": 1, "embedded": 3}  # passes over the data ``neuro train`` makes by default
+
+
+def frozen_theta(cfg: DiehlCookConfig, net, theta: np.ndarray) -> np.ndarray:
+    r"""The frozen network's thresholds (labelling, evaluation): the learned ones, with the
+    excitatory thresholds raised to a floor of ``frozen_theta_floor`` times the largest,
+
+    .. math:: \theta_i' = \max(\theta_i,\; f \max_j \theta_j),
+
+    rounded down to a register value in an integer arithmetic (a host write of the threshold
+    registers before the frozen network runs). ``f = 0`` keeps the learned thresholds."""
+    if cfg.frozen_theta_floor == 0.0:
+        return theta
+    out = np.array(theta, copy=True)
+    exc = net.pop_slice("exc")
+    floor = cfg.frozen_theta_floor * out[exc].max()
+    out[exc] = np.maximum(out[exc], np.floor(floor) if net.target.integer else floor)
+    return out
 
 
 def _plasticity(cfg: DiehlCookConfig) -> dict:

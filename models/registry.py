@@ -40,6 +40,7 @@ MODELS = {
         diehl_cook.PRESET_EPOCHS,
         diehl_cook.build_network,
         "diehl_cook_protocol:Presenter",
+        frozen_theta=diehl_cook.frozen_theta,
     ),
     "teacher-stdp": ModelKind(
         "teacher-stdp",

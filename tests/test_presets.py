@@ -62,3 +62,34 @@ def test_threshold_step_and_host_decay(loihi_embedded):
     )
     assert paper.pop_registers[paper.pop_names.index("exc")].decay_theta == 0
     assert paper.spec.populations[0].tau_theta == cfg.tau_theta
+
+
+@pytest.mark.parametrize(
+    "arithmetic, learned, f, want",
+    [
+        ("float", [0.0, 1.0, 5.0, 10.0], 0.4, [4.0, 4.0, 5.0, 10.0]),
+        ("loihi", [0, 3, 7, 25], 0.5, [12, 12, 12, 25]),  # floor(12.5): a register value
+        ("float", [0.0, 1.0, 5.0, 10.0], 0.0, [0.0, 1.0, 5.0, 10.0]),  # 0: the learned ones
+    ],
+)
+def test_frozen_theta_floor_by_hand(arithmetic, learned, f, want):
+    """The frozen network's excitatory thresholds are raised to f x the largest; the
+    inhibitory population's are untouched."""
+    from neuro.models.diehl_cook import frozen_theta
+
+    cfg = make_config(4, {"frozen_theta_floor": f}, "embedded")
+    net = compile_network(build_network(cfg, arithmetic, 0))
+    theta = np.full(net.n_neurons, 2 if net.target.integer else 2.0, dtype=np.asarray(learned).dtype)
+    theta[net.pop_slice("exc")] = learned
+    out = frozen_theta(cfg, net, theta)
+    assert out[net.pop_slice("exc")].tolist() == want
+    assert out[net.pop_slice("inh")].tolist() == [2] * 4
+    assert theta[net.pop_slice("exc")].tolist() == learned  # the learned array is not modified
+
+
+def test_frozen_theta_floor_range():
+    from neuro.errors import NeuroError
+
+    for bad in (-0.1, 1.0):
+        with pytest.raises(NeuroError, match="frozen_theta_floor"):
+            make_config(100, {"frozen_theta_floor": bad}, "embedded")

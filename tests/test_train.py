@@ -269,3 +269,23 @@ def test_trained_weights_are_normalized(tmp_path, arithmetic):
     # loihi: each of 784 weights rounded to the nearest Wgt (0.41 mV): the sum within 784 * 0.2 mV
     tol = 1e-9 * target if arithmetic == "float" else 784 * 0.21
     assert np.all(np.abs(sums - target) <= tol), sums
+
+
+@pytest.mark.parametrize("arithmetic", ["float", "loihi"])
+def test_frozen_network_floors_thresholds(tmp_path, arithmetic):
+    """``frozen_theta_floor`` reaches the frozen network (labelling, evaluation), and only it:
+    the checkpoint keeps the learned thresholds."""
+    from neuro.io.checkpoint import load_checkpoint
+    from neuro.models.diehl_cook_protocol import frozen_simulator
+
+    kw = dict(TINY, arithmetic=arithmetic, overrides={"frozen_theta_floor": 0.6, "theta_plus": 2.0})
+    train(tmp_path / "run", **kw)
+    learned_sim, _ = load_checkpoint(tmp_path / "run" / "checkpoint.h5")
+    learned = learned_sim.state["theta"][0]
+    exc = learned_sim.net.pop_slice("exc")
+    assert learned[exc].max() > 0 and learned[exc].min() < 0.6 * learned[exc].max()  # a floor that bites
+    frozen, _ = frozen_simulator(tmp_path / "run" / "checkpoint.h5", batch=2)
+    floor = 0.6 * learned[exc].max()
+    want = np.maximum(learned[exc], np.floor(floor) if arithmetic == "loihi" else floor)
+    assert np.array_equal(frozen.state["theta"][0][exc], want)
+    assert np.array_equal(frozen.state["theta"][1][exc], want)
