@@ -47,7 +47,7 @@ def reevaluate(rundir: Path, overrides: dict, tmp: Path) -> tuple[float, int, in
     tr, te = load_dataset(data, "train"), load_dataset(data, "test")
     src = rundir / "checkpoint.h5"
     extra = read_checkpoint_meta(src)["extra"]
-    if extra["data"] != data or extra["label_images"] != len(tr):
+    if extra["data"].split(":")[0] != data.split(":")[0] or extra["label_images"] != len(tr):
         raise SystemExit(f"{rundir}: trained on {extra['data']}, {extra['label_images']} labelling images")
     extra = dict(extra, config=dict(extra["config"], **overrides))
     ckpt = tmp / "checkpoint.h5"
