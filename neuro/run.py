@@ -265,7 +265,7 @@ def run_spec(
         writer.flush(step)
         bar(step)
         stopping = ckpt.stop_now(step) or (flag is not None and flag.stop)
-        if ckpt.due(stopping):
+        if ckpt.due(step, stopping):
             st = export_simulator(sim)
             st.update(inputs_state(sim.inputs))
             ckpt.write(st, step, compiled.rng.bit_generator.state, 1)

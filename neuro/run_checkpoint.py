@@ -401,9 +401,10 @@ class Checkpointer:
     def stop_now(self, step: int) -> bool:
         return self.stop_after is not None and step >= self.stop_after
 
-    def due(self, stopping: bool) -> bool:
-        """A checkpoint is due: at a stop (interrupt) or when ``every`` seconds have passed."""
-        if self.every is None:
+    def due(self, step: int, stopping: bool) -> bool:
+        """A checkpoint is due after ``step`` steps: at a stop (interrupt) or when ``every`` seconds
+        have passed (never at the run's last step)."""
+        if self.every is None or step >= self.meta["steps"]:
             return False
         return stopping or time.monotonic() - self._last >= self.every
 
@@ -425,7 +426,7 @@ def at_chunk_end(ckpt: Checkpointer, group, sim, sub, full, spike_count, xchg, s
     clock decides; every worker's part is gathered and merged on worker 0); returns whether the
     run stops here (``stopped``, or the stop step reached)."""
     stopped = stopped or ckpt.stop_now(sim.step)
-    if not group.any(group.rank == 0 and ckpt.due(stopped)):
+    if not group.any(group.rank == 0 and ckpt.due(sim.step, stopped)):
         return stopped
     parts = group.gather(export_worker(sim, sub, spike_count, xchg.bytes_sent))
     if parts is not None:

@@ -101,6 +101,7 @@ def test_resumed_twice_and_probes_cut_back(plastic, uninterrupted, tmp_path):
 
 
 def test_checkpoint_every_zero_writes_one_per_chunk(tmp_path, monkeypatch):
+    # 2300 steps: Poisson blocks of 1024 steps are drawn after the checkpoint (the generator's state)
     spec = tmp_path / "net.toml"
     spec.write_text(SPEC.replace("steps = 200", "steps = 2300").replace("size = 1500", "size = 150"))
     written = []
@@ -109,13 +110,24 @@ def test_checkpoint_every_zero_writes_one_per_chunk(tmp_path, monkeypatch):
         run_checkpoint, "save", lambda p, st, meta: written.append(meta["step"]) or real(p, st, meta)
     )
     with pytest.raises(KeyboardInterrupt):
-        run_spec(load_spec(spec), tmp_path / "o", progress=False, checkpoint_every=0, stop_after=2100)
+        run_spec(load_spec(spec), tmp_path / "o", progress=False, checkpoint_every=0, stop_after=1100)
     # chunks end where the current input starts and stops (50, 120 ms), then every 1000 steps; and the stop
-    assert written == [50, 120, 1120, 2100]
+    assert written == [50, 120, 1100]
     st, meta = run_checkpoint.load(tmp_path / "o" / run_checkpoint.CHECKPOINT)
-    assert meta["step"] == 2100 and meta["seed"] == 7 and meta["arithmetic"] == "float"
+    assert meta["step"] == 1100 and meta["seed"] == 7 and meta["arithmetic"] == "float"
     assert meta["spec_hash"] == run_checkpoint.spec_hash(load_spec(spec))
     assert st["pending"].shape[0] == 4  # delays up to 3 steps: rows k .. k + 3
+    assert meta["checkpoint_every"] == 0  # (the CLI's --resume keeps checkpointing as often)
+    res = run_spec(
+        load_spec(spec),
+        tmp_path / "o",
+        progress=False,
+        checkpoint_every=0,
+        resume=load_resume(tmp_path / "o")[1],
+    )
+    assert written == [50, 120, 1100, 2100]  # none at the last step
+    one = run_spec(load_spec(spec), tmp_path / "one", progress=False)
+    assert_same_file(one.path, res.path)
 
 
 # ------------------------------------------------------------------------------- refusals (CLI)
