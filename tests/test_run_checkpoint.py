@@ -253,3 +253,26 @@ def test_cli_under_mpiexec_stop_and_resume(tmp_path):
         assert f["emulator"].attrs["mpi_ranks"] == 2 and f["emulator"].attrs["mpi_bytes_exchanged"] > 0
     proc = mpirun(2, "-q", "run", "--resume", out)
     assert proc.returncode == 2 and "nothing to resume" in proc.stderr
+
+
+def test_sigterm_checkpoints_at_the_chunk_end_and_resumes(tmp_path):
+    import signal
+    import time
+
+    spec = tmp_path / "long.toml"
+    spec.write_text(SPEC.replace("steps = 200", "steps = 100000").replace("size = 1500", "size = 150"))
+    out = tmp_path / "o"
+    cmd = [sys.executable, "-c", "from neuro.cli import main; main()", "-q", "run", spec, "-o", out]
+    proc = subprocess.Popen([*map(str, cmd), "--checkpoint-every", "3600"], cwd=ROOT, stderr=subprocess.PIPE)
+    t0 = time.monotonic()
+    while not (out / "spikes.h5").exists() and time.monotonic() - t0 < 120:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    _st, meta = run_checkpoint.load(out / run_checkpoint.CHECKPOINT)
+    assert 0 < meta["step"] < 100000
+    assert cli("run", "--resume", out).exit_code == 0
+    one = run_spec(load_spec(spec), tmp_path / "one", progress=False)
+    assert_same_file(one.path, out / "spikes.h5")
