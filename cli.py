@@ -162,6 +162,8 @@ def run(
                 checkpoint_every=checkpoint_every, resume=resume, stop_after=stop_after,
             )  # fmt: skip
         elif _is_nir(spec, dt, input_path):
+            if checkpoint_every is not None:
+                raise NeuroError("--checkpoint-every is for TOML specs, not NIR graphs", spec)
             from neuro.nir import run_nir
 
             res = run_nir(

@@ -79,6 +79,15 @@ def _checkpointer(net: Network, outdir, every, resume, stop_after) -> Checkpoint
     }
     if every is not None:
         meta["checkpoint_every"] = float(every)  # a resumed run keeps checkpointing as often
+    if (every is not None or resume is not None) and (
+        net.simulation.arithmetic not in ("float", "loihi")
+        or any(getattr(i, "graded", False) for i in net.inputs)
+    ):
+        raise NeuroError(
+            "checkpoints are available for float and loihi arithmetic without graded inputs",
+            net.source,
+            "simulation.arithmetic",
+        )
     if resume is not None and resume[1]["spec_hash"] != meta["spec_hash"]:
         raise NeuroError("the spec differs from the one the checkpoint was written with", resume[1]["path"])
     return Checkpointer(outdir, every, meta, resume, stop_after)

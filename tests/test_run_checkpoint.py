@@ -276,3 +276,28 @@ def test_sigterm_checkpoints_at_the_chunk_end_and_resumes(tmp_path):
     assert cli("run", "--resume", out).exit_code == 0
     one = run_spec(load_spec(spec), tmp_path / "one", progress=False)
     assert_same_file(one.path, out / "spikes.h5")
+
+
+TINY = """\
+[simulation]
+steps = 20
+arithmetic = "truenorth"
+[[populations]]
+name = "a"
+size = 4
+[[inputs]]
+name = "kick"
+kind = "spike_times"
+times = [[3.0], [5.0]]
+[[projections]]
+pre = "kick"
+post = "a"
+weight = 1.0
+"""
+
+
+def test_checkpoints_refused_where_the_state_is_not_exported(tmp_path):
+    spec = tmp_path / "tn.toml"
+    spec.write_text(TINY)
+    one_line_error(cli("run", spec, "-o", tmp_path / "tn", "--checkpoint-every", "5"), "float and loihi")
+    assert not (tmp_path / "tn").exists()
