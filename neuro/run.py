@@ -21,7 +21,14 @@ from neuro.mapping import Placement, place
 from neuro.network import CompiledNetwork, compile_network
 from neuro.progress import Progress, compile_notice
 from neuro.resources import check_resources
-from neuro.run_checkpoint import Checkpointer, StopFlag, export_simulator, inputs_state, spec_hash
+from neuro.run_checkpoint import (
+    CHECKPOINT,
+    Checkpointer,
+    StopFlag,
+    export_simulator,
+    inputs_state,
+    spec_hash,
+)
 from neuro.spec import Network
 
 log = logging.getLogger(__name__)
@@ -97,18 +104,26 @@ def load_resume(outdir, net: Network | None = None) -> tuple[Network, tuple]:
     """The network and checkpoint to continue the interrupted run in ``outdir`` (``net``: the
     spec given again on the command line, which must be the checkpoint's; None: the
     checkpoint's own). Refused in one line: no checkpoint, a complete run, another spec."""
-    from neuro.io.sonata import SpikeFile
-    from neuro.run_checkpoint import CHECKPOINT, load
+    from neuro.io.guard import reading
+    from neuro.io.sonata import open_spike_h5
+    from neuro.run_checkpoint import load
 
     outdir = Path(outdir)
     if not outdir.is_dir():
         raise NeuroError("nothing to resume: no such output directory", str(outdir))
     spikes = outdir / "spikes.h5"
-    if spikes.is_file() and SpikeFile(spikes).complete:
-        raise NeuroError("the run is complete: nothing to resume", str(spikes))
+    done = -1
+    if spikes.is_file():
+        with open_spike_h5(spikes) as f, reading(spikes, "spike file"):
+            if bool(f["emulator"].attrs.get("complete", False)):
+                raise NeuroError("the run is complete: nothing to resume", str(spikes))
+            done = int(f["emulator"].attrs.get("steps_completed", 0))
     st, meta = load(outdir / CHECKPOINT)
-    if not spikes.is_file():
-        raise NeuroError("nothing to resume: no spikes.h5 next to the checkpoint", str(outdir))
+    if done < meta["step"]:
+        what = "no spikes.h5" if done < 0 else f"spikes.h5 of {done} steps"
+        raise NeuroError(
+            f"nothing to resume: {what} next to a checkpoint of step {meta['step']}", str(outdir)
+        )
     stored = Network.from_dict(meta["spec"], source=meta["path"])
     if net is None:
         net = stored
@@ -180,7 +195,9 @@ def run_spec(
             check_outdir,
             lambda total, enabled: Progress(total, "steps", enabled, after_s=PROGRESS_AFTER_S),
             RunResult,
-            lambda path: OutputDir(path, () if resume else ("spikes.h5",), overwrite or bool(resume)),
+            lambda path: OutputDir(
+                path, () if resume else ("spikes.h5", CHECKPOINT), overwrite or bool(resume)
+            ),
             ckpt,
         )
         overwrite = overwrite or bool(resume)  # a resumed run writes into its directory
@@ -214,7 +231,7 @@ def run_spec(
 
         check_shapes(ckpt.state, compiled, ckpt.resumed["path"])
         import_simulator(sim, ckpt.state, ckpt.resumed)
-    claim = OutputDir(outdir, () if resume else ("spikes.h5",), overwrite or bool(resume))
+    claim = OutputDir(outdir, () if resume else ("spikes.h5", CHECKPOINT), overwrite or bool(resume))
     claim.claim()  # atomic mkdir, or (overwrite) only spikes.h5 replaced; locked while running
     attrs = {
         "seed": compiled.seed,

@@ -301,3 +301,23 @@ def test_checkpoints_refused_where_the_state_is_not_exported(tmp_path):
     spec.write_text(TINY)
     one_line_error(cli("run", spec, "-o", tmp_path / "tn", "--checkpoint-every", "5"), "float and loihi")
     assert not (tmp_path / "tn").exists()
+
+
+@pytest.mark.mpi
+@needs_mpi
+def test_sigterm_on_one_rank_checkpoints_all_ranks_and_resumes(tmp_path):
+    from tests.test_mpi import INTERRUPT
+
+    spec = tmp_path / "long.toml"
+    spec.write_text(SPEC.replace("steps = 200", "steps = 60000").replace("size = 1500", "size = 150"))
+    out = tmp_path / "o"
+    cmd = ["mpiexec", "-n", "2", sys.executable, "-c", INTERRUPT.format(after=4.0)]
+    cmd += ["-q", "run", spec, "-o", out, "--checkpoint-every", "3600"]
+    proc = subprocess.run(list(map(str, cmd)), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "--resume" in proc.stderr
+    _st, meta = run_checkpoint.load(out / run_checkpoint.CHECKPOINT)
+    assert 0 < meta["step"] < 60000 and meta["workers"] == 2
+    proc = mpirun(3, "-q", "run", "--resume", out)
+    assert proc.returncode == 0, proc.stderr
+    one = run_spec(load_spec(spec), tmp_path / "one", progress=False)
+    assert_same_file(one.path, out / "spikes.h5")
