@@ -312,11 +312,10 @@ def run_spec(
     try:
         if flag is not None:
             flag.__enter__()  # SIGINT/SIGTERM: stop at the chunk's end, with a checkpoint
-        for end in (*(ckpt.boundaries([]) if ckpt.stop_after else ()), sim_cfg.steps):
-            if end > sim.step:
+        for end in (*ckpt.boundaries([]), sim_cfg.steps):  # (a chunk ends at the stop step)
+            if sim_cfg.steps >= end > sim.step:
                 sim.run(end - sim.step, on_spikes=on_spikes, on_probe=on_probe, on_chunk=on_chunk)
         complete = True
-        ckpt.finished()
     finally:
         if flag is not None:
             flag.__exit__()
@@ -330,6 +329,8 @@ def run_spec(
         writer.flush(sim.step)
         write_ledger(writer.f.require_group("emulator/counters"), ledger)
         writer.close(complete, counters)
+        if complete:
+            ckpt.finished()
         claim.release()
     if counters.get("overflow_q") or counters.get("overflow_u") or counters.get("overflow_u2"):
         log.warning(

@@ -399,7 +399,8 @@ class Checkpointer:
         return sorted({*changes, *([self.stop_after] if self.stop_after else [])})
 
     def stop_now(self, step: int) -> bool:
-        return self.stop_after is not None and step >= self.stop_after
+        """The stop step is reached (never at the run's last step: the run then completes)."""
+        return self.stop_after is not None and self.stop_after <= step < self.meta["steps"]
 
     def due(self, step: int, stopping: bool) -> bool:
         """A checkpoint is due after ``step`` steps: at a stop (interrupt) or when ``every`` seconds

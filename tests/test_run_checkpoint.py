@@ -321,3 +321,12 @@ def test_sigterm_on_one_rank_checkpoints_all_ranks_and_resumes(tmp_path):
     assert proc.returncode == 0, proc.stderr
     one = run_spec(load_spec(spec), tmp_path / "one", progress=False)
     assert_same_file(one.path, out / "spikes.h5")
+
+
+def test_stop_at_or_past_the_last_step_completes(small, tmp_path):
+    for stop in (60, 90):
+        res = run_spec(
+            load_spec(small), tmp_path / f"s{stop}", progress=False, checkpoint_every=10, stop_after=stop
+        )
+        assert res.complete and res.steps == 60
+        assert not (tmp_path / f"s{stop}" / run_checkpoint.CHECKPOINT).exists()
