@@ -67,12 +67,11 @@ _NIR_UNIT_HELP = "NIR graph: the time unit of its time constants and delays (NIR
 
 
 @main.command()
-@click.argument("spec", type=click.Path())
+@click.argument("spec", type=click.Path(), required=False)
 @click.option(
     "-o",
     "--output",
     "outdir",
-    required=True,
     type=click.Path(file_okay=False),
     help="Output directory; receives spikes.h5 (SONATA).",
 )
@@ -95,6 +94,20 @@ _NIR_UNIT_HELP = "NIR graph: the time unit of its time constants and delays (NIR
     help="Worker threads, each stepping whole chips or cores (the same file; see docs/scaling.md).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing output directory.")
+@click.option(
+    "--checkpoint-every",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="Write OUTDIR/checkpoint.h5 every SECONDS of wall clock (0: every chunk) and when stopped.",
+)
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(file_okay=False),
+    metavar="OUTDIR",
+    help="Continue the stopped run in OUTDIR from its checkpoint (SPEC and options, if given, must match).",
+)
+@click.option("--stop-after", type=click.IntRange(min=1), hidden=True)  # tests: stop as if interrupted
 @click.option("--dt", type=click.FloatRange(min=0, min_open=True), help="NIR graph: the step (ms).")
 @click.option("--input", "input_path", type=click.Path(dir_okay=False), help=_NIR_INPUT_HELP)
 @click.option(
@@ -102,17 +115,55 @@ _NIR_UNIT_HELP = "NIR graph: the time unit of its time constants and delays (NIR
 )
 @click.pass_context
 def run(
-    ctx, spec, outdir, steps, seed, arithmetic, chip, chips, threads, overwrite, dt, input_path, time_unit
+    ctx,
+    spec,
+    outdir,
+    steps,
+    seed,
+    arithmetic,
+    chip,
+    chips,
+    threads,
+    overwrite,
+    checkpoint_every,
+    resume_dir,
+    stop_after,
+    dt,
+    input_path,
+    time_unit,
 ):
-    """Simulate SPEC (a TOML network, or a NIR graph GRAPH.nir with --dt) and write OUTDIR/spikes.h5."""
+    """Simulate SPEC (a TOML network, or a NIR graph GRAPH.nir with --dt) and write OUTDIR/spikes.h5.
+
+    With --checkpoint-every the run can be continued after an interrupt: neuro run --resume OUTDIR."""
     from pathlib import Path
 
-    from neuro.run import check_outdir, prepare, run_spec
+    from neuro.run import check_outdir, load_resume, prepare, run_spec
     from neuro.spec import load_spec
 
-    check_outdir(Path(outdir), overwrite)
+    if resume_dir is not None:
+        if outdir is not None or overwrite:
+            raise NeuroError("--resume OUTDIR continues a run in place: no -o/--overwrite", field="resume")
+        outdir = resume_dir
+    elif spec is None or outdir is None:
+        raise click.UsageError("SPEC and -o OUTDIR are required (or --resume OUTDIR)")
+    else:
+        check_outdir(Path(outdir), overwrite)
+    resume = None
     try:
-        if _is_nir(spec, dt, input_path):
+        if resume_dir is not None:
+            net = None if spec is None else prepare(load_spec(spec), steps, seed, arithmetic, chip, chips)
+            if spec is None and any(x is not None for x in (steps, seed, arithmetic, chip, chips)):
+                raise NeuroError("options that change the spec need SPEC with --resume", field="resume")
+            net, resume = load_resume(resume_dir, net)
+            if checkpoint_every is None:
+                checkpoint_every = resume[1].get("checkpoint_every")
+            res = run_spec(
+                net, outdir, progress=not ctx.obj["quiet"], threads=threads,
+                checkpoint_every=checkpoint_every, resume=resume, stop_after=stop_after,
+            )  # fmt: skip
+        elif _is_nir(spec, dt, input_path):
+            if checkpoint_every is not None:
+                raise NeuroError("--checkpoint-every is for TOML specs, not NIR graphs", spec)
             from neuro.nir import run_nir
 
             res = run_nir(
@@ -131,9 +182,13 @@ def run(
             )
         else:
             net = prepare(load_spec(spec), steps, seed, arithmetic, chip, chips)
-            res = run_spec(net, outdir, overwrite=overwrite, progress=not ctx.obj["quiet"], threads=threads)
+            res = run_spec(
+                net, outdir, overwrite=overwrite, progress=not ctx.obj["quiet"], threads=threads,
+                checkpoint_every=checkpoint_every, stop_after=stop_after,
+            )  # fmt: skip
     except KeyboardInterrupt:
-        click.echo(f"interrupted: {outdir}/spikes.h5 is readable and marked incomplete", err=True)
+        again = f"; continue with neuro run --resume {outdir}" if checkpoint_every is not None else ""
+        click.echo(f"interrupted: {outdir}/spikes.h5 is readable and marked incomplete{again}", err=True)
         ctx.exit(130)
     if res.rank:  # under mpiexec, rank 0 reports for all ranks
         return

@@ -21,6 +21,14 @@ from neuro.mapping import Placement, place
 from neuro.network import CompiledNetwork, compile_network
 from neuro.progress import Progress, compile_notice
 from neuro.resources import check_resources
+from neuro.run_checkpoint import (
+    CHECKPOINT,
+    Checkpointer,
+    StopFlag,
+    export_simulator,
+    inputs_state,
+    spec_hash,
+)
 from neuro.spec import Network
 
 log = logging.getLogger(__name__)
@@ -68,6 +76,70 @@ def check_outdir(outdir: Path, overwrite: bool) -> None:
     check_output_dir(outdir, overwrite)
 
 
+def _checkpointer(net: Network, outdir, every, resume, stop_after) -> Checkpointer:
+    meta = {
+        "spec": net.to_dict(),
+        "spec_hash": spec_hash(net),
+        "seed": net.simulation.seed,
+        "arithmetic": net.simulation.arithmetic,
+        "steps": net.simulation.steps,
+    }
+    if every is not None:
+        meta["checkpoint_every"] = float(every)  # a resumed run keeps checkpointing as often
+    if (every is not None or resume is not None) and (
+        net.simulation.arithmetic not in ("float", "loihi")
+        or any(getattr(i, "graded", False) for i in net.inputs)
+    ):
+        raise NeuroError(
+            "checkpoints are available for float and loihi arithmetic without graded inputs",
+            net.source,
+            "simulation.arithmetic",
+        )
+    if resume is not None and resume[1]["spec_hash"] != meta["spec_hash"]:
+        raise NeuroError("the spec differs from the one the checkpoint was written with", resume[1]["path"])
+    return Checkpointer(outdir, every, meta, resume, stop_after)
+
+
+def load_resume(outdir, net: Network | None = None) -> tuple[Network, tuple]:
+    """The network and checkpoint to continue the interrupted run in ``outdir`` (``net``: the
+    spec given again on the command line, which must be the checkpoint's; None: the
+    checkpoint's own). Refused in one line: no checkpoint, a complete run, another spec."""
+    from neuro.io.guard import reading
+    from neuro.io.sonata import open_spike_h5
+    from neuro.run_checkpoint import load
+
+    outdir = Path(outdir)
+    if not outdir.is_dir():
+        raise NeuroError("nothing to resume: no such output directory", str(outdir))
+    spikes = outdir / "spikes.h5"
+    done = -1
+    if spikes.is_file():
+        with open_spike_h5(spikes) as f, reading(spikes, "spike file"):
+            if bool(f["emulator"].attrs.get("complete", False)):
+                raise NeuroError("the run is complete: nothing to resume", str(spikes))
+            done = int(f["emulator"].attrs.get("steps_completed", 0))
+    st, meta = load(outdir / CHECKPOINT)
+    if done < meta["step"]:
+        what = "no spikes.h5" if done < 0 else f"spikes.h5 of {done} steps"
+        raise NeuroError(
+            f"nothing to resume: {what} next to a checkpoint of step {meta['step']}", str(outdir)
+        )
+    stored = Network.from_dict(meta["spec"], source=meta["path"])
+    if net is None:
+        net = stored
+    elif spec_hash(net) != meta["spec_hash"]:
+        now, then = net.to_dict(), meta["spec"]
+        diff = next((k for k in then if then.get(k) != now.get(k)), "?")
+        raise NeuroError(
+            f"the spec differs from the one the checkpoint was written with (in {diff!r}); "
+            "resume with the same spec and options",
+            net.source,
+        )
+    if meta["seed"] != net.simulation.seed or meta["arithmetic"] != net.simulation.arithmetic:
+        raise NeuroError("the checkpoint's seed or arithmetic differs from the spec's", meta["path"])
+    return net, (st, meta)
+
+
 def chip_convention(v, k0, chunk_spikes, probe_idx, probe_map, reading):
     """Probe traces ``v`` (steps, 1, probes) of one chunk as the chip reports them: ``reading``
     at every spike step of a neuron whose probe has ``convention = "chip"`` (the state itself
@@ -89,7 +161,14 @@ def chip_convention(v, k0, chunk_spikes, probe_idx, probe_map, reading):
 
 
 def run_spec(
-    net: Network, outdir, overwrite: bool = False, progress: bool = True, threads: int = 1
+    net: Network,
+    outdir,
+    overwrite: bool = False,
+    progress: bool = True,
+    threads: int = 1,
+    checkpoint_every: float | None = None,
+    resume=None,
+    stop_after: int | None = None,
 ) -> RunResult:
     """Simulate ``net`` as its ``simulation`` section says and write ``outdir/spikes.h5``.
 
@@ -98,9 +177,16 @@ def run_spec(
     boundary and leave a readable file marked ``complete = False``. Under ``mpiexec`` the run is
     split over the MPI ranks, with ``threads > 1`` over worker threads (:mod:`neuro.parallel`;
     the same file either way).
+
+    With ``checkpoint_every`` (seconds; 0: every chunk) the whole state is written to
+    ``outdir/checkpoint.h5`` that often and when the run is stopped (:mod:`neuro.run_checkpoint`);
+    ``resume`` (from :func:`load_resume`) continues such a run in ``outdir``: spikes.h5 is cut
+    back to the checkpoint's step and appended to. ``stop_after``: stop as if interrupted once
+    that many steps are done.
     """
     from neuro.parallel import world
 
+    ckpt = _checkpointer(net, outdir, checkpoint_every, resume, stop_after)
     comm = world()
     if comm is not None or threads > 1:
         from neuro.parallel.runner import RunHooks, run_spec_mpi, run_spec_threads
@@ -109,14 +195,18 @@ def run_spec(
             check_outdir,
             lambda total, enabled: Progress(total, "steps", enabled, after_s=PROGRESS_AFTER_S),
             RunResult,
-            lambda path: OutputDir(path, ("spikes.h5",), overwrite),
+            lambda path: OutputDir(
+                path, () if resume else ("spikes.h5", CHECKPOINT), overwrite or bool(resume)
+            ),
+            ckpt,
         )
+        overwrite = overwrite or bool(resume)  # a resumed run writes into its directory
         if comm is not None:
             return run_spec_mpi(net, outdir, comm, hooks, overwrite, progress)
         return run_spec_threads(net, outdir, threads, hooks, overwrite, progress)
     t0 = time.perf_counter()
     outdir = Path(outdir)
-    check_outdir(outdir, overwrite)
+    check_outdir(outdir, overwrite or bool(resume))
     sim_cfg = net.simulation
     profile = get_profile(sim_cfg.chip)
     compiled = compile_network(net)
@@ -136,7 +226,12 @@ def run_spec(
         probe_idx.extend((sl.start + local).tolist())
     sim = compiled.target.simulator(compiled, probe_neurons=probe_idx)
 
-    claim = OutputDir(outdir, ("spikes.h5",), overwrite)
+    if ckpt.resumed is not None:
+        from neuro.run_checkpoint import check_shapes, import_simulator
+
+        check_shapes(ckpt.state, compiled, ckpt.resumed["path"])
+        import_simulator(sim, ckpt.state, ckpt.resumed)
+    claim = OutputDir(outdir, () if resume else ("spikes.h5", CHECKPOINT), overwrite or bool(resume))
     claim.claim()  # atomic mkdir, or (overwrite) only spikes.h5 replaced; locked while running
     attrs = {
         "seed": compiled.seed,
@@ -149,10 +244,18 @@ def run_spec(
         "network": net.name,
     }
     try:
-        writer = SpikeWriter(
-            outdir / "spikes.h5", compiled.pop_names, compiled.pop_offsets, compiled.dt, attrs
-        )
-        writer.write_placement(placement)
+        if ckpt.resumed is not None:
+            writer = SpikeWriter.reopen(
+                outdir / "spikes.h5", compiled.pop_names, compiled.pop_offsets, compiled.dt, sim.step, attrs
+            )
+        else:
+            writer = SpikeWriter(
+                outdir / "spikes.h5", compiled.pop_names, compiled.pop_offsets, compiled.dt, attrs
+            )
+            writer.write_placement(placement)
+    except NeuroError:
+        claim.release()
+        raise
     except OSError as exc:
         claim.release()
         raise NeuroError(f"cannot write spikes.h5: {exc}", str(outdir)) from None
@@ -162,7 +265,7 @@ def run_spec(
         sys.stderr.write(notice + "\n")
 
     for inp in net.inputs:
-        if getattr(inp, "graded", False):
+        if getattr(inp, "graded", False) and ckpt.resumed is None:
             writer.write_graded_input(inp, compiled.dt)
     chip_reading = compiled.target.spike_step_v_reading
     chip_probes = any(pb.convention == "chip" for pb in net.probes)
@@ -182,9 +285,18 @@ def run_spec(
             for var in pb.variables:
                 writer.write_probe(pb.population, var, local, (v if var == "v" else i)[:, 0, cols])
 
+    flag = StopFlag() if ckpt.every is not None else None
+
     def on_chunk(step):
         writer.flush(step)
         bar(step)
+        stopping = ckpt.stop_now(step) or (flag is not None and flag.stop)
+        if ckpt.due(step, stopping):
+            st = export_simulator(sim)
+            st.update(inputs_state(sim.inputs))
+            ckpt.write(st, step, compiled.rng.bit_generator.state, 1)
+        if stopping:
+            raise KeyboardInterrupt
 
     complete = False
     old_term = signal.getsignal(signal.SIGTERM)
@@ -198,14 +310,15 @@ def run_spec(
         old_term = None
     t_loop = time.perf_counter()
     try:
-        sim.run(
-            sim_cfg.steps,
-            on_spikes=on_spikes,
-            on_probe=on_probe,
-            on_chunk=on_chunk,
-        )
+        if flag is not None:
+            flag.__enter__()  # SIGINT/SIGTERM: stop at the chunk's end, with a checkpoint
+        for end in (*ckpt.boundaries([]), sim_cfg.steps):  # (a chunk ends at the stop step)
+            if sim_cfg.steps >= end > sim.step:
+                sim.run(end - sim.step, on_spikes=on_spikes, on_probe=on_probe, on_chunk=on_chunk)
         complete = True
     finally:
+        if flag is not None:
+            flag.__exit__()
         loop_s = time.perf_counter() - t_loop
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
@@ -216,6 +329,8 @@ def run_spec(
         writer.flush(sim.step)
         write_ledger(writer.f.require_group("emulator/counters"), ledger)
         writer.close(complete, counters)
+        if complete:
+            ckpt.finished()
         claim.release()
     if counters.get("overflow_q") or counters.get("overflow_u") or counters.get("overflow_u2"):
         log.warning(

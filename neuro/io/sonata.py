@@ -112,6 +112,43 @@ class SpikeWriter:
         self._probes = {}
         self.f.flush()
 
+    @classmethod
+    def reopen(cls, path, pop_names, pop_offsets, dt, step: int, attrs: dict, drop=()) -> SpikeWriter:
+        """Continue writing the file of an interrupted run from step ``step``: every spike at a later
+        step and every probe row from ``step`` on are cut off (``drop``: ``/emulator`` attributes
+        removed; ``attrs`` stored again). A file holding fewer steps is refused."""
+        self = cls.__new__(cls)
+        self.path, self.pop_names = Path(path), list(pop_names)
+        self.pop_offsets, self.dt = np.asarray(pop_offsets, dtype=np.int64), float(dt)
+        self.f = h5py.File(self.path, "r+", rdcc_nbytes=0)
+        emu = self.f["emulator"]
+        if int(emu.attrs.get("steps_completed", 0)) < step:
+            self.f.close()
+            raise NeuroError(f"holds fewer than the checkpoint's {step} steps", str(path))
+        self._ts, self._ids, self._steps = [], [], []
+        for name in self.pop_names:
+            ts, ids = self.f[f"spikes/{name}/timestamps"], self.f[f"spikes/{name}/node_ids"]
+            st = self.f[f"emulator/spike_steps/{name}"]
+            keep = int(np.searchsorted(committed(self.f, st)[()], step, side="left"))
+            for ds, out in ((ts, self._ts), (ids, self._ids), (st, self._steps)):
+                ds.resize(keep, axis=0)
+                out.append(ds)
+        self._probes = {}
+        for pop, g in self.f["emulator"].get("probes", {}).items():
+            for var, ds in g.items():
+                if var != "neurons":
+                    ds.resize(step, axis=0)
+                    self._probes[(pop, var)] = ds
+        if "counters" in emu:
+            del emu["counters"]
+        for key in drop:
+            emu.attrs.pop(key, None)
+        for key, val in attrs.items():
+            emu.attrs[key] = val if isinstance(val, int | float | str | np.generic) else json.dumps(val)
+        emu.attrs["complete"] = False
+        self.flush(step)
+        return self
+
     def write_placement(self, placement) -> None:
         emu = self.f["emulator"]
         g = emu.create_group("placement")

@@ -31,7 +31,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from neuro import __version__
+from neuro import __version__, run_checkpoint
 from neuro.chips import get_profile
 from neuro.energy.ledger import ledger_from_simulator, write_ledger
 from neuro.engine import CHUNK_STEPS, MIN_SPIKE_CAPACITY, Simulator
@@ -123,8 +123,11 @@ def _setup(net):
 #: What :mod:`neuro.run` lends the runner (so that this module does not import it):
 #: ``check_outdir(path, overwrite)``, ``progress(total, enabled)`` -> a progress bar and
 #: ``result(...)`` -> its ``RunResult``, ``claim(path)`` -> the output directory's claim
-#: (:class:`neuro.io.outdir.OutputDir`: created atomically, locked while worker 0 writes).
-RunHooks = namedtuple("RunHooks", ("check_outdir", "progress", "result", "claim"))
+#: (:class:`neuro.io.outdir.OutputDir`: created atomically, locked while worker 0 writes),
+#: ``checkpoint``: a :class:`neuro.run_checkpoint.Checkpointer` or None.
+RunHooks = namedtuple(
+    "RunHooks", ("check_outdir", "progress", "result", "claim", "checkpoint"), defaults=(None,)
+)
 
 
 def run_spec_mpi(net, outdir, comm, hooks: RunHooks, overwrite: bool = False, progress: bool = True):
@@ -218,6 +221,10 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
     learns = any(p.plasticity is not None for p in net.projections)
     sim = WorkerSimulator(sub, full, inputs, loc_index[probe_idx[my_probes]], learns)
     xchg = group.exchange
+    ckpt = hooks.checkpoint
+    resumed = ckpt is not None and ckpt.resumed is not None
+    if resumed:
+        run_checkpoint.check_shapes(ckpt.state, full, ckpt.resumed["path"])
 
     group.barrier()  # every worker has checked the output directory before worker 0 creates it
     writer = None
@@ -235,8 +242,14 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
             "network": net.name,
             group.size_attr: size,
         }
-        writer = SpikeWriter(outdir / "spikes.h5", full.pop_names, full.pop_offsets, full.dt, attrs)
-        writer.write_placement(placement)
+        if resumed:  # cut back to the checkpoint's step, appended to from there
+            writer = SpikeWriter.reopen(
+                outdir / "spikes.h5", full.pop_names, full.pop_offsets, full.dt, ckpt.start, attrs,
+                run_checkpoint.TRANSPORT_ATTRS,
+            )  # fmt: skip
+        else:
+            writer = SpikeWriter(outdir / "spikes.h5", full.pop_names, full.pop_offsets, full.dt, attrs)
+            writer.write_placement(placement)
     bar = hooks.progress(sim_cfg.steps, progress and rank == 0)
 
     stop_requested = [False]
@@ -256,12 +269,16 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
     d_min = group.all_values(min_remote_delay(sub, worker_of, rank))
     loop = WorkerLoop(sim, sub, full.n_sources, _window(d_min, learns), rank)
     xchg.setup(sub.local.size, loop.window)
+    if resumed:
+        run_checkpoint.import_worker(sim, sub, ckpt.state, ckpt.resumed, rank, worker_of, spike_count)
+        if rank == 0:
+            run_checkpoint.restore_exchange(xchg, int(ckpt.resumed.get("bytes_exchanged", 0)))
     if rank == 0:
         log.info("workers exchange spikes every %d step(s)", loop.window)
     stopped = False
     t_loop = time.perf_counter()
     try:
-        changes = inputs.change_points()
+        changes = inputs.change_points() if ckpt is None else ckpt.boundaries(inputs.change_points())
         while sim.step < sim_cfg.steps and not stopped:
             k0 = sim.step
             nxt = min([c for c in changes if c > k0] + [sim_cfg.steps])
@@ -292,6 +309,8 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
             _write_chunk(group, writer, k0, out_steps, out_ids, pv, pi, my_probes, probe_map)
             bar(sim.step)
             stopped = group.any(stop_requested[0])
+            if ckpt is not None:
+                stopped = run_checkpoint.at_chunk_end(ckpt, group, sim, sub, full, spike_count, xchg, stopped)
         complete = sim.step >= sim_cfg.steps and not stopped
     finally:
         loop_s = time.perf_counter() - t_loop
@@ -304,6 +323,8 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
         writer.f["emulator"].attrs[group.bytes_attr] = exchanged
         writer.f["emulator"].attrs["exchange_window"] = loop.window  # steps between exchanges
         writer.close(complete, counters)
+        if complete and ckpt is not None:
+            ckpt.finished()
         claim.release()
     counters = group.bcast(counters)
     if stopped and rank == 0:
