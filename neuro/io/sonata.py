@@ -114,11 +114,10 @@ class SpikeWriter:
             emu.attrs[key] = val if isinstance(val, int | float | str | np.generic) else json.dumps(val)
         emu.attrs["dt_ms"] = self.dt
         emu.attrs["complete"] = False
-        emu.attrs["steps_completed"] = 0
         emu.attrs["t_start_ms"] = 0.0
         self._probes = {}
         self._counters = {}  # (group, attribute name) -> its open attribute, rewritten in place
-        self.f.flush()
+        self.flush(0)  # creates the committed lengths (0) now, not in the run's first flush
 
     def write_placement(self, placement) -> None:
         emu = self.f["emulator"]
