@@ -42,9 +42,9 @@ def main() -> None:
         w = SpikeWriter(Path(tmp) / "spikes.h5", names, offsets, 1.0, {"seed": args.seed})
         for c in range(args.chunks):
             k0 = c * args.chunk_steps
-            fired = rng.random((args.chunk_steps, n)) < args.rate * 1e-3
-            step, neuron = np.nonzero(fired)  # by step, then neuron
-            step = step.astype(np.int64) + k0
+            ids = [np.flatnonzero(rng.random(n) < args.rate * 1e-3) for _ in range(args.chunk_steps)]
+            step = np.repeat(np.arange(k0, k0 + args.chunk_steps), [i.size for i in ids])  # by step,
+            neuron = np.concatenate(ids)  # then neuron
             total += step.size
             t0 = time.perf_counter()
             w.write_spikes(step, neuron.astype(np.int64))
