@@ -182,3 +182,40 @@ def test_probe_subset_of_neurons_and_both_variables(tmp_path):
         assert g["v"].shape == g["i"].shape == (30, 1)
         assert g["v"][:8, 0].tolist() == [10, 20, 30, 40, 50, 60, 0, 10]
         assert g["i"][()].max() == 0 and g["i"][()].min() == 0
+
+
+def test_every_flush_records_what_was_written(tmp_path):
+    """Committed lengths, ``steps_completed`` and ``t_stop_ms`` are rewritten in place at every
+    flush (not only created at the first) and always equal what the datasets hold; a population's
+    chunks read back as their concatenation, probes too."""
+    from neuro.io.sonata import SpikeWriter
+
+    w = SpikeWriter(tmp_path / "s.h5", ["p", "q"], np.array([0, 3, 5]), 0.5, {"seed": 1})
+    rec = w.f["emulator/committed"].attrs
+    assert all(rec[f"/spikes/{p}/{d}"] == 0 for p in "pq" for d in ("timestamps", "node_ids"))
+    written = {"p": [], "q": []}
+    for chunk in range(3):
+        k0 = 10 * chunk
+        steps = np.array([k0, k0 + 1, k0 + 1, k0 + 7 + chunk], dtype=np.int64)
+        ids = np.array([4, 0, 2, chunk % 5], dtype=np.int64)
+        w.write_spikes(steps, ids)
+        w.write_probe("p", "v", np.array([1]), np.full((10, 1), float(chunk)))
+        w.flush(k0 + 10)
+        for s, n in zip(steps, ids, strict=True):
+            written["p" if n < 3 else "q"].append((s, n if n < 3 else n - 3))
+        for pop, got in written.items():
+            n = len(got)
+            assert rec[f"/spikes/{pop}/node_ids"] == n == w.f[f"spikes/{pop}/node_ids"].shape[0]
+            assert rec[f"/emulator/spike_steps/{pop}"] == n
+        assert rec["/emulator/probes/p/v"] == 10 * (chunk + 1)
+        assert w.f["emulator"].attrs["steps_completed"] == k0 + 10
+        assert w.f["emulator"].attrs["t_stop_ms"] == (k0 + 10) * 0.5
+    w.close(True)
+    sf = SpikeFile(tmp_path / "s.h5")
+    for pop, got in written.items():
+        assert sf.spike_steps(pop).tolist() == [s for s, _ in got]
+        assert sf.populations[pop][0].tolist() == [n for _, n in got]
+        assert sf.populations[pop][1].tolist() == [0.5 * s for s, _ in got]
+    with h5py.File(tmp_path / "s.h5") as f:
+        assert f["emulator/probes/p/v"][:, 0].tolist() == [c for c in range(3) for _ in range(10)]
+        assert f["emulator/probes/p/v"].dtype == np.float64

@@ -61,9 +61,16 @@ def _appendable(group, name, dtype, shape_tail=()):
 
 
 def _append(ds, data):
-    n = ds.shape[0]
-    ds.resize(n + data.shape[0], axis=0)
-    ds[n:] = data
+    """Extend ``ds`` along its first axis by ``data`` (of ``ds``'s dtype), through h5py's low-level
+    calls: a run appends to every population's datasets once per chunk, and the high-level
+    ``resize`` and slice assignment cost ~10x more per call than the write itself."""
+    data = np.ascontiguousarray(data, dtype=ds.dtype)
+    dsid = ds.id
+    start = (dsid.shape[0],) + (0,) * (data.ndim - 1)
+    dsid.set_extent((start[0] + data.shape[0], *data.shape[1:]))
+    space = dsid.get_space()
+    space.select_hyperslab(start, data.shape)
+    dsid.write(h5py.h5s.create_simple(data.shape), space, data)
 
 
 class SpikeWriter:
@@ -107,10 +114,10 @@ class SpikeWriter:
             emu.attrs[key] = val if isinstance(val, int | float | str | np.generic) else json.dumps(val)
         emu.attrs["dt_ms"] = self.dt
         emu.attrs["complete"] = False
-        emu.attrs["steps_completed"] = 0
         emu.attrs["t_start_ms"] = 0.0
         self._probes = {}
-        self.f.flush()
+        self._counters = {}  # (group, attribute name) -> its open attribute, rewritten in place
+        self.flush(0)  # creates the committed lengths (0) now, not in the run's first flush
 
     @classmethod
     def reopen(cls, path, pop_names, pop_offsets, dt, step: int, attrs: dict, drop=()) -> SpikeWriter:
@@ -210,10 +217,20 @@ class SpikeWriter:
         emu = self.f["emulator"]
         rec = emu.require_group("committed")
         for ds in (*self._ts, *self._ids, *self._steps, *self._probes.values()):
-            rec.attrs[ds.name] = np.int64(ds.shape[0])
-        emu.attrs["steps_completed"] = int(steps_completed)
-        emu.attrs["t_stop_ms"] = steps_completed * self.dt
+            self._set(rec, ds.name, np.int64(ds.id.shape[0]))
+        self._set(emu, "steps_completed", np.int64(steps_completed))
+        self._set(emu, "t_stop_ms", np.float64(steps_completed * self.dt))
         self.f.flush()
+
+    def _set(self, group, name: str, value: np.generic) -> None:
+        """``group.attrs[name] = value``, written in place from the second time on: replacing an
+        attribute of a group with many (HDF5's dense attribute storage) costs ~3 ms, 0.6 s per
+        flush for the committed lengths of 64 populations; an in-place write ~30 us."""
+        attr = self._counters.get((group.name, name))
+        if attr is None:
+            group.attrs[name] = value
+            attr = self._counters[group.name, name] = h5py.h5a.open(group.id, name.encode())
+        attr.write(np.asarray(value))
 
     def close(self, complete: bool, counters: dict | None = None) -> None:
         if not self.f:
