@@ -153,6 +153,7 @@ class SpikeWriter:
         for key, val in attrs.items():
             emu.attrs[key] = val if isinstance(val, int | float | str | np.generic) else json.dumps(val)
         emu.attrs["complete"] = False
+        self._counters = {}
         self.flush(step)
         return self
 
