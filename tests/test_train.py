@@ -206,7 +206,7 @@ def test_presets_and_their_default_epochs(tmp_path):
 @pytest.mark.parametrize("arithmetic", ["float", "loihi"])
 def test_frozen_network_uses_the_evaluation_inhibition(tmp_path, arithmetic):
     from neuro.evaluate import frozen_simulator
-    from neuro.models.diehl_cook import build_network
+    from neuro.models.diehl_cook import build_network, frozen_theta
     from neuro.network import compile_network
     from neuro.train import make_config
 
@@ -224,10 +224,14 @@ def test_frozen_network_uses_the_evaluation_inhibition(tmp_path, arithmetic):
     else:  # a third of the trained inhibition, to the register's rounding
         ratio = net.weight[pos].astype(float) / trained.net.weight[pos]
         assert np.allclose(ratio, 1 / 3, rtol=0.02)
-    # everything else is the trained state: learned weights and thresholds
+    # everything else is the trained state: learned weights, and thresholds (with the preset's
+    # floor on the excitatory ones, test_frozen_network_floors_thresholds)
     other = np.setdiff1d(np.arange(net.weight.size), pos)
     np.testing.assert_array_equal(net.weight[other], trained.net.weight[other])
-    np.testing.assert_array_equal(frozen.state["theta"][1], trained.state["theta"][0])
+    want = frozen_theta(cfg, trained.net, trained.state["theta"][0])
+    np.testing.assert_array_equal(frozen.state["theta"][1], want)
+    inh = net.pop_slice("inh")
+    np.testing.assert_array_equal(frozen.state["theta"][1][inh], trained.state["theta"][0][inh])
 
 
 def test_host_threshold_decay_schedule(tmp_path, monkeypatch):
