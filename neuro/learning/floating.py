@@ -154,24 +154,34 @@ def _pre(r, i, k, n, slot, weight, L):
     else:
         a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = 0.0
         _consts(r, 0, L.t_coef, L.t_dep, L.t_pow, L.n_terms, vals, PRE_FIXED, consts)
-    for s in range(a, a + L.seg_len[r, i]):
+    b = a + L.seg_len[r, i]
+    for s in range(a, b):  # decay the row's post traces to step k once per step (post spikes come later)
         j = slot[s]
         if j >= n:  # second current channel: slot = n + target
             j -= n
-        if L.y_stamp[r, j] != k:  # decay j's traces to step k once per step (post spikes come later)
+        if L.y_stamp[r, j] != k:  # after the step's first pre spike, a predictable branch
             dy = k - L.y_last[r, j]
             L.y_now[r, 0, j] = _decayed(L.y[r, 0, j], L.decay_tab, L.tr_tau_steps, r, 2, dy) if n1 else 0.0
             L.y_now[r, 1, j] = _decayed(L.y[r, 1, j], L.decay_tab, L.tr_tau_steps, r, 3, dy) if n2 else 0.0
             L.y_now[r, 2, j] = _decayed(L.y[r, 2, j], L.decay_tab, L.tr_tau_steps, r, 4, dy) if n3 else 0.0
             L.y_stamp[r, j] = k
-        y1, y2, y3 = L.y_now[r, 0, j], L.y_now[r, 1, j], L.y_now[r, 2, j]
-        w0 = weight[s]
-        if lin:
+    yv1, yv2, yv3 = L.y_now[r, 0], L.y_now[r, 1], L.y_now[r, 2]
+    if lin:  # branch-free over the row (vectorizes)
+        for s in range(a, b):
+            j = slot[s]
+            j = j - n if j >= n else j
+            y1, y2, y3 = yv1[j], yv2[j], yv3[j]
+            w0 = weight[s]
             dw = (a0 + a1 * y1 + a2 * y2 + a3 * y3) + (b0 + b1 * y1 + b2 * y2 + b3 * y3) * w0
-        else:
-            own = (x1, x2, y1, y2, y3, w0, 0.0)
+            weight[s] = min(max(w0 + dw, lo), hi)
+    else:
+        for s in range(a, b):
+            j = slot[s]
+            j = j - n if j >= n else j
+            w0 = weight[s]
+            own = (x1, x2, yv1[j], yv2[j], yv3[j], w0, 0.0)
             dw = _dw_var(r, 0, L.t_dep, L.t_pow, L.n_terms, consts, own, PRE_FIXED)
-        weight[s] = min(max(w0 + dw, lo), hi)
+            weight[s] = min(max(w0 + dw, lo), hi)
     L.counts[0] += L.seg_len[r, i]
     L.x[r, 0, i] = L.tr_impulse[r, 0] if L.tr_set[r, 0] else x1 + L.tr_impulse[r, 0]
     L.x[r, 1, i] = L.tr_impulse[r, 1] if L.tr_set[r, 1] else x2 + L.tr_impulse[r, 1]

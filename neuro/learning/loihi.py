@@ -85,6 +85,7 @@ LOIHI_TABLE_NAMES = (
 LoihiTables = namedtuple("LoihiTables", LOIHI_TABLE_NAMES)  # the kernels read fields by name
 ACC_MIN = -(1 << 15)
 ACC_MAX = (1 << 15) - 1
+DECAY_BLOCK = 64  # traces tested together for all-zero (then their decay is skipped)
 
 
 @njit(cache=True, inline="always")
@@ -164,6 +165,16 @@ def _new_wgt(wgt, acc, bits, wmin, wmax):
 
 
 @njit(cache=True, inline="always")
+def _bits_if(acc, base, g):
+    """The synapse's random bits ``mix64(base + g * GOLDEN)`` where :func:`_new_wgt` reads them,
+    0 where it does not: with ``acc & 127 == 0`` the round-up test ``rand7 < 0`` is false for any
+    bits (most synapses of an event whose partner traces are 0), so the hash is skipped."""
+    if acc & 127:
+        return mix64(base + np.uint64(g) * GOLDEN)
+    return np.uint64(0)
+
+
+@njit(cache=True, inline="always")
 def _hoist(m, fold):
     """:func:`_fold`'s terms as 8 scalars (a missing second term is zero); m <= 2."""
     if m == 2:
@@ -195,7 +206,7 @@ def _apply(s, stream, acc, shift, wmin, wmax, weight, key, epoch_index):
     weight[s] = _new_wgt(wgt, acc, random_bits(key, stream, epoch_index), wmin, wmax) << shift
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _epoch_end(r, e, n, slot, weight, L):
     k0 = L.key[0]
     sh, wb, lo, hi, rew = L.w_shift[r], L.w_bits[r], L.w_min[r], L.w_max[r], L.reward[0]
@@ -219,8 +230,7 @@ def _epoch_end(r, e, n, slot, weight, L):
                 j = j - n if j >= n else j  # second current channel: slot = n + target
                 wgt = np.int64(weight[s]) >> sh
                 acc = _fast_acc(t, yv0[j], yv1[j], yv2[j], wgt)
-                bits = mix64(base + np.uint64(global_index(sg, s)) * GOLDEN)
-                weight[s] = _new_wgt(wgt, acc, bits, lo, hi) << sh
+                weight[s] = _new_wgt(wgt, acc, _bits_if(acc, base, global_index(sg, s)), lo, hi) << sh
         else:
             for s in range(st, st + ln):
                 j = slot[s]
@@ -263,8 +273,7 @@ def _epoch_end(r, e, n, slot, weight, L):
                 i = L.col_src[c0 + q]
                 wgt = np.int64(weight[s]) >> sh
                 acc = _fast_acc(t, xv0[i], xv1[i], np.int64(0), wgt)
-                bits = mix64(base + np.uint64(global_index(sg, s)) * GOLDEN)
-                buf[q] = _new_wgt(wgt, acc, bits, lo, hi) << sh
+                buf[q] = _new_wgt(wgt, acc, _bits_if(acc, base, global_index(sg, s)), lo, hi) << sh
             for q in range(c1 - c0):  # a column's synapses are distinct
                 weight[L.col_pos[c0 + q]] = buf[q]
         else:
@@ -327,14 +336,22 @@ def _decay_all(z, a, b, d, key, e, r, tr, ids):
     """``z[i] = SR(z[i] * d)`` for i in a..b with :func:`~neuro.learning.prng.stochastic_round`'s
     bits (stream of the whole network's index of ``i``, ``ids``), written branch-free so it
     vectorizes: ``u < v - floor(v)`` is compared as ``(bits >> 11) < (v - floor(v)) * 2^53``
-    (exact: a power-of-two scaling), and a zero trace stays zero (its fraction is 0)."""
+    (exact: a power-of-two scaling), and a zero trace stays zero (its fraction is 0), so blocks
+    of :data:`DECAY_BLOCK` zero traces are skipped (most traces rest at 0)."""
     base = np.uint64(key) + mix64(np.uint64(e)) + trace_stream(DECAY_STREAM, r, tr, 0) * GOLDEN
     zs = z[a:b]
-    for i in range(b - a):
-        v = zs[i] * d
-        f = np.floor(v)
-        u = np.int64(mix64(base + np.uint64(global_index(ids, a + i)) * GOLDEN) >> np.uint64(11))
-        zs[i] = np.int64(f) + np.int64(np.float64(u) < (v - f) * 9007199254740992.0)
+    for q in range(0, b - a, DECAY_BLOCK):
+        hi = min(q + DECAY_BLOCK, b - a)
+        nz = np.int64(0)
+        for i in range(q, hi):  # a block of zero traces stays zero: skip its hashes
+            nz |= zs[i]
+        if nz == 0:
+            continue
+        for i in range(q, hi):
+            v = zs[i] * d
+            f = np.floor(v)
+            u = np.int64(mix64(base + np.uint64(global_index(ids, a + i)) * GOLDEN) >> np.uint64(11))
+            zs[i] = np.int64(f) + np.int64(np.float64(u) < (v - f) * 9007199254740992.0)
 
 
 @njit(cache=True, inline="always")
@@ -345,7 +362,7 @@ def _flag_pre(r, i, x_flag, x_list, n_list):
         n_list[r, 0] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def learn_loihi(k, n, out_src, first, n_out, in_src, i0, i1, slot, weight, L):
     """Flag the spikes of step ``k``; at the end of a rule's epoch, learn (see module docstring)."""
     r_src, r_post, epoch = L.r_src, L.r_post, L.epoch
