@@ -156,6 +156,7 @@ def test_cli_train_evaluate_plot(tmp_path):
         ["train", "--data", "mnist:/nonexistent", "-o", str(tmp_path / "x")],
         ["train", "--set", "nu_post", "-o", str(tmp_path / "y")],
         ["train", "--set", "theta_decay_images=-1", "-o", str(tmp_path / "y")],
+        ["train", "--set", "frozen_theta_floor=1.5", "-o", str(tmp_path / "y")],
         ["evaluate", str(tmp_path)],
         ["evaluate", run, "--data", "imagenet"],
         ["plot-weights", str(tmp_path), "-o", "a.png"],
