@@ -30,6 +30,7 @@ from neuro.run_checkpoint import (
     spec_hash,
 )
 from neuro.spec import Network
+from neuro.targets import get_target
 
 log = logging.getLogger(__name__)
 PROGRESS_AFTER_S = 2.0
@@ -87,7 +88,7 @@ def _checkpointer(net: Network, outdir, every, resume, stop_after) -> Checkpoint
     if every is not None:
         meta["checkpoint_every"] = float(every)  # a resumed run keeps checkpointing as often
     if (every is not None or resume is not None) and (
-        net.simulation.arithmetic not in ("float", "loihi")
+        not get_target(net.simulation.arithmetic).checkpoints
         or any(getattr(i, "graded", False) for i in net.inputs)
     ):
         raise NeuroError(

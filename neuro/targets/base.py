@@ -25,6 +25,9 @@ class Target:
     name: str = ""
     #: True when the arithmetic is integer (bit-exact: two runs of it never drift apart).
     integer: bool = True
+    #: True when ``neuro run --checkpoint-every`` / ``--resume`` can save and restore its state
+    #: (:mod:`neuro.run_checkpoint` knows the state arrays of the LIF engine's float and Loihi paths).
+    checkpoints: bool = False
     #: True when the mapper spreads a neuron's fan-in over several cores (TrueNorth's
     #: splitters), so the spec-level fan-in check does not apply.
     splits_fan_in: bool = False

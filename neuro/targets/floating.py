@@ -53,6 +53,7 @@ def coefficients(dt: float, pop) -> dict:
 
 class FloatTarget(LifTarget):
     name = "float"
+    checkpoints = True
     integer = False
     active_update_note = (
         " In float arithmetic the leak never settles exactly at rest, so a driven neuron stays active."

@@ -37,6 +37,7 @@ REGISTER_KEYS = (
 
 class LoihiTarget(LifTarget):
     name = "loihi"
+    checkpoints = True
     weight_dtype = np.int32
     probe_dtype = np.int64
     tables_type = LoihiTables
