@@ -40,17 +40,14 @@ def floored(q: float):
 
 
 def floored_of_max(f: float):
-    """``frozen_theta`` hook: the excitatory thresholds raised to ``f`` times their largest
-    value (rounded down to a register value in Loihi arithmetic, where theta is an integer)."""
+    """``frozen_theta`` hook: the model's own floor (``frozen_theta_floor = f``: ``f`` times the
+    largest threshold, a register value in Loihi arithmetic)."""
+    from neuro.models.diehl_cook import frozen_theta
 
-    def frozen_theta(cfg, net, theta):
-        out = np.array(theta, copy=True)
-        exc = net.pop_slice("exc")
-        floor = f * out[exc].max()
-        out[exc] = np.maximum(out[exc], np.floor(floor) if net.target.integer else floor)
-        return out
+    def hook(cfg, net, theta):
+        return frozen_theta(dataclasses.replace(cfg, frozen_theta_floor=f), net, theta)
 
-    return frozen_theta
+    return hook
 
 
 def accuracy(ckpt: Path, tr, te, pick) -> float:
