@@ -24,12 +24,12 @@ from neuro.resources import check_resources
 from neuro.run_checkpoint import (
     CHECKPOINT,
     Checkpointer,
-    StopFlag,
     export_simulator,
     inputs_state,
     spec_hash,
 )
 from neuro.spec import Network
+from neuro.stop_flag import StopFlag
 from neuro.targets import get_target
 
 log = logging.getLogger(__name__)
@@ -286,7 +286,7 @@ def run_spec(
             for var in pb.variables:
                 writer.write_probe(pb.population, var, local, (v if var == "v" else i)[:, 0, cols])
 
-    flag = StopFlag() if ckpt.every is not None else None
+    flag = StopFlag("at the end of the chunk in flight") if ckpt.every is not None else None
 
     def on_chunk(step):
         writer.flush(step)

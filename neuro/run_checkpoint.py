@@ -37,8 +37,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
-import sys
 import time
 from pathlib import Path
 
@@ -440,30 +438,3 @@ def at_chunk_end(ckpt: Checkpointer, group, sim, sub, full, spike_count, xchg, s
 
 def inputs_state(inputs) -> dict:
     return {f"inputs/{k}": v for k, v in inputs.get_state().items()}
-
-
-class StopFlag:
-    """SIGINT / SIGTERM set a flag; the run stops (and checkpoints) at the next chunk boundary.
-    A second signal stops at once."""
-
-    def __init__(self):
-        self.stop = False
-        self._old = {}
-
-    def __enter__(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                self._old[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread
-                pass
-        return self
-
-    def _handle(self, signum, frame):
-        if self.stop:
-            raise KeyboardInterrupt
-        self.stop = True
-        sys.stderr.write("\nstopping at the end of the chunk in flight (checkpointing)...\n")
-
-    def __exit__(self, *exc):
-        for sig, old in self._old.items():
-            signal.signal(sig, old)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import sys
 import time
 from pathlib import Path
@@ -48,34 +47,9 @@ from neuro.models.frozen_responses import responses
 from neuro.models.registry import MODELS, model_kind
 from neuro.network import compile_network
 from neuro.progress import Progress, compile_notice
+from neuro.stop_flag import StopFlag
 
 log = logging.getLogger(__name__)
-
-
-class _StopFlag:
-    """Turn SIGINT/SIGTERM into a flag checked between images."""
-
-    def __init__(self):
-        self.stop = False
-        self._old = {}
-
-    def __enter__(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                self._old[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread
-                pass
-        return self
-
-    def _handle(self, signum, frame):
-        if self.stop:  # second Ctrl-C: give up at once
-            raise KeyboardInterrupt
-        self.stop = True
-        sys.stderr.write("\nstopping after the image in flight (checkpointing)...\n")
-
-    def __exit__(self, *exc):
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
 
 
 def train(rundir, *args, resume: bool = False, **kw) -> dict:
@@ -221,7 +195,7 @@ def _train(
     last_ckpt = time.perf_counter()
     t_start = time.perf_counter()
     stopped = False
-    with _StopFlag() as flag:
+    with StopFlag("after the image in flight") as flag:
         while epoch < epochs:
             if pos == 0 or order.size == 0:
                 order = sim.net.rng.permutation(len(dataset))[:n_per_epoch]
