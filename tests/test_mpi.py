@@ -507,6 +507,28 @@ def test_launcher_without_mpi4py_says_what_to_install(monkeypatch):
     assert parallel.world() is None  # one process: neuro runs as always
 
 
+def test_no_launcher_does_not_import_mpi4py(monkeypatch):
+    """A plain command never imports mpi4py (initializing MPI costs ~0.1 s per command); a
+    launcher's variable or NEURO_MPI=1 does."""
+    import types
+
+    from neuro import parallel
+
+    class Untouchable(types.ModuleType):
+        def __getattr__(self, name):
+            raise AssertionError(f"mpi4py.{name} imported without an MPI launcher")
+
+    for var in parallel._LAUNCHER_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setitem(sys.modules, "mpi4py", Untouchable("mpi4py"))
+    assert parallel.world() is None
+    for var in ("PMI_RANK", "NEURO_MPI"):
+        monkeypatch.setenv(var, "1")
+        with pytest.raises(AssertionError, match="imported without"):
+            parallel.world()
+        monkeypatch.delenv(var)
+
+
 def test_no_mpi_environment_runs_in_one_process(monkeypatch, spec_file, tmp_path):
     for var in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS"):
         monkeypatch.delenv(var, raising=False)
