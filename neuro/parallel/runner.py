@@ -41,6 +41,8 @@ from neuro.io.sonata import SpikeWriter
 from neuro.mapping import place
 from neuro.network import CompiledNetwork, compile_network
 from neuro.parallel import window
+from neuro.parallel.construct import build_worker
+from neuro.parallel.counts import synapse_sums
 from neuro.parallel.exchange import MpiGroup, ThreadGroup, ThreadShared
 from neuro.parallel.learning import TraceUpdates, global_ids
 from neuro.parallel.partition import worker_of_neuron
@@ -137,8 +139,9 @@ def run_spec_mpi(net, outdir, comm, hooks: RunHooks, overwrite: bool = False, pr
     group = MpiGroup(comm)
     if group.rank == 0:
         hooks.check_outdir(Path(outdir), overwrite)
-    compiled, placement = _setup(net)
-    return _worker(group, net, outdir, compiled, placement, compiled.rng, progress, t0, hooks)
+    full, placement, sub = build_worker(net, group.size, group.rank)  # only this rank's synapses
+    _refuse_unsupported(net, full)
+    return _worker(group, net, outdir, full, placement, full.rng, progress, t0, hooks, sub)
 
 
 def run_spec_threads(
@@ -182,16 +185,18 @@ def run_spec_threads(
     return result
 
 
-def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
-    """One worker's run: its sub-network, the step loop with the group's exchange, the output
-    (worker 0) and the merged counters."""
+def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks, sub=None):
+    """One worker's run: its sub-network (``sub``, or cut from the whole ``compiled`` network),
+    the step loop with the group's exchange, the output (worker 0) and the merged counters."""
     rank, size = group.rank, group.size
     outdir = Path(outdir)
     sim_cfg = net.simulation
     profile = placement.profile
     worker_of = worker_of_neuron(placement, size)
     chip_of_core = placement.core_coords()[:, 0]
-    sub = build_subnet(compiled, worker_of, rank, size, placement.core_of, chip_of_core)
+    whole_table = sub is None  # threads share the whole table; an MPI rank built only its share
+    if whole_table:
+        sub = build_subnet(compiled, worker_of, rank, size, placement.core_of, chip_of_core)
     log.info(
         "worker %d/%d: %d of %d neurons, %d of %d synapses",
         rank,
@@ -202,7 +207,7 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
         compiled.n_synapses,
     )
     full = dataclasses.replace(compiled, rng=rng)
-    if rank != 0:  # only worker 0 keeps the whole synapse table (for the per-core ledger)
+    if whole_table and rank != 0:  # only worker 0 keeps the whole synapse table (for the per-core ledger)
         z = np.zeros(0, dtype=np.int64)
         full = dataclasses.replace(full, slot=z, weight=z, delay=z)
     del compiled
@@ -318,7 +323,9 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
             signal.signal(sig, handler)
         bar.done()
     spike_count[sub.local] += sim.spike_count[: sub.local.size]
-    counters, exchanged = _merge_counters(group, full, placement, sim, sub, spike_count, xchg, writer)
+    counters, exchanged = _merge_counters(
+        group, full, placement, sim, sub, spike_count, xchg, writer, whole_table
+    )
     if rank == 0:
         writer.f["emulator"].attrs[group.bytes_attr] = exchanged
         writer.f["emulator"].attrs["exchange_window"] = loop.window  # steps between exchanges
@@ -449,8 +456,10 @@ def _write_chunk(group, writer, k0, out_steps, out_ids, pv, pi, my_probes, probe
     writer.flush(k0 + pv.shape[0])
 
 
-def _merge_counters(group, full, placement, sim, sub, spike_count, xchg, writer):
-    """Exact totals over workers; the counters and ledger (worker 0) of the whole network."""
+def _merge_counters(group, full, placement, sim, sub, spike_count, xchg, writer, whole_table=True):
+    """Exact totals over workers; the counters and ledger (worker 0) of the whole network (from
+    worker 0's whole synapse table, or, without one, from every worker's share:
+    :mod:`neuro.parallel.counts`)."""
     group.sum_inplace(spike_count)
     counts = np.zeros((1, 2, full.n_neurons), dtype=np.int64)  # active, membrane updates
     counts[0][:, sub.local] = sim.update_counts[0]
@@ -466,13 +475,16 @@ def _merge_counters(group, full, placement, sim, sub, spike_count, xchg, writer)
         learning_counts = np.array([weight_updates, trace_updates], dtype=np.int64)
         parts = group.gather((sub.global_pos, sim.net.weight))
         if writer is not None:  # the learned weights, back in the full network's table
+            if full.weight.size != full.n_synapses:  # (every synapse is some worker's: all are set)
+                full.weight = np.empty(full.n_synapses, dtype=sim.net.weight.dtype)
             for pos, w in parts:
                 full.weight[pos] = w
+    shares = None if whole_table else synapse_sums(group, sub, full, placement, spike_count)
     if writer is None:
         return None, exchanged
     merged = _MergedCounts(full, sim.step, spike_count, counts, overflow, learning_counts, sim)
     counters = merged.counters(placement)
-    ledger = ledger_from_simulator(merged, placement)
+    ledger = ledger_from_simulator(merged, placement, synapses=shares)
     counters.update(ledger.totals())
     neuron_messages = int(spike_count[: full.n_neurons] @ placement.src_dest_cores[: full.n_neurons])
     counters["messages_inter_chip"] = inter
