@@ -197,9 +197,10 @@ delay = {{dist = "uniform", low = 0.0, high = 2.0}}
     )
 )
 
-# Run under mpiexec: the run's construction (its second call) with numpy's allocations traced (the staging blocks
-# made small so that a block does not dwarf this small network), whole-network compilation
-# forbidden; each rank writes its traced peak during construction and the synapses it holds.
+# Run under mpiexec: the run's construction (its second call) with numpy's allocations traced
+# (the staging blocks made small so that a block does not dwarf this small network), whole-network
+# compilation forbidden; each rank writes its traced peak during construction and the synapses it
+# holds.
 MEASURE = """\
 import json, sys, tracemalloc
 import numpy as np
