@@ -1,8 +1,10 @@
 """``mpiexec -n R neuro run SPEC -o OUTDIR``: one network stepped by R MPI ranks.
 
-Every rank compiles the whole spec (the draws do not depend on R) and places it; the cores
-are partitioned into ranks (:mod:`neuro.parallel.partition`) and each rank keeps its
-sub-network (:mod:`neuro.parallel.subnet`). Per step ``k`` each rank
+Every rank makes every draw of the spec (the draws do not depend on R) but holds only its
+share of the synapses: it places the network and builds its sub-network by streaming the
+projections (:mod:`neuro.parallel.construct`; the cores partitioned into ranks by
+:mod:`neuro.parallel.partition`, the sub-network as :mod:`neuro.parallel.subnet` defines it).
+Threads share one compiled network and cut their sub-networks from it. Per step ``k`` each rank
 
 1. updates its neurons (the engine's step loop, :func:`neuro.dynamics.step.run_chunk`, one
    step; the local neurons' own CSR rows are empty, so nothing is routed yet);
@@ -16,7 +18,10 @@ Spike inputs are drawn on every rank from the run's generator for all channels (
 stream whatever R). Spikes and probes are gathered to rank 0 once per chunk and written in the
 single-process file's order; counters are summed exactly (allreduce of spike counts per
 source and active updates per neuron) and then derived from the full placement as in a
-single-process run, plus ``messages_inter_chip`` / ``messages_intra_chip``.
+single-process run (the synapse table's part of the ledger summed over ranks:
+:mod:`neuro.parallel.counts`), plus ``messages_inter_chip`` / ``messages_intra_chip``. Rank 0's
+``RunResult.compiled`` has no synapse table (``slot``, ``weight``, ``delay`` empty) except, when
+the network learns, the whole network's learned ``weight``, gathered at the end.
 """
 
 from __future__ import annotations
@@ -115,7 +120,7 @@ def _refuse_unsupported(net, compiled) -> None:
 
 
 def _setup(net):
-    """Compile and place the whole spec (every MPI rank does this; threads share one copy)."""
+    """Compile and place the whole spec (for threads, which share one copy)."""
     compiled = compile_network(net)
     _refuse_unsupported(net, compiled)
     placement = place(compiled, get_profile(net.simulation.chip), net.simulation.chips)
