@@ -161,16 +161,23 @@ def _segments(net: CompiledNetwork) -> tuple:
     return seg, bits
 
 
+def core_layout(core_of: np.ndarray, n_cores: int, comp_per_neuron: np.ndarray, profile) -> tuple:
+    """``(neurons, compartments, index_bits, xy)`` per core of a layout: synapse index bits
+    ``clip(ceil(log2(compartments)), 6, 12)`` and the core's mesh position (x, y)."""
+    neurons = np.bincount(core_of, minlength=n_cores)
+    compartments = np.bincount(core_of, weights=comp_per_neuron, minlength=n_cores).astype(np.int64)
+    index_bits = np.clip(np.ceil(np.log2(np.maximum(compartments, 2))), 6, 12).astype(np.int64)
+    xy = np.array([profile.core_xy(c)[1:] for c in range(n_cores)], dtype=np.int64).reshape(-1, 2)
+    return neurons, compartments, index_bits, xy
+
+
 def _count(
     net: CompiledNetwork, core_of: np.ndarray, n_cores: int, comp_per_neuron: np.ndarray, segments, profile
 ) -> dict:
     from neuro.construction import core_usage
 
     seg, proj_bits = segments
-    neurons = np.bincount(core_of, minlength=n_cores)
-    compartments = np.bincount(core_of, weights=comp_per_neuron, minlength=n_cores).astype(np.int64)
-    index_bits = np.clip(np.ceil(np.log2(np.maximum(compartments, 2))), 6, 12).astype(np.int64)
-    xy = np.array([profile.core_xy(c)[1:] for c in range(n_cores)], dtype=np.int64).reshape(-1, 2)
+    neurons, compartments, index_bits, xy = core_layout(core_of, n_cores, comp_per_neuron, profile)
     synapses, mem, input_axons, output_axons = (np.zeros(n_cores, dtype=np.int64) for _ in range(4))
     dest, hops_x, hops_y = (np.zeros(net.n_sources, dtype=np.int64) for _ in range(3))
     core_usage(
@@ -213,9 +220,13 @@ def place(net, profile: ChipProfile, n_chips: int = 1) -> Placement:
     return net.target.place(net, profile, n_chips)
 
 
-def place_cores(net: CompiledNetwork, profile: ChipProfile, n_chips: int = 1) -> Placement:
+def place_cores(net: CompiledNetwork, profile: ChipProfile, n_chips: int = 1, count=None) -> Placement:
     """Place a LIF network on up to ``n_chips`` chips of ``profile``, splitting each population
-    over as many cores as its most used resource needs; raise if it does not fit."""
+    over as many cores as its most used resource needs; raise if it does not fit.
+
+    ``count(core_of, n_cores, comp_per_neuron)`` -> the usage of a layout (as ``_count``
+    returns it) replaces counting ``net``'s synapse table (a network built without one:
+    :mod:`neuro.parallel.construct`)."""
     comp_per_neuron = np.where(net.dual, 2, 1).astype(np.float64)
     sizes = [int(s.stop - s.start) for s in (net.pop_slice(p) for p in net.pop_names)]
     duals = [bool(net.dual[net.pop_slice(p)].any()) for p in net.pop_names]
@@ -225,10 +236,15 @@ def place_cores(net: CompiledNetwork, profile: ChipProfile, n_chips: int = 1) ->
         for s, d in zip(sizes, duals, strict=True)
     ]
     limits = profile.limits()
-    segments = _segments(net)
+    if count is None:
+        segments = _segments(net)
+
+        def count(core_of, n_cores, comp_per_neuron):
+            return _count(net, core_of, n_cores, comp_per_neuron, segments, profile)
+
     for _ in range(64):
         core_of, comp_of, core_pop = _layout(net, parts)
-        usage = _count(net, core_of, len(core_pop), comp_per_neuron, segments, profile)
+        usage = count(core_of, len(core_pop), comp_per_neuron)
         grow = False
         first = 0
         for pi, (name, p) in enumerate(zip(net.pop_names, parts, strict=True)):

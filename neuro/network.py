@@ -192,6 +192,54 @@ def compile_network(net: Network, arithmetic=None, seed: int | None = None):
     return target.compile(net, seed)
 
 
+def index_layout(net: Network) -> tuple[np.ndarray, np.ndarray, list]:
+    """``(pop_offsets, input_offsets, spike_inputs)``: the neuron and source index spaces."""
+    sizes = [p.size for p in net.populations]
+    pop_offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    n = int(pop_offsets[-1])
+    spike_inputs = [s for s in net.inputs if s.is_spike_source]
+    input_offsets = np.concatenate([[n], n + np.cumsum([s.size for s in spike_inputs])]).astype(np.int64)
+    return pop_offsets, input_offsets, spike_inputs
+
+
+def draw_populations(net: Network, target, rng: np.random.Generator) -> tuple[list, list, list]:
+    """The populations' draws, in spec order (``v_init`` then ``bias`` of each), and the
+    target's registers: ``(v_init, biases, registers)`` per population."""
+    v_init, biases, regs = [], [], []
+    for i, pop in enumerate(net.populations):
+        v0 = pop.v_init.sample(rng, pop.size) if pop.v_init is not None else np.full(pop.size, pop.v_rest)
+        b = pop.bias.sample(rng, pop.size)
+        v_init.append(v0)
+        biases.append(b)
+        try:
+            regs.append(target.discretize_population(pop, net.simulation.dt, b, v0, f"populations[{i}]"))
+        except NeuroError as exc:
+            raise exc.at(net.source) from None
+    return v_init, biases, regs
+
+
+def discretize_projection(net: Network, target, regs: list, i: int, syn) -> tuple:
+    """Projection ``i``'s synapses ``syn`` in the target's units: ``(weights, weight_exp,
+    smallest delay, largest delay)``; a delay above 255 steps is refused."""
+    proj = net.projections[i]
+    post_pop = net.population(proj.post)
+    try:
+        w, e = target.discretize_weights(
+            proj, syn.weight, regs[net.populations.index(post_pop)], f"projections[{i}]"
+        )
+    except NeuroError as exc:
+        raise exc.at(net.source) from None
+    d_lo, d_hi = (int(syn.delay.min()), int(syn.delay.max())) if syn.size else (0, 0)
+    if d_hi > 255:
+        raise NeuroError("delays above 255 steps are not supported", net.source, f"projections[{i}].delay")
+    return w, e, d_lo, d_hi
+
+
+def draw_learning_key(rng: np.random.Generator) -> int:
+    """The learning engine's key (its counter-based PRNG's seed), drawn after every synapse."""
+    return int(rng.integers(0, 2**63))
+
+
 def build_network(net: Network, target, seed: int | None = None) -> CompiledNetwork:
     """The LIF targets' compile step: draws in the documented order, the target's
     discretization of every population and weight, one CSR of all synapses.
@@ -206,24 +254,9 @@ def build_network(net: Network, target, seed: int | None = None) -> CompiledNetw
 
     seed = resolve_seed(seed if seed is not None else net.simulation.seed)
     rng = np.random.default_rng(seed)
-    dt = net.simulation.dt
-    sizes = [p.size for p in net.populations]
-    pop_offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    n = int(pop_offsets[-1])
-    spike_inputs = [s for s in net.inputs if s.is_spike_source]
-    input_offsets = np.concatenate([[n], n + np.cumsum([s.size for s in spike_inputs])]).astype(np.int64)
-    n_src = int(input_offsets[-1])
-
-    v_init, biases, regs = [], [], []
-    for i, pop in enumerate(net.populations):
-        v0 = pop.v_init.sample(rng, pop.size) if pop.v_init is not None else np.full(pop.size, pop.v_rest)
-        b = pop.bias.sample(rng, pop.size)
-        v_init.append(v0)
-        biases.append(b)
-        try:
-            regs.append(target.discretize_population(pop, dt, b, v0, f"populations[{i}]"))
-        except NeuroError as exc:
-            raise exc.at(net.source) from None
+    pop_offsets, input_offsets, spike_inputs = index_layout(net)
+    n, n_src = int(pop_offsets[-1]), int(input_offsets[-1])
+    v_init, biases, regs = draw_populations(net, target, rng)
     dual = np.concatenate([np.full(p.size, p.dual_current) for p in net.populations])
 
     # ---- synapses, projection by projection, staged until the CSR is assembled
@@ -238,21 +271,11 @@ def build_network(net: Network, target, seed: int | None = None) -> CompiledNetw
         """Discretize projection ``i``'s weights and stage its synapses (in spec order)."""
         post_pop = net.population(proj.post)
         channel = target.synapse_channel(net, i, post_pop)
-        try:
-            w, e = target.discretize_weights(
-                proj, syn.weight, regs[net.populations.index(post_pop)], f"projections[{i}]"
-            )
-        except NeuroError as exc:
-            raise exc.at(net.source) from None
+        w, e, d_lo, d_hi = discretize_projection(net, target, regs, i, syn)
         weight_exps.append(e)
         n_pre = net.source_size(proj.pre)
         src0, post0 = offsets[proj.pre], offsets[proj.post]
         counts[src0 : src0 + n_pre] += syn.counts
-        d_lo, d_hi = (int(syn.delay.min()), int(syn.delay.max())) if syn.size else (0, 0)
-        if d_hi > 255:
-            raise NeuroError(
-                "delays above 255 steps are not supported", net.source, f"projections[{i}].delay"
-            )
         one_delay = d_lo == d_hi
         staged.append(
             (
@@ -313,7 +336,7 @@ def build_network(net: Network, target, seed: int | None = None) -> CompiledNetw
     for column in (posts, weights, delays):
         column.blocks.clear()
 
-    learning_key = int(rng.integers(0, 2**63))  # seeds the learning engine's counter-based PRNG
+    learning_key = draw_learning_key(rng)  # seeds the learning engine's counter-based PRNG
     params = target.params(net, regs, biases)
     v0, i_init = target.initial_state(net, regs, v_init)
     return CompiledNetwork(
@@ -321,7 +344,7 @@ def build_network(net: Network, target, seed: int | None = None) -> CompiledNetw
         target=target,
         arithmetic=target.name,
         seed=seed,
-        dt=dt,
+        dt=net.simulation.dt,
         pop_names=[p.name for p in net.populations],
         pop_offsets=pop_offsets,
         input_names=[s.name for s in spike_inputs],

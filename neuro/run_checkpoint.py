@@ -124,8 +124,8 @@ def export_worker(sim, sub, spike_count: np.ndarray, bytes_sent: int) -> dict:
 
 
 def merge_parts(parts: list, full, step: int) -> dict:
-    """The whole-network state from every worker's :func:`export_worker` part (worker 0 holds ``full``,
-    the whole compiled network with every synapse)."""
+    """The whole-network state from every worker's :func:`export_worker` part (``full``: the whole
+    compiled network; its synapse table is not read)."""
     n, n_src = full.n_neurons, full.n_sources
     n_rows, n_ch = full.max_delay + 1, full.target.n_channels(full)
     first = parts[0]
@@ -148,7 +148,7 @@ def merge_parts(parts: list, full, step: int) -> dict:
     st["bytes"] = sum(p["bytes"] for p in parts)
     if "weight" not in first:
         return st
-    w = full.weight.copy()
+    w = np.empty(int(full.indptr[-1]), dtype=first["weight"].dtype)  # every synapse is some worker's
     for p in parts:
         w[p["global_pos"]] = p["weight"]
     st["weight"] = w

@@ -166,6 +166,22 @@ def _sum_by(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
+def synapse_event_sums(g: dict, spike_count: np.ndarray, n_cores: int, n_proj: int) -> dict:
+    """``sop``, ``synaptic_events`` and ``weight_words`` per core (``n_cores + 1``, the last
+    off-core) and per projection of the :func:`synapse_groups` ``g`` (global source indices)
+    for the sources' ``spike_count``: exact integer sums, so the sums over disjoint sets of
+    groups (a worker's cores each) add up to the whole network's."""
+    gc = np.asarray(spike_count, dtype=np.int64)[g["src"]]
+    out = {}
+    for where, index, size in (("cores", g["core"], n_cores + 1), ("projections", g["proj"], n_proj)):
+        out[where] = {
+            "sop": _sum_by(index, gc * g["nz"], size),
+            "synaptic_events": _sum_by(index, gc * g["n"], size),
+            "weight_words": _sum_by(index, gc * g["words"], size),
+        }
+    return out
+
+
 def build_ledger(
     net,
     placement,
@@ -175,6 +191,7 @@ def build_ledger(
     learning: dict | None = None,
     host_ops: dict | None = None,
     inferences: int = 1,
+    synapses: dict | None = None,
 ) -> Ledger:
     """The ledger of a run from its per-source spike counts.
 
@@ -197,6 +214,10 @@ def build_ledger(
         Host operation counts by name (``weight_normalization``...).
     inferences : int
         Inferences the run covers.
+    synapses : dict, optional
+        The synapse table's part, when ``net`` holds no table (a network built per worker,
+        :mod:`neuro.parallel.counts`): :func:`synapse_event_sums` of the whole network plus
+        ``n_synapses`` and ``zero_weights``.
     """
     n, n_src = net.n_neurons, net.n_sources
     core_of = np.asarray(placement.core_of, dtype=np.int64)
@@ -206,13 +227,15 @@ def build_ledger(
     sc = np.asarray(spike_count, dtype=np.int64)
     if sc.shape != (n_src,):
         raise ValueError(f"spike_count has shape {sc.shape}, expected ({n_src},)")
-    g = synapse_groups(net, core_of, n_cores)
-    gc = sc[g["src"]]
+    n_proj = len(net.spec.projections)
+    if synapses is None:
+        synapses = synapse_event_sums(synapse_groups(net, core_of, n_cores), sc, n_cores, n_proj)
+        synapses["n_synapses"] = net.n_synapses
+        synapses["zero_weights"] = int(np.count_nonzero(net.weight == 0))
     cores = {e: np.zeros(size, dtype=np.int64) for e in EVENTS}
-    cores["sop"] = _sum_by(g["core"], gc * g["nz"], size)
-    cores["synaptic_events"] = _sum_by(g["core"], gc * g["n"], size)
+    for event in ("sop", "synaptic_events", "weight_words"):
+        cores[event] = synapses["cores"][event].copy()
     cores["weight_reads"] = cores["sop"].copy()
-    cores["weight_words"] = _sum_by(g["core"], gc * g["words"], size)
     neurons = np.bincount(core_of, minlength=size).astype(np.int64)
     cores["neuron_updates"] = int(update_rounds) * neurons
     act = cores["neuron_updates"] if active is None else _sum_by(core_of, np.asarray(active), size)
@@ -256,12 +279,7 @@ def build_ledger(
         moved = _sum_by(inp_row, sc[n:] * np.asarray(per_src, dtype=np.int64)[n:], len(rows))
         pops[event] += moved
         pops[event][-1] -= int(moved.sum())
-    n_proj = len(net.spec.projections)
-    projections = {
-        "sop": _sum_by(g["proj"], gc * g["nz"], n_proj),
-        "synaptic_events": _sum_by(g["proj"], gc * g["n"], n_proj),
-        "weight_words": _sum_by(g["proj"], gc * g["words"], n_proj),
-    }
+    projections = {k: v.copy() for k, v in synapses["projections"].items()}
     usage = placement.usage
     return Ledger(
         cores=cores,
@@ -277,8 +295,8 @@ def build_ledger(
             "arithmetic": net.arithmetic,
             "chip": placement.profile.name,
             "n_neurons": n,
-            "n_synapses": net.n_synapses,
-            "zero_weights": int(np.count_nonzero(net.weight == 0)),
+            "n_synapses": int(synapses["n_synapses"]),
+            "zero_weights": int(synapses["zero_weights"]),
             "update_rounds": int(update_rounds),
             "active_counted": active is not None,
             "learning_on_core": learn_core != off,
@@ -286,8 +304,10 @@ def build_ledger(
     )
 
 
-def ledger_from_simulator(sim, placement, inferences: int = 1) -> Ledger:
-    """The ledger of everything ``sim`` has run so far (all batch copies)."""
+def ledger_from_simulator(sim, placement, inferences: int = 1, synapses: dict | None = None) -> Ledger:
+    """The ledger of everything ``sim`` has run so far (all batch copies); ``synapses``: the
+    synapse table's part when ``sim.net`` holds none (:func:`build_ledger`, and the NeuroBench
+    counts ``dense_entries``, ``dense_nonzero``, ``effective_acs``, ``table_bytes``)."""
     active = sim.active  # None where the engine does not flag active updates
     c = sim.counters()
     learning = {
@@ -303,12 +323,15 @@ def ledger_from_simulator(sim, placement, inferences: int = 1) -> Ledger:
         learning,
         sim.host_ops,
         inferences,
+        synapses,
     )
     membrane = getattr(sim, "membrane", None)
     if membrane is not None:  # NeuroBench's quantities (neuro/energy/neurobench.py)
         from neuro.energy.neurobench import neurobench_counts
 
-        ledger.attrs.update(neurobench_counts(sim, sim.spike_count, int(np.asarray(membrane).sum())))
+        ledger.attrs.update(
+            neurobench_counts(sim, sim.spike_count, int(np.asarray(membrane).sum()), synapses)
+        )
     return ledger
 
 

@@ -40,11 +40,11 @@ def dense_tables(net) -> tuple[int, int, np.ndarray]:
     (repeated synapses between one pair summed first); ``nonzero_per_source[s]`` = non-zero
     entries in source ``s``'s rows, over all projections leaving it.
     """
-    from neuro.io.synapses import projection_tables
+    from neuro.io.synapses import iter_projection_tables
 
     entries = 0
     per_source = np.zeros(net.n_sources, dtype=np.int64)
-    for p, t in enumerate(projection_tables(net)):
+    for p, t in enumerate(iter_projection_tables(net)):  # one projection's table at a time
         entries += t.n_pre * t.n_post
         if not t.pre.size:
             continue
@@ -56,18 +56,25 @@ def dense_tables(net) -> tuple[int, int, np.ndarray]:
     return int(entries), int(per_source.sum()), per_source
 
 
-def footprint_bytes(sim) -> int:
+def footprint_bytes(sim, table_bytes: int | None = None) -> int:
     """NeuroBench ``Footprint`` of ``sim``'s network (see module docstring): bytes of the
-    synapse table, the per-neuron constants and one copy's neuron state."""
+    synapse table (``table_bytes`` when ``sim.net`` does not hold it), the per-neuron
+    constants and one copy's neuron state."""
     net = sim.net
-    total = sum(a.nbytes for a in (net.indptr, net.slot, net.weight, net.delay))
+    if table_bytes is None:
+        table_bytes = sum(a.nbytes for a in (net.indptr, net.slot, net.weight, net.delay))
+    total = int(table_bytes)
     total += sum(v.nbytes for v in sim.params.values() if isinstance(v, np.ndarray))
     total += sum(a.nbytes // max(1, sim.batch) for a in sim.state.values())
     return int(total)
 
 
-def neurobench_counts(sim, spike_count: np.ndarray, membrane_updates: int) -> dict:
-    """Ledger attributes behind NeuroBench's metrics for ``sim``'s network.
+def neurobench_counts(
+    sim, spike_count: np.ndarray, membrane_updates: int, synapses: dict | None = None
+) -> dict:
+    """Ledger attributes behind NeuroBench's metrics for ``sim``'s network (the synapse
+    table's counts from ``synapses`` when ``sim.net`` holds no table: ``dense_entries``,
+    ``dense_nonzero``, ``effective_acs``, ``table_bytes``, summed over workers).
 
     Parameters
     ----------
@@ -77,6 +84,14 @@ def neurobench_counts(sim, spike_count: np.ndarray, membrane_updates: int) -> di
     membrane_updates : int
         NeuroBench membrane updates over the same inferences.
     """
+    if synapses is not None:
+        return {
+            "dense_entries": int(synapses["dense_entries"]),
+            "dense_nonzero": int(synapses["dense_nonzero"]),
+            "effective_acs": int(synapses["effective_acs"]),
+            "membrane_updates": int(membrane_updates),
+            "footprint_bytes": footprint_bytes(sim, synapses["table_bytes"]),
+        }
     entries, nonzero, per_source = dense_tables(sim.net)
     return {
         "dense_entries": entries,

@@ -37,24 +37,26 @@ def projection_names(spec) -> list[str]:
 
 def projection_tables(net) -> list[ProjectionTable]:
     """The :class:`ProjectionTable` of every projection of compiled network ``net``, spec order."""
+    return list(iter_projection_tables(net))
+
+
+def iter_projection_tables(net):
+    """Yield the :class:`ProjectionTable` of every projection of ``net``, spec order (one held
+    at a time)."""
     n = net.n_neurons
     names = projection_names(net.spec)
-    out = []
     for p, pos in enumerate(net.projection_positions()):
         proj = net.spec.projections[p]
         s0, s1, post0, post1, _ = net.proj_ranges[p]
         cnt = net.proj_counts[p]
-        out.append(
-            ProjectionTable(
-                name=names[p],
-                pre_name=proj.pre,
-                post_name=proj.post,
-                n_pre=int(s1 - s0),
-                n_post=int(post1 - post0),
-                receptor=proj.receptor,
-                pre=np.repeat(np.arange(cnt.size, dtype=np.int64), cnt),
-                post=net.slot[pos].astype(np.int64) % n - post0,
-                positions=pos,
-            )
+        yield ProjectionTable(
+            name=names[p],
+            pre_name=proj.pre,
+            post_name=proj.post,
+            n_pre=int(s1 - s0),
+            n_post=int(post1 - post0),
+            receptor=proj.receptor,
+            pre=np.repeat(np.arange(cnt.size, dtype=np.int64), cnt),
+            post=net.slot[pos].astype(np.int64) % n - post0,
+            positions=pos,
         )
-    return out

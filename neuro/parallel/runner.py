@@ -1,8 +1,10 @@
 """``mpiexec -n R neuro run SPEC -o OUTDIR``: one network stepped by R MPI ranks.
 
-Every rank compiles the whole spec (the draws do not depend on R) and places it; the cores
-are partitioned into ranks (:mod:`neuro.parallel.partition`) and each rank keeps its
-sub-network (:mod:`neuro.parallel.subnet`). Per step ``k`` each rank
+Every rank makes every draw of the spec (the draws do not depend on R) but holds only its
+share of the synapses: it places the network and builds its sub-network by streaming the
+projections (:mod:`neuro.parallel.construct`; the cores partitioned into ranks by
+:mod:`neuro.parallel.partition`, the sub-network as :mod:`neuro.parallel.subnet` defines it).
+Threads share one compiled network and cut their sub-networks from it. Per step ``k`` each rank
 
 1. updates its neurons (the engine's step loop, :func:`neuro.dynamics.step.run_chunk`, one
    step; the local neurons' own CSR rows are empty, so nothing is routed yet);
@@ -16,7 +18,10 @@ Spike inputs are drawn on every rank from the run's generator for all channels (
 stream whatever R). Spikes and probes are gathered to rank 0 once per chunk and written in the
 single-process file's order; counters are summed exactly (allreduce of spike counts per
 source and active updates per neuron) and then derived from the full placement as in a
-single-process run, plus ``messages_inter_chip`` / ``messages_intra_chip``.
+single-process run (the synapse table's part of the ledger summed over ranks:
+:mod:`neuro.parallel.counts`), plus ``messages_inter_chip`` / ``messages_intra_chip``. Rank 0's
+``RunResult.compiled`` has no synapse table (``slot``, ``weight``, ``delay`` empty) except, when
+the network learns, the whole network's learned ``weight``, gathered at the end.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ from neuro.io.sonata import SpikeWriter
 from neuro.mapping import place
 from neuro.network import CompiledNetwork, compile_network
 from neuro.parallel import window
+from neuro.parallel.construct import build_worker
+from neuro.parallel.counts import synapse_sums
 from neuro.parallel.exchange import MpiGroup, ThreadGroup, ThreadShared
 from neuro.parallel.learning import TraceUpdates, global_ids
 from neuro.parallel.partition import worker_of_neuron
@@ -113,7 +120,7 @@ def _refuse_unsupported(net, compiled) -> None:
 
 
 def _setup(net):
-    """Compile and place the whole spec (every MPI rank does this; threads share one copy)."""
+    """Compile and place the whole spec (for threads, which share one copy)."""
     compiled = compile_network(net)
     _refuse_unsupported(net, compiled)
     placement = place(compiled, get_profile(net.simulation.chip), net.simulation.chips)
@@ -137,8 +144,9 @@ def run_spec_mpi(net, outdir, comm, hooks: RunHooks, overwrite: bool = False, pr
     group = MpiGroup(comm)
     if group.rank == 0:
         hooks.check_outdir(Path(outdir), overwrite)
-    compiled, placement = _setup(net)
-    return _worker(group, net, outdir, compiled, placement, compiled.rng, progress, t0, hooks)
+    full, placement, sub = build_worker(net, group.size, group.rank)  # only this rank's synapses
+    _refuse_unsupported(net, full)
+    return _worker(group, net, outdir, full, placement, full.rng, progress, t0, hooks, sub)
 
 
 def run_spec_threads(
@@ -182,16 +190,18 @@ def run_spec_threads(
     return result
 
 
-def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
-    """One worker's run: its sub-network, the step loop with the group's exchange, the output
-    (worker 0) and the merged counters."""
+def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks, sub=None):
+    """One worker's run: its sub-network (``sub``, or cut from the whole ``compiled`` network),
+    the step loop with the group's exchange, the output (worker 0) and the merged counters."""
     rank, size = group.rank, group.size
     outdir = Path(outdir)
     sim_cfg = net.simulation
     profile = placement.profile
     worker_of = worker_of_neuron(placement, size)
     chip_of_core = placement.core_coords()[:, 0]
-    sub = build_subnet(compiled, worker_of, rank, size, placement.core_of, chip_of_core)
+    whole_table = sub is None  # threads share the whole table; an MPI rank built only its share
+    if whole_table:
+        sub = build_subnet(compiled, worker_of, rank, size, placement.core_of, chip_of_core)
     log.info(
         "worker %d/%d: %d of %d neurons, %d of %d synapses",
         rank,
@@ -202,7 +212,7 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
         compiled.n_synapses,
     )
     full = dataclasses.replace(compiled, rng=rng)
-    if rank != 0:  # only worker 0 keeps the whole synapse table (for the per-core ledger)
+    if whole_table and rank != 0:  # only worker 0 keeps the whole synapse table (for the per-core ledger)
         z = np.zeros(0, dtype=np.int64)
         full = dataclasses.replace(full, slot=z, weight=z, delay=z)
     del compiled
@@ -318,7 +328,9 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks):
             signal.signal(sig, handler)
         bar.done()
     spike_count[sub.local] += sim.spike_count[: sub.local.size]
-    counters, exchanged = _merge_counters(group, full, placement, sim, sub, spike_count, xchg, writer)
+    counters, exchanged = _merge_counters(
+        group, full, placement, sim, sub, spike_count, xchg, writer, whole_table
+    )
     if rank == 0:
         writer.f["emulator"].attrs[group.bytes_attr] = exchanged
         writer.f["emulator"].attrs["exchange_window"] = loop.window  # steps between exchanges
@@ -449,8 +461,10 @@ def _write_chunk(group, writer, k0, out_steps, out_ids, pv, pi, my_probes, probe
     writer.flush(k0 + pv.shape[0])
 
 
-def _merge_counters(group, full, placement, sim, sub, spike_count, xchg, writer):
-    """Exact totals over workers; the counters and ledger (worker 0) of the whole network."""
+def _merge_counters(group, full, placement, sim, sub, spike_count, xchg, writer, whole_table=True):
+    """Exact totals over workers; the counters and ledger (worker 0) of the whole network (from
+    worker 0's whole synapse table, or, without one, from every worker's share:
+    :mod:`neuro.parallel.counts`)."""
     group.sum_inplace(spike_count)
     counts = np.zeros((1, 2, full.n_neurons), dtype=np.int64)  # active, membrane updates
     counts[0][:, sub.local] = sim.update_counts[0]
@@ -466,13 +480,16 @@ def _merge_counters(group, full, placement, sim, sub, spike_count, xchg, writer)
         learning_counts = np.array([weight_updates, trace_updates], dtype=np.int64)
         parts = group.gather((sub.global_pos, sim.net.weight))
         if writer is not None:  # the learned weights, back in the full network's table
+            if full.weight.size != full.n_synapses:  # (every synapse is some worker's: all are set)
+                full.weight = np.empty(full.n_synapses, dtype=sim.net.weight.dtype)
             for pos, w in parts:
                 full.weight[pos] = w
+    shares = None if whole_table else synapse_sums(group, sub, full, placement, spike_count)
     if writer is None:
         return None, exchanged
     merged = _MergedCounts(full, sim.step, spike_count, counts, overflow, learning_counts, sim)
     counters = merged.counters(placement)
-    ledger = ledger_from_simulator(merged, placement)
+    ledger = ledger_from_simulator(merged, placement, synapses=shares)
     counters.update(ledger.totals())
     neuron_messages = int(spike_count[: full.n_neurons] @ placement.src_dest_cores[: full.n_neurons])
     counters["messages_inter_chip"] = inter
