@@ -215,6 +215,12 @@ class SpikeWriter:
         _append(self._probes[key], data)
 
     def flush(self, steps_completed: int) -> None:
+        """Commit what was written: two HDF5 flushes, so that the committed lengths on disk
+        never point past data on disk. HDF5 writes a flush's raw chunks and metadata in no
+        guaranteed order, so a kill in the middle of a single flush could leave the new
+        lengths and not all of the new rows (neuro's reader would then read zeros). First the
+        rows and extents reach the file, then the lengths that point at them."""
+        self.f.flush()
         emu = self.f["emulator"]
         rec = emu.require_group("committed")
         for ds in (*self._ts, *self._ids, *self._steps, *self._probes.values()):
