@@ -86,6 +86,7 @@ LoihiTables = namedtuple("LoihiTables", LOIHI_TABLE_NAMES)  # the kernels read f
 ACC_MIN = -(1 << 15)
 ACC_MAX = (1 << 15) - 1
 DECAY_BLOCK = 64  # traces tested together for all-zero (then their decay is skipped)
+ROW_DONE = 2  # x_flag of a source whose row was updated at its delivery (neuro.learning.fused)
 
 
 @njit(cache=True, inline="always")
@@ -216,6 +217,8 @@ def _epoch_end(r, e, n, slot, weight, L):
     sg, xg, yg = L.syn_gid, L.src_gid, L.nrn_gid  # sub-network -> whole network (None: identity)
     for a in range(L.n_list[r, 0]):
         i = L.x_list[r, a]
+        if L.x_flag[r, i] == ROW_DONE:  # updated (and counted) when it was delivered
+            continue
         st, ln = L.seg_start[r, i], L.seg_len[r, i]
         x1, x2 = L.x[r, 0, i], L.x[r, 1, i]
         m = -1
