@@ -86,7 +86,6 @@ LoihiTables = namedtuple("LoihiTables", LOIHI_TABLE_NAMES)  # the kernels read f
 ACC_MIN = -(1 << 15)
 ACC_MAX = (1 << 15) - 1
 DECAY_BLOCK = 64  # traces tested together for all-zero (then their decay is skipped)
-ROW_DONE = 2  # x_flag of a source whose row was updated at its delivery (neuro.learning.fused)
 
 
 @njit(cache=True, inline="always")
@@ -217,8 +216,6 @@ def _epoch_end(r, e, n, slot, weight, L):
     sg, xg, yg = L.syn_gid, L.src_gid, L.nrn_gid  # sub-network -> whole network (None: identity)
     for a in range(L.n_list[r, 0]):
         i = L.x_list[r, a]
-        if L.x_flag[r, i] == ROW_DONE:  # updated (and counted) when it was delivered
-            continue
         st, ln = L.seg_start[r, i], L.seg_len[r, i]
         x1, x2 = L.x[r, 0, i], L.x[r, 1, i]
         m = -1
@@ -337,10 +334,11 @@ def _epoch_end(r, e, n, slot, weight, L):
 @njit(cache=True, inline="always")
 def _decay_all(z, a, b, d, key, e, r, tr, ids):
     """``z[i] = SR(z[i] * d)`` for i in a..b with :func:`~neuro.learning.prng.stochastic_round`'s
-    bits (stream of the whole network's index of ``i``, ``ids``), written branch-free so it
-    vectorizes: ``u < v - floor(v)`` is compared as ``(bits >> 11) < (v - floor(v)) * 2^53``
-    (exact: a power-of-two scaling), and a zero trace stays zero (its fraction is 0), so blocks
-    of :data:`DECAY_BLOCK` zero traces are skipped (most traces rest at 0)."""
+    bits (stream of the whole network's index of ``i``, ``ids``): ``u < v - floor(v)`` is
+    compared as ``(bits >> 11) < (v - floor(v)) * 2^53`` (exact: a power-of-two scaling), and
+    a zero trace stays zero (its fraction is 0), so blocks
+    of :data:`DECAY_BLOCK` zero traces are skipped (most traces rest at 0), and in the other
+    blocks only the nonzero traces are hashed."""
     base = np.uint64(key) + mix64(np.uint64(e)) + trace_stream(DECAY_STREAM, r, tr, 0) * GOLDEN
     zs = z[a:b]
     for q in range(0, b - a, DECAY_BLOCK):
@@ -351,6 +349,8 @@ def _decay_all(z, a, b, d, key, e, r, tr, ids):
         if nz == 0:
             continue
         for i in range(q, hi):
+            if zs[i] == 0:
+                continue
             v = zs[i] * d
             f = np.floor(v)
             u = np.int64(mix64(base + np.uint64(global_index(ids, a + i)) * GOLDEN) >> np.uint64(11))
