@@ -1,7 +1,8 @@
 """Where a Diehl & Cook training image goes: host normalization, Poisson draws, the presentation
 (700 steps with learning on) and the rest period, timed around ``Presenter.train_image``'s calls;
 then the presentation's learning and delivery kernels alone on the same input spikes (1.3 M
-input synapse events per image), and the per-step learning cost without spikes. Run from a
+input synapse events per image), the two in one pass as training runs them
+(:mod:`neuro.learning.fused`), and the per-step learning cost without spikes. Run from a
 checkout with ``PYTHONPATH=.`` to profile that checkout's ``neuro``.
 
     PYTHONPATH=. python bench/train_profile.py [--arithmetic float|loihi] [--neurons 400] [--images 40]
@@ -19,7 +20,7 @@ import neuro.dynamics.floating  # noqa: F401  (registers the float kernels)
 import neuro.dynamics.loihi  # noqa: F401  (registers the loihi kernels)
 from neuro.datasets import load_dataset
 from neuro.dynamics.routing import deliver_inputs
-from neuro.dynamics.step import apply_learning
+from neuro.dynamics.step import apply_learning, learn_inputs
 from neuro.engine import Simulator
 from neuro.inputs import ScheduledInputs, to_csr
 from neuro.models.diehl_cook_protocol import make_config
@@ -37,6 +38,15 @@ def _learn_loop(lrn, in_ptr, in_src, n, slot, weight, out_src):
 def _deliver_loop(in_ptr, in_src, indptr, slot, weight, delay, buf, spike_count):
     for k in range(in_ptr.size - 1):
         deliver_inputs(k, k, 1, in_ptr, in_src, buf.shape[0], indptr, slot, weight, delay, buf, spike_count)
+
+
+@njit
+def _fused_loop(lrn, in_ptr, in_src, n, indptr, slot, weight, delay, buf, spike_count, out_src):
+    for k in range(in_ptr.size - 1):
+        nr = buf.shape[0]
+        if not learn_inputs(lrn, k, k, n, in_ptr, in_src, nr, indptr, slot, weight, delay, buf, spike_count):
+            raise ValueError("the fused path refused a step")
+        apply_learning(lrn, k, n, out_src, 0, 0, in_src, in_ptr[k + 1], in_ptr[k + 1], slot, weight)
 
 
 def _simulator(arithmetic: str, n: int):
@@ -93,6 +103,8 @@ def kernels(arithmetic: str, n: int, images: int = 10) -> None:
     order = np.lexsort((c, rows))
     in_ptr, in_src = to_csr([rows[order]], [c[order] + pr.pixels0], images * steps)
     lrn = sim.tables.pack(sim.target.tables_type)
+    sim2 = _simulator(arithmetic, n)[0]  # fresh tables for the one-pass run
+    lrn2 = sim2.tables.pack(sim2.target.tables_type)
     none = np.zeros(0, dtype=np.int32)
     w = net.weight.copy()
     buf = sim.state["buf"].copy()
@@ -104,10 +116,21 @@ def kernels(arithmetic: str, n: int, images: int = 10) -> None:
         t0 = time.perf_counter()
         _deliver_loop(in_ptr, in_src, net.indptr, net.slot, w, net.delay, buf, sc)
         td = time.perf_counter() - t0
+    w2 = net.weight.copy()
+    buf2 = sim.state["buf"].copy()
+    for _ in range(2):  # the first compiles
+        t0 = time.perf_counter()
+        _fused_loop(lrn2, in_ptr, in_src, net.n_neurons, net.indptr, net.slot, w2, net.delay, buf2, sc, none)
+        tf = time.perf_counter() - t0
+    same = np.array_equal(w, w2)  # (the delivery loop above ran after learning: its buffer differs)
     events = int(np.diff(net.indptr)[in_src].sum())
     print(f"  presentation kernels alone, {events / images / 1e6:.2f} M input synapse events/image:")
     print(f"    learning {1e3 * tl / images:.3f} ms/image ({1e9 * tl / events:.2f} ns/event)")
     print(f"    delivery {1e3 * td / images:.3f} ms/image ({1e9 * td / events:.2f} ns/event)")
+    print(
+        f"    both in one pass (as training runs them) {1e3 * tf / images:.3f} ms/image "
+        f"({1e9 * tf / events:.2f} ns/event; learned weights {'identical' if same else 'DIFFER'})"
+    )
     idle = np.zeros(images * steps + 1, dtype=np.int64)
     t0 = time.perf_counter()
     _learn_loop(lrn, idle, in_src[:0], net.n_neurons, net.slot, w, none)

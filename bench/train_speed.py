@@ -10,6 +10,9 @@ script prints images/s of each and the ratio. Then neuro's batched evaluation sp
 included; ``bench/eval_speed.py`` compares it with whole-batch reruns).
 
     python bench/train_speed.py [--neurons 400] [--images 40] [--brian2-target cython|numpy]
+
+From a checkout, ``PYTHONPATH=. python bench/train_speed.py ...`` times that checkout's ``neuro``
+(without it, the installed one).
 """
 
 from __future__ import annotations

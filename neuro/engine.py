@@ -133,7 +133,15 @@ class Simulator(ChunkRunner):
     adapt : bool, optional
         Let adaptive thresholds move (default: the value of ``learning``; evaluation keeps
         thresholds fixed).
+
+    Attributes
+    ----------
+    fuse_inputs : bool
+        Deliver and learn the input spikes' rows in one pass where the results are the same
+        (:mod:`neuro.learning.fused`; default True). False runs the two passes (tests compare).
     """
+
+    fuse_inputs = True
 
     def __init__(
         self,
@@ -248,7 +256,7 @@ class Simulator(ChunkRunner):
             self.target.kernel_params(self.params, self.adapt),
             self._csr(),
             io,
-            self.learning,
+            (2 if self.fuse_inputs else 1) if self.learning else 0,
             lrn,
             self.overflow,
         )

@@ -37,8 +37,9 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 
-from neuro.dynamics.step import apply_learning, neuron_update
+from neuro.dynamics.step import apply_learning, learn_inputs, neuron_update
 from neuro.learning.floating import FloatTables, learn_float
+from neuro.learning.fused import learn_inputs_float
 
 
 @njit(cache=True, inline="always")
@@ -191,6 +192,19 @@ def _float_learning(lrn, k, n, out_src, first, n_out, in_src, i0, i1, slot, weig
     if getattr(lrn, "instance_class", None) is FloatTables:
         return lambda lrn, k, n, out_src, first, n_out, in_src, i0, i1, slot, weight: learn_float(
             k, n, out_src, first, n_out, in_src, i0, i1, slot, weight, lrn
+        )
+    return None
+
+
+@overload(learn_inputs, inline="always")
+def _float_learning_inputs(
+    lrn, k, j, n, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count
+):
+    if getattr(lrn, "instance_class", None) is FloatTables:
+        return lambda lrn, k, j, n, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count: (
+            learn_inputs_float(
+                k, j, n, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count, lrn
+            )
         )
     return None
 

@@ -14,7 +14,8 @@ Per step ``k`` (row ``k % D`` of the delay ring buffer holds the input that arri
    recorded and probed;
 2. the step's neuron spikes, then the external input spikes, are routed through the CSR into
    rows ``k + 1 + delay`` (:mod:`neuro.dynamics.routing`);
-3. the learning applier sees the step's spikes (batch 1 only).
+3. the learning applier sees the step's spikes (batch 1 only); the input rows' pre-spike
+   terms may instead be applied while they are delivered (:func:`learn_inputs`, same results).
 """
 
 from __future__ import annotations
@@ -82,6 +83,22 @@ def apply_learning(lrn, k, n, out_src, first, n_out, in_src, i0, i1, slot, weigh
     raise NotImplementedError("apply_learning runs only inside compiled kernels")
 
 
+def learn_inputs(lrn, k, j, n, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count):
+    """Deliver step ``k``'s input spikes and apply their pre-spike terms in one pass per row
+    (batch 1); False, with nothing done, where the step must run the two passes (compile-time
+    generic on the learning-table namedtuple, see :mod:`neuro.learning.fused`)."""
+    raise NotImplementedError("learn_inputs runs only inside compiled kernels")
+
+
+@overload(learn_inputs, inline="always")
+def _no_fused_inputs(lrn, k, j, n, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count):
+    if isinstance(lrn, types.NoneType):
+        return lambda lrn, k, j, n, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count: (
+            False
+        )
+    return None
+
+
 @overload(apply_learning, inline="always")
 def _no_learning(lrn, k, n, out_src, first, n_out, in_src, i0, i1, slot, weight):
     """Frozen weights (``lrn`` is None): nothing to apply, and no learning code is compiled
@@ -97,7 +114,8 @@ def run_chunk(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
 
     ``state`` is a :data:`State`, ``params`` the arithmetic's per-neuron constants (its
     namedtuple), ``csr`` the :data:`Synapses`, ``io`` the :data:`ChunkIO`; ``learn``
-    (1: apply ``lrn``, the arithmetic's learning tables); ``overflow`` counts register wraps
+    (1: apply ``lrn``, the arithmetic's learning tables; 2: the same, delivering and learning
+    the input rows in one pass where that is exact, :func:`learn_inputs`); ``overflow`` counts register wraps
     (q, u, u2). Stops early (at a step boundary) when the spike output buffers could overflow.
     """
     buf, v, cur, ref, theta = state.buf, state.v, state.cur, state.ref, state.theta
@@ -140,16 +158,21 @@ def run_chunk(k0, n_steps, state, params, csr, io, learn, lrn, overflow):
         for t in range(first, n_out):
             spike_count[out_src[t]] += 1
             deliver(out_src[t], out_b[t], k, n_rows, indptr, slot, weight, delay, buf)
+        i0, i1 = in_ptr[j], in_ptr[j + 1]  # this step's input spikes (batch 1, as learning needs)
         if in_pay.size:  # graded inputs carry payloads; binary inputs take the unchanged path
             deliver_graded_inputs(
                 k, j, n_batch, in_ptr, in_src, in_pay, n_rows, indptr, slot, weight, delay, buf, spike_count
             )
+        elif learn == 2 and learn_inputs(
+            lrn, k, j, n, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count
+        ):
+            i0 = i1  # delivered and learned in one pass
         else:
             deliver_inputs(
                 k, j, n_batch, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count
             )
         if learn:
-            apply_learning(lrn, k, n, out_src, first, n_out, in_src, in_ptr[j], in_ptr[j + 1], slot, weight)
+            apply_learning(lrn, k, n, out_src, first, n_out, in_src, i0, i1, slot, weight)
     for b in range(n_batch):
         flush_active(acc[b], active[b])
     return n_steps, n_out

@@ -334,10 +334,11 @@ def _epoch_end(r, e, n, slot, weight, L):
 @njit(cache=True, inline="always")
 def _decay_all(z, a, b, d, key, e, r, tr, ids):
     """``z[i] = SR(z[i] * d)`` for i in a..b with :func:`~neuro.learning.prng.stochastic_round`'s
-    bits (stream of the whole network's index of ``i``, ``ids``), written branch-free so it
-    vectorizes: ``u < v - floor(v)`` is compared as ``(bits >> 11) < (v - floor(v)) * 2^53``
-    (exact: a power-of-two scaling), and a zero trace stays zero (its fraction is 0), so blocks
-    of :data:`DECAY_BLOCK` zero traces are skipped (most traces rest at 0)."""
+    bits (stream of the whole network's index of ``i``, ``ids``): ``u < v - floor(v)`` is
+    compared as ``(bits >> 11) < (v - floor(v)) * 2^53`` (exact: a power-of-two scaling), and
+    a zero trace stays zero (its fraction is 0), so blocks
+    of :data:`DECAY_BLOCK` zero traces are skipped (most traces rest at 0), and in the other
+    blocks only the nonzero traces are hashed."""
     base = np.uint64(key) + mix64(np.uint64(e)) + trace_stream(DECAY_STREAM, r, tr, 0) * GOLDEN
     zs = z[a:b]
     for q in range(0, b - a, DECAY_BLOCK):
@@ -348,6 +349,8 @@ def _decay_all(z, a, b, d, key, e, r, tr, ids):
         if nz == 0:
             continue
         for i in range(q, hi):
+            if zs[i] == 0:
+                continue
             v = zs[i] * d
             f = np.floor(v)
             u = np.int64(mix64(base + np.uint64(global_index(ids, a + i)) * GOLDEN) >> np.uint64(11))
