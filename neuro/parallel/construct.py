@@ -35,7 +35,6 @@ population further), so construction time does not shrink with the number of wor
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 
 import numpy as np
@@ -57,7 +56,7 @@ from neuro.network import (
     resolve_seed,
 )
 from neuro.parallel.partition import worker_of_neuron
-from neuro.parallel.subnet import SubNetwork
+from neuro.parallel.subnet import SubNetwork, local_network
 
 
 @njit(cache=True, nogil=True)
@@ -409,23 +408,6 @@ def _share(stream: _Stream, full: CompiledNetwork, placement, worker_of, n_worke
         cnt = kept_counts[mirrors[m0:m1] - s0]
         proj_ranges.append((n_loc + int(m0), n_loc + int(m1), int(l0), int(l1), int(cnt.sum())))
         proj_counts.append(cnt)
-    sub_net = dataclasses.replace(
-        full,
-        pop_names=["local"],
-        pop_offsets=np.array([0, n_loc], dtype=np.int64),
-        input_names=["mirrors"],
-        input_offsets=np.array([n_loc, n_loc + mirrors.size], dtype=np.int64),
-        indptr=sub_indptr,
-        slot=slot,
-        weight=weight,
-        delay=delay,
-        max_delay=int(delay.max()) if delay.size else 0,
-        params={k: v[local] for k, v in full.params.items()},
-        v_init=full.v_init[local],
-        i_init=full.i_init[local],
-        dual=full.dual[local],
-        proj_ranges=proj_ranges,
-        proj_counts=proj_counts,
-    )
+    sub_net = local_network(full, local, mirrors, (sub_indptr, slot, weight, delay), proj_ranges, proj_counts)
     global_pos = np.sort(np.concatenate(positions)) if learns and positions else None
     return SubNetwork(sub_net, local, mirrors, needed_by, inter[mirrors], global_pos)

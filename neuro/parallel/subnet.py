@@ -139,13 +139,29 @@ def build_subnet(
         proj_ranges.append((n_loc + int(m0), n_loc + int(m1), int(l0), int(l1), int(cnt.sum())))
         proj_counts.append(cnt)
     del proj_count
-    net = dataclasses.replace(
+    net = local_network(
+        full, local, mirrors, (sub_indptr, slot, weight, delay), proj_ranges, proj_counts,
+        pop_registers=full.pop_registers,  # per spec population (read by Loihi's learning tables)
+        weight_exps=full.weight_exps if learns else [],
+    )  # fmt: skip
+    global_pos = np.concatenate(positions) if learns and positions else None
+    return SubNetwork(net, local, mirrors, needed_by, inter[mirrors], global_pos)
+
+
+def local_network(full, local, mirrors, csr, proj_ranges, proj_counts, **fields):
+    """``full`` (a :class:`~neuro.network.CompiledNetwork`) as a worker's network: its neurons
+    ``local`` (one population "local"), the sources ``mirrors`` after them (one input "mirrors"),
+    the worker's CSR ``csr = (indptr, slot, weight, delay)``, per-neuron constants sliced, and
+    its projections' ``proj_ranges``/``proj_counts``; ``fields`` replace further fields."""
+    n_loc = local.size
+    indptr, slot, weight, delay = csr
+    return dataclasses.replace(
         full,
         pop_names=["local"],
         pop_offsets=np.array([0, n_loc], dtype=np.int64),
         input_names=["mirrors"],
         input_offsets=np.array([n_loc, n_loc + mirrors.size], dtype=np.int64),
-        indptr=sub_indptr,
+        indptr=indptr,
         slot=slot,
         weight=weight,
         delay=delay,
@@ -154,13 +170,10 @@ def build_subnet(
         v_init=full.v_init[local],
         i_init=full.i_init[local],
         dual=full.dual[local],
-        pop_registers=full.pop_registers,  # per spec population (read by Loihi's learning tables)
         proj_ranges=proj_ranges,
         proj_counts=proj_counts,
-        weight_exps=full.weight_exps if learns else [],
+        **fields,
     )
-    global_pos = np.concatenate(positions) if learns and positions else None
-    return SubNetwork(net, local, mirrors, needed_by, inter[mirrors], global_pos)
 
 
 def min_remote_delay(sub: SubNetwork, worker_of: np.ndarray, me: int) -> int | None:
