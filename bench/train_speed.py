@@ -7,9 +7,12 @@ equations in runtime mode (cython by default; the first run compiles for about a
 reported separately) with event-driven STDP synapses and the same normalization done on the
 host between images. Both train on the first K images of the embedded training split; the
 script prints images/s of each and the ratio. Then neuro's batched evaluation speed (reruns
-included; ``bench/eval_speed.py`` compares it with whole-batch reruns).
+included; ``bench/eval_speed.py`` compares it with whole-batch reruns). Last, the cold start:
+a fresh process with an empty kernel cache (its own ``NUMBA_CACHE_DIR``) trains one image and
+labels one, in each arithmetic; its wall time is mostly compiling the kernels (``--no-cold``
+skips it).
 
-    python bench/train_speed.py [--neurons 400] [--images 40] [--brian2-target cython|numpy]
+    python bench/train_speed.py [--neurons 400] [--images 40] [--brian2-target cython|numpy] [--no-cold]
 
 From a checkout, ``PYTHONPATH=. python bench/train_speed.py ...`` times that checkout's ``neuro``
 (without it, the installed one).
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -94,6 +98,32 @@ print(json.dumps({"tool": f"Brian2 {brian2.__version__} ({target})", "setup_s": 
 """
 
 
+COLD = r"""
+import sys, tempfile, time
+t0 = time.perf_counter()
+from neuro.train import train
+with tempfile.TemporaryDirectory() as tmp:
+    train(f"{tmp}/run", n_neurons=int(sys.argv[1]), images=1, arithmetic=sys.argv[2], seed=0,
+          label_images=1, progress=False)
+print(time.perf_counter() - t0)
+"""
+
+
+def cold_start(n: int, arithmetic: str) -> float:
+    """Wall seconds of a fresh process that trains and labels one image on an empty kernel cache."""
+    with tempfile.TemporaryDirectory() as cache:
+        t0 = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-c", COLD, str(n), arithmetic],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "NUMBA_CACHE_DIR": cache},
+        )
+        if out.returncode != 0:
+            sys.exit(out.stderr[-3000:])
+        return time.perf_counter() - t0
+
+
 def run_neuro(n: int, k: int, arithmetic: str) -> dict:
     from neuro.train import train
 
@@ -134,6 +164,7 @@ def main() -> None:
     ap.add_argument("--brian2-images", type=int, default=10)
     ap.add_argument("--eval-images", type=int, default=1000)
     ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--no-cold", action="store_true", help="skip the cold-start (empty kernel cache) line")
     args = ap.parse_args()
     rows = [run_neuro(args.neurons, args.images, "float"), run_neuro(args.neurons, args.images, "loihi")]
     out = subprocess.run(
@@ -165,6 +196,13 @@ def main() -> None:
         f"over {ev['images']} images, {ev['reruns']} reruns included ({ev['rounds']} rounds; "
         f"whole-batch reruns side by side: bench/eval_speed.py)"
     )
+    if not args.no_cold:
+        cold = {a: cold_start(args.neurons, a) for a in ("float", "loihi")}
+        print(
+            f"cold start (empty kernel cache; a process that trains and labels 1 image): "
+            f"float {cold['float']:.1f} s, loihi {cold['loihi']:.1f} s; Brian2's first image "
+            f"{b2['first_image_s']:.0f} s incl. compiling"
+        )
 
 
 if __name__ == "__main__":

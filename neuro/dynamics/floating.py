@@ -190,8 +190,10 @@ def _float_held_update(params, q, u0, u1, vb, rb, th, fired, two):
 @overload(apply_learning, inline="always")
 def _float_learning(lrn, k, n, out_src, first, n_out, in_src, i0, i1, slot, weight):
     if getattr(lrn, "instance_class", None) is FloatTables:
-        return lambda lrn, k, n, out_src, first, n_out, in_src, i0, i1, slot, weight: learn_float(
-            k, n, out_src, first, n_out, in_src, i0, i1, slot, weight, lrn
+        return lambda lrn, k, n, out_src, first, n_out, in_src, i0, i1, slot, weight: (
+            learn_float(k, n, out_src, first, n_out, in_src, i0, i1, slot, weight, lrn)
+            if first < n_out or i0 < i1
+            else None
         )
     return None
 
@@ -202,7 +204,8 @@ def _float_learning_inputs(
 ):
     if getattr(lrn, "instance_class", None) is FloatTables:
         return lambda lrn, k, j, n, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count: (
-            learn_inputs_float(
+            in_ptr[j] == in_ptr[j + 1]
+            or learn_inputs_float(
                 k, j, n, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count, lrn
             )
         )

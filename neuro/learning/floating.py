@@ -226,7 +226,7 @@ def _post(r, j, k, weight, L):
     L.counts[1] += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)  # a call, not IR-inlined: see neuro.dynamics.step (compile time)
 def learn_float(k, n, out_src, first, n_out, in_src, i0, i1, slot, weight, L):
     """Apply every rule to the spikes of step ``k``: neurons ``out_src[first:n_out]`` and
     input sources ``in_src[i0:i1]``."""

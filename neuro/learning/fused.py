@@ -117,7 +117,7 @@ def _refresh_float(k, n, t0, t1, in_src, slot, L):
                 y_stamp[j] = k
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)  # a call, not IR-inlined: see neuro.dynamics.step (compile time)
 def learn_inputs_float(k, j, n, in_ptr, in_src, n_rows, indptr, slot, weight, delay, buf, spike_count, L):
     """Deliver the input spikes of step ``k`` (row ``j`` of the chunk's input CSR, batch 1) and
     apply their pre-spike terms (``learn_float``'s ``_pre``, linear path) in one pass per row;

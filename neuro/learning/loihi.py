@@ -365,7 +365,7 @@ def _flag_pre(r, i, x_flag, x_list, n_list):
         n_list[r, 0] += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)  # a call, not IR-inlined: see neuro.dynamics.step (compile time)
 def learn_loihi(k, n, out_src, first, n_out, in_src, i0, i1, slot, weight, L):
     """Flag the spikes of step ``k``; at the end of a rule's epoch, learn (see module docstring)."""
     r_src, r_post, epoch = L.r_src, L.r_post, L.epoch
