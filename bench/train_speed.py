@@ -101,27 +101,38 @@ print(json.dumps({"tool": f"Brian2 {brian2.__version__} ({target})", "setup_s": 
 COLD = r"""
 import sys, tempfile, time
 t0 = time.perf_counter()
+import neuro
 from neuro.train import train
 with tempfile.TemporaryDirectory() as tmp:
     train(f"{tmp}/run", n_neurons=int(sys.argv[1]), images=1, arithmetic=sys.argv[2], seed=0,
           label_images=1, progress=False)
-print(time.perf_counter() - t0)
+print(time.perf_counter() - t0, neuro.__file__)
 """
 
 
 def cold_start(n: int, arithmetic: str) -> float:
     """Wall seconds of a fresh process that trains and labels one image on an empty kernel cache."""
+    import neuro
+
+    # the child imports the neuro this process imported (not one in its working directory)
+    home = os.path.dirname(os.path.dirname(os.path.abspath(neuro.__file__)))
+    path = os.pathsep.join(p for p in (home, os.environ.get("PYTHONPATH")) if p)
     with tempfile.TemporaryDirectory() as cache:
         t0 = time.perf_counter()
         out = subprocess.run(
             [sys.executable, "-c", COLD, str(n), arithmetic],
             capture_output=True,
             text=True,
-            env={**os.environ, "NUMBA_CACHE_DIR": cache},
+            cwd=cache,
+            env={**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": path},
         )
         if out.returncode != 0:
             sys.exit(out.stderr[-3000:])
-        return time.perf_counter() - t0
+        wall = time.perf_counter() - t0
+    child = out.stdout.split()[-1]
+    if os.path.abspath(child) != os.path.abspath(neuro.__file__):
+        sys.exit(f"the cold-start process imported {child}, not {neuro.__file__}")
+    return wall
 
 
 def run_neuro(n: int, k: int, arithmetic: str) -> dict:

@@ -22,8 +22,8 @@ Compile time: the small helpers are inlined into this loop at numba's IR level
 ``learn_inputs_float``) are compiled as functions of their own and called. Numba's IR inliner
 copies a callee's whole variable scope once per block, so inlining those large functions made
 the first D&C training image compile for 143 s (120 s of it in this loop); called, it is 24 s,
-and a training image costs about 3-5 % more (the call passes every table's array). The float
-overloads skip the call on a step without spikes.
+and a training image costs about 2 % more (the call passes every table's array; ``python
+bench/train_speed.py``). The float overloads skip the call on a step without spikes.
 """
 
 from __future__ import annotations
