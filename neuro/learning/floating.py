@@ -233,12 +233,8 @@ def learn_float(k, n, out_src, first, n_out, in_src, i0, i1, slot, weight, L):
     r_src, r_post = L.r_src, L.r_post
     for r in range(r_src.shape[0]):
         s0, s1, p0, p1 = r_src[r, 0], r_src[r, 1], r_post[r, 0], r_post[r, 1]
-        for t in range(first, n_out):
-            i = out_src[t]
-            if s0 <= i < s1:
-                _pre(r, i, k, n, slot, weight, L)
-        for t in range(i0, i1):
-            i = in_src[t]
+        for t in range(first, n_out + i1 - i0):  # the neurons' spikes, then the inputs'
+            i = out_src[t] if t < n_out else in_src[i0 + t - n_out]  # (one call site: compiles once)
             if s0 <= i < s1:
                 _pre(r, i, k, n, slot, weight, L)
         for t in range(first, n_out):
