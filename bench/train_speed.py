@@ -139,6 +139,9 @@ def run_neuro(n: int, k: int, arithmetic: str) -> dict:
     from neuro.train import train
 
     with tempfile.TemporaryDirectory() as tmp:
+        # one untimed image first: the kernels are compiled (or loaded) before the timed run
+        warm = dict(n_neurons=n, images=1, arithmetic=arithmetic, seed=0, label_images=1, progress=False)
+        train(f"{tmp}/warm", **warm)
         t0 = time.perf_counter()
         s = train(
             f"{tmp}/run", n_neurons=n, images=k, arithmetic=arithmetic, seed=0, label_images=1, progress=False
