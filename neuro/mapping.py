@@ -161,14 +161,24 @@ def _segments(net: CompiledNetwork) -> tuple:
     return seg, bits
 
 
-def core_layout(core_of: np.ndarray, n_cores: int, comp_per_neuron: np.ndarray, profile) -> tuple:
-    """``(neurons, compartments, index_bits, xy)`` per core of a layout: synapse index bits
-    ``clip(ceil(log2(compartments)), 6, 12)`` and the core's mesh position (x, y)."""
-    neurons = np.bincount(core_of, minlength=n_cores)
+def empty_usage(core_of: np.ndarray, n_cores: int, comp_per_neuron: np.ndarray, profile, n_sources: int):
+    """``(usage, index_bits, xy)`` of a layout before its synapses are counted.
+
+    ``usage`` is the dict :func:`place_cores` reads: ``neurons`` and ``compartments`` per core
+    filled in; ``synapses``, ``input_axons``, ``output_axons``, ``synapse_memory_bits`` (per
+    core) and ``_routes`` (destinations, x hops, y hops per source) zeroed, for the caller's
+    count to fill (:func:`_count` for a whole network, an MPI rank's streamed count in
+    :mod:`neuro.parallel.construct`). ``index_bits``: synapse index bits per core,
+    ``clip(ceil(log2(compartments)), 6, 12)``; ``xy``: each core's mesh position (x, y).
+    """
     compartments = np.bincount(core_of, weights=comp_per_neuron, minlength=n_cores).astype(np.int64)
     index_bits = np.clip(np.ceil(np.log2(np.maximum(compartments, 2))), 6, 12).astype(np.int64)
     xy = np.array([profile.core_xy(c)[1:] for c in range(n_cores)], dtype=np.int64).reshape(-1, 2)
-    return neurons, compartments, index_bits, xy
+    usage = {"neurons": np.bincount(core_of, minlength=n_cores), "compartments": compartments}
+    for key in ("synapses", "input_axons", "output_axons", "synapse_memory_bits"):
+        usage[key] = np.zeros(n_cores, dtype=np.int64)
+    usage["_routes"] = tuple(np.zeros(n_sources, dtype=np.int64) for _ in range(3))
+    return usage, index_bits, xy
 
 
 def _count(
@@ -177,9 +187,7 @@ def _count(
     from neuro.construction import core_usage
 
     seg, proj_bits = segments
-    neurons, compartments, index_bits, xy = core_layout(core_of, n_cores, comp_per_neuron, profile)
-    synapses, mem, input_axons, output_axons = (np.zeros(n_cores, dtype=np.int64) for _ in range(4))
-    dest, hops_x, hops_y = (np.zeros(net.n_sources, dtype=np.int64) for _ in range(3))
+    usage, index_bits, xy = empty_usage(core_of, n_cores, comp_per_neuron, profile, net.n_sources)
     core_usage(
         net.indptr,
         net.slot,
@@ -192,26 +200,16 @@ def _count(
         SYNAPSE_GROUP_SIZE,
         np.ascontiguousarray(xy[:, 0]),
         np.ascontiguousarray(xy[:, 1]),
-        synapses,
-        mem,
-        input_axons,
-        output_axons,
-        dest,
-        hops_x,
-        hops_y,
+        usage["synapses"],
+        usage["synapse_memory_bits"],
+        usage["input_axons"],
+        usage["output_axons"],
+        *usage["_routes"],
         np.zeros(n_cores, dtype=np.int64),
         np.full(n_cores, -1, dtype=np.int64),
         np.empty(n_cores, dtype=np.int64),
     )
-    return {
-        "neurons": neurons,
-        "compartments": compartments,
-        "synapses": synapses,
-        "input_axons": input_axons,
-        "output_axons": output_axons,
-        "synapse_memory_bits": mem,
-        "_routes": (dest, hops_x, hops_y),
-    }
+    return usage
 
 
 def place(net, profile: ChipProfile, n_chips: int = 1) -> Placement:

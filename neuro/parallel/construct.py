@@ -44,7 +44,7 @@ from neuro.chips import SYNAPSE_GROUP_HEADER_BITS, SYNAPSE_GROUP_SIZE, get_profi
 from neuro.connectivity import build_projection
 from neuro.construction import scatter_rows
 from neuro.errors import NeuroError
-from neuro.mapping import core_layout, place_cores
+from neuro.mapping import empty_usage, place_cores
 from neuro.network import (
     CompiledNetwork,
     IndexSpace,
@@ -184,9 +184,10 @@ class _Stream:
         """The usage of a layout as :func:`neuro.mapping.place_cores` needs it (``_count``)."""
         net, lay = self.net, self.layout
         n, n_src = lay.n_neurons, lay.n_sources
-        neurons, compartments, index_bits, xy = core_layout(core_of, n_cores, comp_per_neuron, profile)
-        synapses, mem, input_axons, output_axons = (np.zeros(n_cores, dtype=np.int64) for _ in range(4))
-        dest, hops_x, hops_y = (np.zeros(n_src, dtype=np.int64) for _ in range(3))
+        usage, index_bits, xy = empty_usage(core_of, n_cores, comp_per_neuron, profile, n_src)
+        synapses, mem = usage["synapses"], usage["synapse_memory_bits"]
+        input_axons, output_axons = usage["input_axons"], usage["output_axons"]
+        dest, hops_x, hops_y = usage["_routes"]
         core_x, core_y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
         pending: dict = {}
         first = self.facts is None
@@ -229,15 +230,7 @@ class _Stream:
                     pairs = np.unique(np.concatenate(pending.pop(key)))
                     add_pairs(pairs // n_cores, pairs % n_cores, src0, n_pre)
             del pair_src, pair_core
-        return {
-            "neurons": neurons,
-            "compartments": compartments,
-            "synapses": synapses,
-            "input_axons": input_axons,
-            "output_axons": output_axons,
-            "synapse_memory_bits": mem,
-            "_routes": (dest, hops_x, hops_y),
-        }
+        return usage
 
 
 def build_worker(net, n_workers: int, me: int, seed: int | None = None):
