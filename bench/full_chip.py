@@ -150,6 +150,25 @@ def run_threads(args, n_neurons: int) -> dict:
     return out
 
 
+def run_whole_threads(args) -> dict:
+    """The whole of ``neuro run --threads T`` in this process (``--only neuro-whole``, T from
+    ``--whole-threads``): the spec compiled, placed and run, the energy ledger and the spikes
+    file written; the parent times the process from start to exit, kernels loaded from the cache."""
+    import shutil
+
+    from neuro import chips
+    from neuro.run import run_spec
+
+    chips.PROFILES["loihi"] = chips.LOIHI.with_limits(synapse_memory_bits_per_core=None)
+    tmp = tempfile.mkdtemp(prefix="neuro_fullchip_")
+    try:
+        net = build_spec(args.cores, args.per_core, args.fan_in, args.steps, args.seed, "loihi")
+        res = run_spec(net, os.path.join(tmp, "run"), progress=False, threads=args.whole_threads)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"threads": args.whole_threads, "spikes": res.counters["spikes"]}
+
+
 def run_brian2(args) -> dict:
     t0 = time.perf_counter()
     import numpy as np
@@ -229,11 +248,12 @@ def main() -> None:
     ap.add_argument(
         "--threads", type=int, nargs="+", default=[1], help="worker threads for neuro's loop (1: the engine)"
     )
-    ap.add_argument("--only", choices=["neuro", "brian2"])
+    ap.add_argument("--only", choices=["neuro", "brian2", "neuro-whole"])
+    ap.add_argument("--whole-threads", type=int, default=1, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.only:
-        res = run_neuro(args) if args.only == "neuro" else run_brian2(args)
-        print(json.dumps(res))
+        run = {"neuro": run_neuro, "brian2": run_brian2, "neuro-whole": run_whole_threads}[args.only]
+        print(json.dumps(run(args)))
         return
     results = []
     for tool in ("neuro", "brian2"):
@@ -279,6 +299,24 @@ def main() -> None:
             f"{row['steps_per_s'] / a['steps_per_s']:.2f}x 1 thread, "
             f"{row['steps_per_s'] / b['steps_per_s']:.2f}x Brian2 ({same})"
         )
+    if max(args.threads) > 1:  # the whole process as `neuro run [--threads T]` (kernels already cached)
+        whole = {}
+        for t in (1, max(args.threads)):
+            t0 = time.perf_counter()
+            out = subprocess.run(
+                [sys.executable, __file__, "--only", "neuro-whole", "--whole-threads", str(t), *sys.argv[1:]],
+                capture_output=True,
+                text=True,
+            )
+            if out.returncode != 0:
+                sys.exit(f"neuro run --threads {t} failed:\n{out.stderr[-3000:]}")
+            whole[t] = time.perf_counter() - t0
+            same = json.loads(out.stdout.strip().splitlines()[-1])["spikes"] == a["spikes"]
+            print(
+                f"neuro run --threads {t}, whole process (compile, place, run, ledger, spikes file): "
+                f"{whole[t]:.1f} s = {whole[t] / b['whole_process_s']:.2f}x Brian2's whole process "
+                f"({'same' if same else 'DIFFERENT'} spike count)"
+            )
     print(
         f"neuro mapping: {a['cores_used']} cores, peak input axons {a['peak_input_axons']} (limit 4096), "
         f"peak synapse memory {a['peak_synapse_memory_bits'] / 2**20:.1f} Mbit (limit 1 Mbit, lifted)"
