@@ -10,7 +10,9 @@ IEEE-754 operations in the same order), so a seed gives the same network as befo
 * :func:`scatter_rows` — one projection's synapses into the merged CSR
   (:func:`neuro.network.build_network`);
 * :func:`projection_max_delay`, :func:`core_usage` — per-core synapse groups, memory, axons
-  and mesh hops (:func:`neuro.mapping.place_cores`; integer sums, exact in any order).
+  and mesh hops (:func:`neuro.mapping.place_cores`; integer sums, exact in any order);
+* :func:`synapse_group_counts` — the energy ledger's groups of synapses with the same
+  (source, projection, destination core) (:func:`neuro.energy.ledger.synapse_groups`).
 """
 
 from __future__ import annotations
@@ -195,3 +197,46 @@ def core_usage(
                     output_axons[sc] += 1
                 hops_x[s] += abs(core_x[c] - sx)
                 hops_y[s] += abs(core_y[c] - sy)
+
+
+@njit(cache=True, nogil=True)
+def synapse_group_counts(indptr, slot, weight, n, core_of, n_cores, sp_ptr, sp_proj, sp_cnt, out, fill):
+    """Groups of synapses with the same (source, projection, destination core), in ascending
+    (source, projection, core) order.
+
+    ``core_of``: the core (< ``n_cores``) of every neuron; source ``s``'s row holds its
+    projections one after the other in spec order:
+    ``sp_proj[e]``, ``sp_cnt[e]`` synapses for ``e`` in ``sp_ptr[s]:sp_ptr[s + 1]``. With
+    ``fill`` False only the number of groups is returned; with ``fill`` True group ``g`` is
+    written to ``out[:, g]`` = (source, projection, core, synapses, non-zero weights).
+    """
+    count = np.zeros(n_cores, dtype=np.int64)
+    nonzero = np.zeros(n_cores, dtype=np.int64)
+    touched = np.empty(n_cores, dtype=np.int64)
+    g = 0
+    for s in range(indptr.size - 1):
+        q = indptr[s]
+        for e in range(sp_ptr[s], sp_ptr[s + 1]):
+            m = 0
+            for _ in range(sp_cnt[e]):
+                j = slot[q]
+                c = core_of[j - n if j >= n else j]  # second current channel: slot = n + target
+                if count[c] == 0:
+                    touched[m] = c
+                    m += 1
+                count[c] += 1
+                nonzero[c] += weight[q] != 0
+                q += 1
+            touched[:m].sort()
+            for t in range(m):
+                c = touched[t]
+                if fill:
+                    out[0, g] = s
+                    out[1, g] = sp_proj[e]
+                    out[2, g] = c
+                    out[3, g] = count[c]
+                    out[4, g] = nonzero[c]
+                count[c] = 0
+                nonzero[c] = 0
+                g += 1
+    return g

@@ -191,12 +191,34 @@ def test_active_counts_over_long_kernel_calls(arithmetic):
     assert changed.max() > 255
 
 
-def test_synapse_groups_do_not_depend_on_the_block_size():
-    net = compile_network(Network.from_dict(spec_dict("loihi")))
+@pytest.mark.parametrize("arithmetic", ARITHMETICS)
+def test_synapse_groups_equal_the_sorted_keys_of_every_synapse(arithmetic):
+    """The compiled grouping against numpy: every synapse's (source, projection, core) key,
+    sorted, counted and its non-zero weights summed (two current channels, zero weights,
+    inputs, several projections from one source, 31 cores; the placement's cores and the
+    same cores shuffled over the neurons, so a row meets its cores out of order)."""
+    net = compile_network(Network.from_dict(spec_dict(arithmetic)))
     placement = place(net, LOIHI.with_limits(compartments_per_core=2))
-    whole = synapse_groups(net, placement.core_of, placement.n_cores)
-    small = synapse_groups(net, placement.core_of, placement.n_cores, chunk=5)
-    for key in whole:
-        assert whole[key].tolist() == small[key].tolist(), key
-    assert int(whole["n"].sum()) == net.n_synapses
-    assert int(whole["nz"].sum()) == int(np.count_nonzero(net.weight))
+    n_proj, n_cores = len(net.spec.projections), placement.n_cores
+    for core_of in (placement.core_of, np.random.default_rng(0).permutation(placement.core_of)):
+        _check_groups(net, core_of, n_proj, n_cores)
+
+
+def _check_groups(net, core_of, n_proj, n_cores):
+    g = synapse_groups(net, core_of, n_cores)
+    src = np.repeat(np.arange(net.n_sources), np.diff(net.indptr))
+    proj = np.empty(net.n_synapses, dtype=np.int64)
+    for p, pos in enumerate(net.projection_positions()):
+        proj[pos] = p
+    core = core_of[net.slot % net.n_neurons]
+    assert (net.slot >= net.n_neurons).any() and (net.weight == 0).any() and len(np.unique(proj)) > 2
+    key = (src * n_proj + proj) * n_cores + core
+    keys, first, count = np.unique(key, return_index=True, return_counts=True)
+    nonzero = np.bincount(np.searchsorted(keys, key), weights=net.weight != 0).astype(np.int64)
+    assert g["n"].tolist() == count.tolist()
+    assert g["nz"].tolist() == nonzero.tolist()
+    assert g["src"].tolist() == src[first].tolist()
+    assert g["proj"].tolist() == proj[first].tolist()
+    assert g["core"].tolist() == core[first].tolist()
+    bits = np.array([p.weight_bits for p in net.spec.projections])[g["proj"]]
+    assert g["words"].tolist() == (-(-count * bits // 64)).tolist()

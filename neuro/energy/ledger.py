@@ -64,7 +64,6 @@ EVENTS = CORE_EVENTS + HOST_OPS
 PROJECTION_EVENTS = ("sop", "synaptic_events", "weight_words")
 OFF_CORE = "(off-core)"
 WORD_BITS = 64
-GROUP_CHUNK = 1 << 22  # synapses per block in synapse_groups
 
 
 @dataclass
@@ -120,40 +119,35 @@ class Ledger:
         return {e: self.total(e) / self.inferences for e in EVENTS}
 
 
-def synapse_groups(net, core_of: np.ndarray, n_cores: int, chunk: int = GROUP_CHUNK) -> dict:
+def synapse_groups(net, core_of: np.ndarray, n_cores: int) -> dict:
     """Groups of synapses with the same (source, projection, destination core).
 
     Returns arrays ``src``, ``proj``, ``core``, ``n`` (synapses), ``nz`` (non-zero weights)
     and ``words`` (:math:`\\lceil n\\,b_w/64 \\rceil`, ``b_w`` the projection's
-    ``weight_bits``) with one entry per group. Sources are processed in blocks of about
-    ``chunk`` synapses, so the extra memory stays bounded whatever the network's size.
+    ``weight_bits``) with one entry per group, in ascending (source, projection, core) order.
+    One compiled pass over the synapses counts the groups and a second fills them
+    (:func:`neuro.construction.synapse_group_counts`); the extra memory is the groups' own.
     """
-    n = net.n_neurons
-    n_proj = max(1, len(net.spec.projections))
-    parts = []
-    s0 = 0
-    while s0 < net.n_sources:
-        s1 = int(np.searchsorted(net.indptr, net.indptr[s0] + chunk, side="right")) - 1
-        s1 = min(max(s1, s0 + 1), net.n_sources)
-        a, b = int(net.indptr[s0]), int(net.indptr[s1])
-        src = np.repeat(np.arange(s0, s1, dtype=np.int64), np.diff(net.indptr[s0 : s1 + 1]))
-        core = core_of[net.slot[a:b].astype(np.int64) % n].astype(np.int64)
-        proj = net.projection_ids(s0, s1)
-        key = (src * n_proj + proj) * n_cores + core
-        nonzero = net.weight[a:b] != 0
-        if key.size and np.any(np.diff(key) < 0):
-            order = np.argsort(key, kind="stable")
-            key, nonzero = key[order], nonzero[order]
-        if key.size:
-            starts = np.flatnonzero(np.concatenate([[True], np.diff(key) != 0]))
-            count = np.diff(np.concatenate([starts, [key.size]]))
-            parts.append((key[starts], count, np.add.reduceat(nonzero.astype(np.int64), starts)))
-        s0 = s1
-    gkey = np.concatenate([k for k, _, _ in parts]) if parts else np.zeros(0, np.int64)
-    count = np.concatenate([c for _, c, _ in parts]) if parts else np.zeros(0, np.int64)
-    nz = np.concatenate([z for _, _, z in parts]) if parts else np.zeros(0, np.int64)
-    g_src_proj, g_core = np.divmod(gkey, n_cores)
-    g_src, g_proj = np.divmod(g_src_proj, n_proj)
+    from neuro.construction import synapse_group_counts
+
+    src, proj, cnt = [], [], []
+    for p, ((a, _b, *_), counts) in enumerate(zip(net.proj_ranges, net.proj_counts, strict=True)):
+        has = np.flatnonzero(counts)
+        src.append(a + has)
+        proj.append(np.full(has.size, p, dtype=np.int64))
+        cnt.append(np.asarray(counts, dtype=np.int64)[has])
+    src, proj, cnt = (np.concatenate(x) if x else np.zeros(0, dtype=np.int64) for x in (src, proj, cnt))
+    if int(cnt.sum()) != net.n_synapses:
+        raise ValueError(f"the projections' counts hold {int(cnt.sum())} of {net.n_synapses} synapses")
+    order = np.lexsort((proj, src))  # by source, then projection (a row's order)
+    sp_ptr = np.zeros(net.n_sources + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=net.n_sources), out=sp_ptr[1:])
+    args = (net.indptr, net.slot, net.weight, net.n_neurons, np.asarray(core_of, dtype=np.int64), n_cores)
+    args += (sp_ptr, proj[order], cnt[order])
+    out = np.empty((5, 0), dtype=np.int64)
+    out = np.empty((5, synapse_group_counts(*args, out, False)), dtype=np.int64)
+    synapse_group_counts(*args, out, True)
+    g_src, g_proj, g_core, count, nz = out
     bits = np.array([p.weight_bits for p in net.spec.projections] or [8], dtype=np.int64)
     words = -(-count * bits[g_proj] // WORD_BITS)
     return {"src": g_src, "proj": g_proj, "core": g_core, "n": count, "nz": nz, "words": words}
