@@ -12,7 +12,9 @@ IEEE-754 operations in the same order), so a seed gives the same network as befo
 * :func:`projection_max_delay`, :func:`core_usage` — per-core synapse groups, memory, axons
   and mesh hops (:func:`neuro.mapping.place_cores`; integer sums, exact in any order);
 * :func:`synapse_group_counts` — the energy ledger's groups of synapses with the same
-  (source, projection, destination core) (:func:`neuro.energy.ledger.synapse_groups`).
+  (source, projection, destination core) (:func:`neuro.energy.ledger.synapse_groups`);
+* :func:`nonzero_entries` — non-zero entries of the projections' dense matrices per source
+  (:func:`neuro.energy.neurobench.dense_tables`).
 """
 
 from __future__ import annotations
@@ -240,3 +242,28 @@ def synapse_group_counts(indptr, slot, weight, n, core_of, n_cores, sp_ptr, sp_p
                 nonzero[c] = 0
                 g += 1
     return g
+
+
+@njit(cache=True, nogil=True)
+def nonzero_entries(indptr, slot, weight, n, sp_ptr, sp_cnt, out):
+    """``out[s]`` = the non-zero entries of source ``s``'s rows in its projections' dense
+    matrices: within each projection's segment of the row (:func:`synapse_group_counts`'s
+    ``sp_ptr``, ``sp_cnt``), consecutive synapses onto the same neuron are one entry whose
+    weight is their float64 sum, added left to right."""
+    for s in range(indptr.size - 1):
+        q = indptr[s]
+        for e in range(sp_ptr[s], sp_ptr[s + 1]):
+            prev = -1
+            total = 0.0
+            for _ in range(sp_cnt[e]):
+                j = slot[q]
+                j = j - n if j >= n else j  # second current channel: slot = n + target
+                if j != prev:
+                    if prev >= 0 and total != 0.0:
+                        out[s] += 1
+                    prev = j
+                    total = 0.0
+                total += np.float64(weight[q])
+                q += 1
+            if prev >= 0 and total != 0.0:
+                out[s] += 1

@@ -127,6 +127,24 @@ class CompiledNetwork(IndexSpace):
         ids = np.tile(np.arange(seg.shape[1], dtype=np.int64), s1 - s0)
         return np.repeat(ids, seg.ravel())
 
+    def row_segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(ptr, proj, count)``: source ``s``'s row holds, one after the other, ``count[e]``
+        synapses of projection ``proj[e]`` for ``e`` in ``ptr[s]:ptr[s + 1]`` (spec order;
+        projections without synapses from ``s`` left out)."""
+        src, proj, cnt = [], [], []
+        for p, ((a, _b, *_), counts) in enumerate(zip(self.proj_ranges, self.proj_counts, strict=True)):
+            has = np.flatnonzero(counts)
+            src.append(a + has)
+            proj.append(np.full(has.size, p, dtype=np.int64))
+            cnt.append(np.asarray(counts, dtype=np.int64)[has])
+        src, proj, cnt = (np.concatenate(x) if x else np.zeros(0, dtype=np.int64) for x in (src, proj, cnt))
+        if int(cnt.sum()) != self.n_synapses:
+            raise ValueError(f"the projections' counts hold {int(cnt.sum())} of {self.n_synapses} synapses")
+        order = np.lexsort((proj, src))  # by source, then projection (a row's order)
+        ptr = np.zeros(self.n_sources + 1, dtype=np.int64)
+        np.cumsum(np.bincount(src, minlength=self.n_sources), out=ptr[1:])
+        return ptr, proj[order], cnt[order]
+
     def fanout(self) -> np.ndarray:
         """Number of synapses of every source."""
         return np.diff(self.indptr)

@@ -181,3 +181,25 @@ def test_a_ledger_without_the_counts_reports_none():
     for name in ("Dense", "Effective_ACs", "ConnectionSparsity", "MembraneUpdates", "Footprint"):
         assert m[name] is None, name
     assert m["ActivationSparsity"] == 0.9 and m["Effective_MACs"] == 0.0
+
+
+@pytest.mark.parametrize("arithmetic", ARITHMETICS)
+def test_dense_tables_equal_the_dense_matrices(arithmetic):
+    """Against each projection's dense matrix built by numpy (np.add.at sums repeated pairs):
+    a network with inputs, zero weights, two current channels and several projections."""
+    from tests.energy_files import spec_dict
+
+    net = compile_network(Network.from_dict(spec_dict(arithmetic)))
+    entries, nonzero, per_source = dense_tables(net)
+    expect = np.zeros(net.n_sources, dtype=np.int64)
+    total = 0
+    for p, pos in enumerate(net.projection_positions()):
+        s0, s1, p0, p1, _ = net.proj_ranges[p]
+        dense = np.zeros((s1 - s0, p1 - p0))
+        src = np.searchsorted(net.indptr, pos, side="right") - 1
+        np.add.at(dense, (src - s0, net.slot[pos] % net.n_neurons - p0), net.weight[pos].astype(np.float64))
+        expect[s0:s1] += np.count_nonzero(dense, axis=1)
+        total += dense.size
+    assert (net.weight == 0).any() and len(net.proj_ranges) > 2
+    assert per_source.tolist() == expect.tolist()
+    assert (entries, nonzero) == (total, int(expect.sum()))

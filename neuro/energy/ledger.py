@@ -130,20 +130,9 @@ def synapse_groups(net, core_of: np.ndarray, n_cores: int) -> dict:
     """
     from neuro.construction import synapse_group_counts
 
-    src, proj, cnt = [], [], []
-    for p, ((a, _b, *_), counts) in enumerate(zip(net.proj_ranges, net.proj_counts, strict=True)):
-        has = np.flatnonzero(counts)
-        src.append(a + has)
-        proj.append(np.full(has.size, p, dtype=np.int64))
-        cnt.append(np.asarray(counts, dtype=np.int64)[has])
-    src, proj, cnt = (np.concatenate(x) if x else np.zeros(0, dtype=np.int64) for x in (src, proj, cnt))
-    if int(cnt.sum()) != net.n_synapses:
-        raise ValueError(f"the projections' counts hold {int(cnt.sum())} of {net.n_synapses} synapses")
-    order = np.lexsort((proj, src))  # by source, then projection (a row's order)
-    sp_ptr = np.zeros(net.n_sources + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src, minlength=net.n_sources), out=sp_ptr[1:])
+    sp_ptr, sp_proj, sp_cnt = net.row_segments()
     args = (net.indptr, net.slot, net.weight, net.n_neurons, np.asarray(core_of, dtype=np.int64), n_cores)
-    args += (sp_ptr, proj[order], cnt[order])
+    args += (sp_ptr, sp_proj, sp_cnt)
     out = np.empty((5, 0), dtype=np.int64)
     out = np.empty((5, synapse_group_counts(*args, out, False)), dtype=np.int64)
     synapse_group_counts(*args, out, True)

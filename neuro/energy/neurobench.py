@@ -38,21 +38,15 @@ def dense_tables(net) -> tuple[int, int, np.ndarray]:
 
     ``entries`` = :math:`\\sum_p n^{pre}_p n^{post}_p`; ``nonzero`` = their non-zero entries
     (repeated synapses between one pair summed first); ``nonzero_per_source[s]`` = non-zero
-    entries in source ``s``'s rows, over all projections leaving it.
+    entries in source ``s``'s rows, over all projections leaving it (one compiled pass,
+    :func:`neuro.construction.nonzero_entries`).
     """
-    from neuro.io.synapses import iter_projection_tables
+    from neuro.construction import nonzero_entries
 
-    entries = 0
+    entries = sum(int(s1 - s0) * int(p1 - p0) for s0, s1, p0, p1, _ in net.proj_ranges)
     per_source = np.zeros(net.n_sources, dtype=np.int64)
-    for p, t in enumerate(iter_projection_tables(net)):  # one projection's table at a time
-        entries += t.n_pre * t.n_post
-        if not t.pre.size:
-            continue
-        key = t.pre * t.n_post + t.post  # sorted by (pre, post)
-        starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
-        summed = np.add.reduceat(net.weight[t.positions].astype(np.float64), starts)
-        pre = t.pre[starts][summed != 0]
-        per_source[net.proj_ranges[p][0] : net.proj_ranges[p][1]] += np.bincount(pre, minlength=t.n_pre)
+    sp_ptr, _proj, sp_cnt = net.row_segments()
+    nonzero_entries(net.indptr, net.slot, net.weight, net.n_neurons, sp_ptr, sp_cnt, per_source)
     return int(entries), int(per_source.sum()), per_source
 
 
