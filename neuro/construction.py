@@ -202,68 +202,93 @@ def core_usage(
 
 
 @njit(cache=True, nogil=True)
+def _row_keys(q0, e0, e1, slot, n, core_of, n_cores, sp_proj, sp_cnt, key, post):
+    """Fill ``key[i]`` = projection * n_cores + core and ``post[i]`` = target neuron for the
+    row's synapses ``q0 ..`` (segments ``e0:e1``); return the row length and whether the keys
+    ascend (a compiled network's rows do; a TrueNorth crossbar's may not)."""
+    m = 0
+    ascending = True
+    for e in range(e0, e1):
+        for _ in range(sp_cnt[e]):
+            j = slot[q0 + m]
+            while j >= n:  # current channel or axon type: slot = channel * n + target
+                j -= n
+            post[m] = j
+            key[m] = sp_proj[e] * n_cores + core_of[j]
+            if m and key[m] < key[m - 1]:
+                ascending = False
+            m += 1
+    return m, ascending
+
+
+@njit(cache=True, nogil=True)
 def synapse_group_counts(indptr, slot, weight, n, core_of, n_cores, sp_ptr, sp_proj, sp_cnt, out, fill):
     """Groups of synapses with the same (source, projection, destination core), in ascending
     (source, projection, core) order.
 
-    ``core_of``: the core (< ``n_cores``) of every neuron; source ``s``'s row holds its
-    projections one after the other in spec order:
-    ``sp_proj[e]``, ``sp_cnt[e]`` synapses for ``e`` in ``sp_ptr[s]:sp_ptr[s + 1]``. With
-    ``fill`` False only the number of groups is returned; with ``fill`` True group ``g`` is
-    written to ``out[:, g]`` = (source, projection, core, synapses, non-zero weights).
+    ``core_of``: the core (< ``n_cores``) of every neuron; source ``s``'s row holds segments of
+    ``sp_cnt[e]`` synapses of projection ``sp_proj[e]`` for ``e`` in ``sp_ptr[s]:sp_ptr[s + 1]``
+    (:meth:`neuro.network.CompiledNetwork.row_segments`). A row whose (projection, core) keys
+    do not ascend is sorted (stable) first. With ``fill`` False only the number of groups is
+    returned; with ``fill`` True group ``g`` is written to ``out[:, g]`` = (source,
+    projection, core, synapses, non-zero weights).
     """
-    count = np.zeros(n_cores, dtype=np.int64)
-    nonzero = np.zeros(n_cores, dtype=np.int64)
-    touched = np.empty(n_cores, dtype=np.int64)
+    width = max(1, np.diff(indptr).max()) if indptr.size > 1 else 1
+    key = np.empty(width, dtype=np.int64)
+    post = np.empty(width, dtype=np.int64)
     g = 0
     for s in range(indptr.size - 1):
-        q = indptr[s]
-        for e in range(sp_ptr[s], sp_ptr[s + 1]):
-            m = 0
-            for _ in range(sp_cnt[e]):
-                j = slot[q]
-                c = core_of[j - n if j >= n else j]  # second current channel: slot = n + target
-                if count[c] == 0:
-                    touched[m] = c
-                    m += 1
-                count[c] += 1
-                nonzero[c] += weight[q] != 0
-                q += 1
-            touched[:m].sort()
-            for t in range(m):
-                c = touched[t]
-                if fill:
-                    out[0, g] = s
-                    out[1, g] = sp_proj[e]
-                    out[2, g] = c
-                    out[3, g] = count[c]
-                    out[4, g] = nonzero[c]
-                count[c] = 0
-                nonzero[c] = 0
-                g += 1
+        q0 = indptr[s]
+        e0, e1 = sp_ptr[s], sp_ptr[s + 1]
+        m, ascending = _row_keys(q0, e0, e1, slot, n, core_of, n_cores, sp_proj, sp_cnt, key, post)
+        order = key[:0] if ascending else np.argsort(key[:m], kind="mergesort")
+        i = 0
+        while i < m:
+            k = key[i if ascending else order[i]]
+            count = 0
+            nonzero = 0
+            while i < m:
+                o = i if ascending else order[i]
+                if key[o] != k:
+                    break
+                count += 1
+                nonzero += weight[q0 + o] != 0
+                i += 1
+            if fill:
+                out[0, g] = s
+                out[1, g] = k // n_cores
+                out[2, g] = k % n_cores
+                out[3, g] = count
+                out[4, g] = nonzero
+            g += 1
     return g
 
 
 @njit(cache=True, nogil=True)
-def nonzero_entries(indptr, slot, weight, n, sp_ptr, sp_cnt, out):
+def nonzero_entries(indptr, slot, weight, n, sp_ptr, sp_proj, sp_cnt, out):
     """``out[s]`` = the non-zero entries of source ``s``'s rows in its projections' dense
-    matrices: within each projection's segment of the row (:func:`synapse_group_counts`'s
-    ``sp_ptr``, ``sp_cnt``), consecutive synapses onto the same neuron are one entry whose
-    weight is their float64 sum, added left to right."""
+    matrices: a projection's synapses of the row in CSR order (:func:`synapse_group_counts`'s
+    segments), consecutive synapses onto the same neuron one entry whose weight is their
+    float64 sum, added left to right."""
+    width = max(1, np.diff(indptr).max()) if indptr.size > 1 else 1
+    key = np.empty(width, dtype=np.int64)
+    post = np.empty(width, dtype=np.int64)
+    one_core = np.zeros(n, dtype=np.int64)  # key = the projection alone
     for s in range(indptr.size - 1):
-        q = indptr[s]
-        for e in range(sp_ptr[s], sp_ptr[s + 1]):
-            prev = -1
+        q0 = indptr[s]
+        e0, e1 = sp_ptr[s], sp_ptr[s + 1]
+        m, ascending = _row_keys(q0, e0, e1, slot, n, one_core, 1, sp_proj, sp_cnt, key, post)
+        order = key[:0] if ascending else np.argsort(key[:m], kind="mergesort")
+        i = 0
+        while i < m:
+            o = i if ascending else order[i]
+            p, j = key[o], post[o]
             total = 0.0
-            for _ in range(sp_cnt[e]):
-                j = slot[q]
-                j = j - n if j >= n else j  # second current channel: slot = n + target
-                if j != prev:
-                    if prev >= 0 and total != 0.0:
-                        out[s] += 1
-                    prev = j
-                    total = 0.0
-                total += np.float64(weight[q])
-                q += 1
-            if prev >= 0 and total != 0.0:
+            while i < m:
+                o = i if ascending else order[i]
+                if key[o] != p or post[o] != j:
+                    break
+                total += np.float64(weight[q0 + o])
+                i += 1
+            if total != 0.0:
                 out[s] += 1

@@ -145,6 +145,10 @@ class CompiledNetwork(IndexSpace):
         np.cumsum(np.bincount(src, minlength=self.n_sources), out=ptr[1:])
         return ptr, proj[order], cnt[order]
 
+    def dense_entries(self) -> int:
+        """Entries of the projections' dense matrices: pre size x post size, summed."""
+        return sum(int(s1 - s0) * int(p1 - p0) for s0, s1, p0, p1, _ in self.proj_ranges)
+
     def fanout(self) -> np.ndarray:
         """Number of synapses of every source."""
         return np.diff(self.indptr)

@@ -43,10 +43,10 @@ def dense_tables(net) -> tuple[int, int, np.ndarray]:
     """
     from neuro.construction import nonzero_entries
 
-    entries = sum(int(s1 - s0) * int(p1 - p0) for s0, s1, p0, p1, _ in net.proj_ranges)
+    entries = net.dense_entries()
     per_source = np.zeros(net.n_sources, dtype=np.int64)
-    sp_ptr, _proj, sp_cnt = net.row_segments()
-    nonzero_entries(net.indptr, net.slot, net.weight, net.n_neurons, sp_ptr, sp_cnt, per_source)
+    sp_ptr, sp_proj, sp_cnt = net.row_segments()
+    nonzero_entries(net.indptr, net.slot, net.weight, net.n_neurons, sp_ptr, sp_proj, sp_cnt, per_source)
     return int(entries), int(per_source.sum()), per_source
 
 

@@ -185,6 +185,20 @@ class PhysicalView:
         """Spec projection of every crossbar synapse of sources ``s0:s1``, in CSR order."""
         return self._proj[self.indptr[s0] : self.indptr[s1]].astype(np.int64)
 
+    def row_segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As :meth:`neuro.network.CompiledNetwork.row_segments`: the runs of one spec
+        projection in each source's crossbar row, in CSR order (a projection may come back
+        later in the row; the ledger's kernels sort such rows)."""
+        src = np.repeat(np.arange(self.n_sources, dtype=np.int64), np.diff(self.indptr))
+        proj = self._proj.astype(np.int64)
+        new = np.ones(proj.size, dtype=bool)
+        new[1:] = (src[1:] != src[:-1]) | (proj[1:] != proj[:-1])
+        starts = np.flatnonzero(new)
+        count = np.diff(np.append(starts, proj.size))
+        ptr = np.zeros(self.n_sources + 1, dtype=np.int64)
+        np.cumsum(np.bincount(src[starts], minlength=self.n_sources), out=ptr[1:])
+        return ptr, proj[starts], count
+
     def fanout(self) -> np.ndarray:
         return np.diff(self.indptr)
 
