@@ -13,8 +13,8 @@ A worker owning the sorted neurons ``L`` gets a :class:`~neuro.network.CompiledN
   float sums are bit-identical.
 
 Only the synapses onto ``L`` are kept (memory per worker ∝ its share of synapses); within a
-source's row they keep their order. Built source block by source block, so the temporary
-memory stays bounded.
+source's row they keep their order. Built by compiled passes over the whole table (count,
+then fill), so the temporary memory is the sub-network's own.
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from neuro.network import CompiledNetwork
-
-BLOCK_SYNAPSES = 1 << 23
 
 
 @dataclass
@@ -82,53 +81,34 @@ def build_subnet(
     n_loc = local.size
     loc_index = np.full(n, -1, dtype=np.int64)
     loc_index[local] = np.arange(n_loc)
-    indptr = full.indptr
-    kept_per_src = np.zeros(full.n_sources, dtype=np.int64)
-    needed_by = np.zeros((n_loc, n_workers), dtype=bool)
-    inter = np.zeros(full.n_sources, dtype=np.int64)
     n_cores = int(chip_of_core.size)
     n_proj = len(full.proj_ranges)
     learns = any(p.plasticity is not None for p in full.spec.projections)
+    kept_per_src = np.zeros(full.n_sources, dtype=np.int64)
+    needed_by = np.zeros((n_loc, n_workers), dtype=np.bool_)
+    inter = np.zeros(full.n_sources, dtype=np.int64)
     # kept synapses per projection and source (only a learning network needs projections)
     proj_count = np.zeros((n_proj if learns else 0, full.n_sources), dtype=np.int64)
-    positions = []
-    parts = []
-    s0 = 0
-    while s0 < full.n_sources:
-        s1 = int(np.searchsorted(indptr, indptr[s0] + BLOCK_SYNAPSES, side="right")) - 1
-        s1 = min(max(s1, s0 + 1), full.n_sources)
-        a, b = int(indptr[s0]), int(indptr[s1])
-        slot = full.slot[a:b]
-        tgt = slot % n
-        src = np.repeat(np.arange(s0, s1, dtype=np.int64), np.diff(indptr[s0 : s1 + 1]))
-        from_local = src < n
-        from_local[from_local] = loc_index[src[from_local]] >= 0
-        needed_by[loc_index[src[from_local]], worker_of[tgt[from_local]]] = True
-        keep = loc_index[tgt] >= 0
-        kept_per_src[s0:s1] = np.bincount(src[keep] - s0, minlength=s1 - s0)
-        if learns and n_proj:
-            pid = full.projection_ids(s0, s1)[keep]
-            key = pid * (s1 - s0) + (src[keep] - s0)
-            proj_count[:, s0:s1] = np.bincount(key, minlength=n_proj * (s1 - s0)).reshape(n_proj, s1 - s0)
-        if learns:
-            positions.append(a + np.flatnonzero(keep))
-        nsrc = keep & (src < n)
-        pairs = np.unique(src[nsrc] * n_cores + core_of[tgt[nsrc]])
-        p_src, p_core = np.divmod(pairs, n_cores)
-        other = chip_of_core[p_core] != chip_of_core[core_of[p_src]]
-        inter[s0:s1] = np.bincount(p_src[other] - s0, minlength=s1 - s0)
-        new_slot = ((slot[keep] // n) * n_loc + loc_index[tgt[keep]]).astype(np.int32)
-        parts.append((new_slot, full.weight[a:b][keep], full.delay[a:b][keep]))
-        s0 = s1
+    core_of = np.ascontiguousarray(core_of, dtype=np.int64)
+    chip_of_core = np.ascontiguousarray(chip_of_core, dtype=np.int64)
+    worker_of = np.asarray(worker_of, dtype=np.int64)
+    tables = (full.indptr, full.slot, n, worker_of, loc_index, core_of, chip_of_core)
+    _count_kept(*tables, kept_per_src, needed_by, inter, np.full(n_cores, -1, dtype=np.int64))
+    total = int(kept_per_src.sum())
+    slot = np.empty(total, dtype=np.int32)
+    weight = np.empty(total, dtype=full.weight.dtype)
+    delay = np.empty(total, dtype=full.delay.dtype)
+    positions = np.empty(total if learns else 0, dtype=np.int64)
+    kept = (slot, weight, delay, positions)
+    _fill_kept(full.indptr, full.slot, full.weight, full.delay, n, n_loc, loc_index, learns, *kept)
+    if learns:
+        sp_ptr, sp_proj, sp_cnt = full.row_segments()
+        _count_projections(full.indptr, full.slot, n, loc_index, sp_ptr, sp_proj, sp_cnt, proj_count)
     mirrors = np.flatnonzero(kept_per_src).astype(np.int64)
     sub_indptr = np.zeros(n_loc + mirrors.size + 1, dtype=np.int64)
     np.cumsum(kept_per_src[mirrors], out=sub_indptr[n_loc + 1 :])
     sub_indptr[: n_loc + 1] = 0
 
-    def cat(i, dtype):
-        return np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, dtype=dtype)
-
-    slot, weight, delay = cat(0, np.int32), cat(1, full.weight.dtype), cat(2, np.uint8)
     # projections in sub-network numbering: pre = the mirrors in its source range, post = the
     # local neurons in its neuron range (both contiguous, as both lists are sorted)
     proj_ranges, proj_counts = [], []
@@ -144,8 +124,68 @@ def build_subnet(
         pop_registers=full.pop_registers,  # per spec population (read by Loihi's learning tables)
         weight_exps=full.weight_exps if learns else [],
     )  # fmt: skip
-    global_pos = np.concatenate(positions) if learns and positions else None
+    global_pos = positions if learns else None
     return SubNetwork(net, local, mirrors, needed_by, inter[mirrors], global_pos)
+
+
+@njit(cache=True, nogil=True)
+def _count_kept(indptr, slot, n, worker_of, me_index, core_of, chip_of_core, kept, needed_by, inter, stamp):
+    """Per source: ``kept`` synapses onto the worker's neurons (``me_index[t] >= 0``), the workers its
+    spikes reach (local neurons only), and the distinct cores on another chip that its kept
+    synapses reach (neurons only; ``stamp``: scratch per core, all -1)."""
+    for s in range(indptr.size - 1):
+        own = s < n and me_index[s] >= 0
+        for q in range(indptr[s], indptr[s + 1]):
+            t = slot[q]
+            while t >= n:  # slot = channel * n + target (no integer division: this loop is hot)
+                t -= n
+            if own:
+                needed_by[me_index[s], worker_of[t]] = True
+            if me_index[t] < 0:
+                continue
+            kept[s] += 1
+            if s < n:
+                c = core_of[t]
+                if stamp[c] != s:
+                    stamp[c] = s
+                    if chip_of_core[c] != chip_of_core[core_of[s]]:
+                        inter[s] += 1
+
+
+@njit(cache=True, nogil=True)
+def _fill_kept(indptr, slot, weight, delay, n, n_loc, me_index, learns, o_slot, o_weight, o_delay, o_pos):
+    """The kept synapses in CSR order: slot renumbered to the worker's neurons
+    (``channel * n_loc + local index``), weight, delay, and (learning) their global position."""
+    k = 0
+    for q in range(indptr[-1]):
+        t = slot[q]
+        channel = 0
+        while t >= n:  # slot = channel * n + target
+            t -= n
+            channel += 1
+        if me_index[t] < 0:
+            continue
+        o_slot[k] = channel * n_loc + me_index[t]
+        o_weight[k] = weight[q]
+        o_delay[k] = delay[q]
+        if learns:
+            o_pos[k] = q
+        k += 1
+
+
+@njit(cache=True, nogil=True)
+def _count_projections(indptr, slot, n, me_index, sp_ptr, sp_proj, sp_cnt, proj_count):
+    """``proj_count[p, s]``: kept synapses of projection ``p`` from source ``s``."""
+    for s in range(indptr.size - 1):
+        q = indptr[s]
+        for e in range(sp_ptr[s], sp_ptr[s + 1]):
+            for _ in range(sp_cnt[e]):
+                t = slot[q]
+                while t >= n:
+                    t -= n
+                if me_index[t] >= 0:
+                    proj_count[sp_proj[e], s] += 1
+                q += 1
 
 
 def local_network(full, local, mirrors, csr, proj_ranges, proj_counts, **fields):
