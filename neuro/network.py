@@ -115,18 +115,6 @@ class CompiledNetwork(IndexSpace):
             yield np.repeat(seg, cnt) + within
             prefix[s0:s1] += cnt
 
-    def projection_ids(self, s0: int, s1: int) -> np.ndarray:
-        """Projection of every synapse of sources ``s0:s1``, in CSR order (within a source's
-        row the projections follow each other in spec order)."""
-        n_proj = len(self.proj_ranges)
-        seg = np.zeros((s1 - s0, max(1, n_proj)), dtype=np.int64)
-        for p, ((a, b, *_), cnt) in enumerate(zip(self.proj_ranges, self.proj_counts, strict=True)):
-            lo, hi = max(a, s0), min(b, s1)
-            if lo < hi:
-                seg[lo - s0 : hi - s0, p] = cnt[lo - a : hi - a]
-        ids = np.tile(np.arange(seg.shape[1], dtype=np.int64), s1 - s0)
-        return np.repeat(ids, seg.ravel())
-
     def row_segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(ptr, proj, count)``: source ``s``'s row holds, one after the other, ``count[e]``
         synapses of projection ``proj[e]`` for ``e`` in ``ptr[s]:ptr[s + 1]`` (spec order;

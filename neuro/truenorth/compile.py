@@ -181,10 +181,6 @@ class PhysicalView:
         for p in range(len(self.spec.projections)):
             yield np.flatnonzero(self._proj == p)
 
-    def projection_ids(self, s0: int, s1: int) -> np.ndarray:
-        """Spec projection of every crossbar synapse of sources ``s0:s1``, in CSR order."""
-        return self._proj[self.indptr[s0] : self.indptr[s1]].astype(np.int64)
-
     def row_segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """As :meth:`neuro.network.CompiledNetwork.row_segments`: the runs of one spec
         projection in each source's crossbar row, in CSR order (a projection may come back
