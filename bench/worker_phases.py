@@ -7,7 +7,7 @@ runner's phases by wrapping them (wall clock, ms per run):
 
 * ``exchange.run``: the chunk's step loop with its exchanges (threads: one compiled call per
   chunk, barrier waits inside; MPI: the per-window ``advance``, ``pack``, ``Alltoall``,
-  ``Alltoallv`` and ``deliver``, each also timed);
+  ``unpack``, ``Alltoallv`` and ``deliver``, each also timed);
 * ``write_chunk``: gathering the chunk's spikes to worker 0 and (worker 0) ``write_spikes`` and
   ``flush`` of ``spikes.h5``;
 * ``group.any``: the chunk-end agreement on stopping, where the other workers wait for worker 0's
@@ -74,7 +74,7 @@ class _TimedComm:
 
 def _instrument() -> None:
     from neuro.io import sonata
-    from neuro.parallel import exchange, runner, window
+    from neuro.parallel import exchange, runner
 
     _timed(runner, "_write_chunk", "write_chunk")
     _timed(sonata.SpikeWriter, "write_spikes", "  write_spikes")
@@ -85,14 +85,19 @@ def _instrument() -> None:
         _timed(xchg, "run", "exchange.run")
     _timed(runner.WorkerLoop, "advance", "  advance")
     _timed(runner.WorkerLoop, "deliver", "  deliver")
-    _timed(window, "pack_window", "  pack")
-    init = exchange.MpiExchange.__init__
+    init, setup = exchange.MpiExchange.__init__, exchange.MpiExchange.setup
 
     def init_timed(self, comm):
         init(self, comm)
         self.comm = _TimedComm(comm)
 
+    def setup_timed(self, n_local, window):
+        setup(self, n_local, window)
+        _timed(self, "_pack", "  pack")
+        _timed(self, "_unpack", "  unpack")
+
     exchange.MpiExchange.__init__ = init_timed
+    exchange.MpiExchange.setup = setup_timed
 
 
 def main() -> None:

@@ -297,6 +297,24 @@ from neuro.cli import main
 main()
 """
 
+#: SIGTERM to rank 1 as it starts its chunk number {chunk} (up to 1000 steps each): the run stops at
+#: the end of that chunk, at a known step whatever the machine's speed.
+INTERRUPT_AT_CHUNK = """\
+import os, signal
+from mpi4py import MPI
+if MPI.COMM_WORLD.Get_rank() == 1:
+    from neuro.parallel import runner
+    start_chunk = runner.WorkerLoop.start_chunk
+    def counted(self, *args, _n=[0]):
+        _n[0] += 1
+        if _n[0] == {chunk}:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return start_chunk(self, *args)
+    runner.WorkerLoop.start_chunk = counted
+from neuro.cli import main
+main()
+"""
+
 
 @pytest.mark.mpi
 @needs_mpi

@@ -306,12 +306,12 @@ def test_checkpoints_refused_where_the_state_is_not_exported(tmp_path):
 @pytest.mark.mpi
 @needs_mpi
 def test_sigterm_on_one_rank_checkpoints_all_ranks_and_resumes(tmp_path):
-    from tests.test_mpi import INTERRUPT
+    from tests.test_mpi import INTERRUPT_AT_CHUNK
 
     spec = tmp_path / "long.toml"
     spec.write_text(SPEC.replace("steps = 200", "steps = 60000").replace("size = 1500", "size = 150"))
     out = tmp_path / "o"
-    cmd = ["mpiexec", "-n", "2", sys.executable, "-c", INTERRUPT.format(after=4.0)]
+    cmd = ["mpiexec", "-n", "2", sys.executable, "-c", INTERRUPT_AT_CHUNK.format(chunk=45)]
     cmd += ["-q", "run", spec, "-o", out, "--checkpoint-every", "3600"]
     proc = subprocess.run(list(map(str, cmd)), cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0 and "--resume" in proc.stderr

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuro.parallel import spin, window
+from neuro.parallel import spin
+from neuro.parallel.entry import Bound
+from neuro.parallel.window import pack_window, thread_chunk, unpack_header
 
 
 class SpikeExchange:
@@ -51,13 +53,22 @@ class MpiExchange(SpikeExchange):
 
     def setup(self, n_local, window):
         self.window = window
+        sizes = self.comm.allgather(n_local)
         self._send_hdr = np.zeros((self.size, window + 1), dtype=np.int64)
         self._recv_hdr = np.zeros_like(self._send_hdr)
-        self._send = np.zeros(window * n_local * max(1, self.size - 1), dtype=np.int64)
+        self._send = np.zeros(max(1, window * n_local * (self.size - 1)), dtype=np.int64)
+        self._recv = np.zeros(max(1, window * (sum(sizes) - n_local)), dtype=np.int64)
+        # send counts, send offsets, receive counts, receive offsets (ids, per worker)
+        self._counts = np.zeros((4, self.size), dtype=np.int64)
         self._recv_ptr = np.zeros((self.size, window + 1), dtype=np.int64)
+        self._pack = Bound(pack_window)
+        self._unpack = Bound(unpack_header)
 
     def run(self, loop, k0, n, j0, n_out):
-        size = self.size
+        comm, size, int64 = self.comm, self.size, self._int64
+        send, recv, counts, recv_ptr = self._send, self._recv, self._counts, self._recv_ptr
+        send_hdr, recv_hdr = self._send_hdr, self._recv_hdr
+        out_src, win_ptr, tabs = loop.out.out_src, loop.win_ptr, loop.tabs
         done = 0
         while done < n:
             d = min(self.window, n - done)
@@ -65,23 +76,12 @@ class MpiExchange(SpikeExchange):
                 break
             k, j = k0 + done, j0 + done
             n_out = loop.advance(k, d, j, n_out)
-            counts = window.pack_window(
-                d, self.rank, loop.out.out_src, loop.win_ptr, loop.tabs, self._send_hdr, self._send
-            )
-            self.comm.Alltoall(self._send_hdr, self._recv_hdr)
-            rcounts = self._recv_hdr[:, 1 : d + 1].sum(axis=1)
-            recv = np.empty(int(rcounts.sum()), dtype=np.int64)
-            sdispl = np.concatenate([[0], np.cumsum(counts)[:-1]])
-            rdispl = np.concatenate([[0], np.cumsum(rcounts)[:-1]])
-            self.comm.Alltoallv(
-                [self._send, counts, sdispl, self._int64], [recv, rcounts, rdispl, self._int64]
-            )
-            self.bytes_sent += 8 * (int(counts.sum()) + (d + 1) * (size - 1))
-            ptr = self._recv_ptr[:, : d + 1]
-            ptr[:, 0] = rdispl
-            np.cumsum(self._recv_hdr[:, 1 : d + 1], axis=1, out=ptr[:, 1:])
-            ptr[:, 1:] += rdispl[:, None]
-            loop.deliver(k, d, j, ptr, recv)
+            sent = self._pack(d, self.rank, out_src, win_ptr, tabs, send_hdr, send, counts)
+            comm.Alltoall(send_hdr, recv_hdr)
+            self._unpack(d, recv_hdr, counts, recv_ptr)
+            comm.Alltoallv([send, counts[0], counts[1], int64], [recv, counts[2], counts[3], int64])
+            self.bytes_sent += 8 * (sent + (d + 1) * (size - 1))
+            loop.deliver(k, d, j, recv_ptr, recv)
             done += d
         return done, n_out
 
@@ -211,7 +211,7 @@ class ThreadExchange(SpikeExchange):
 
     def run(self, loop, k0, n, j0, n_out):
         pub_ptr, pub_ids, pub_full = self.group.shared.buffers
-        done, n_out = window.thread_chunk(
+        done, n_out = thread_chunk(
             k0, n, self.window, j0, loop.last_j, loop.whole, self.group.rank, self.group.size,
             self.group.shared.spin, self._windows, pub_ptr, pub_ids, pub_full, *loop.kernel_args(),
             n_out, loop.win_ptr, loop.fired, loop.learn, loop.lrn, loop.pre, self._received,

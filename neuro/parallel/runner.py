@@ -45,14 +45,14 @@ from neuro.inputs import SpecInputs
 from neuro.io.sonata import SpikeWriter
 from neuro.mapping import place
 from neuro.network import CompiledNetwork, compile_network
-from neuro.parallel import window
 from neuro.parallel.construct import build_worker
 from neuro.parallel.counts import synapse_sums
+from neuro.parallel.entry import Bound
 from neuro.parallel.exchange import MpiGroup, ThreadGroup, ThreadShared
 from neuro.parallel.learning import TraceUpdates, global_ids
 from neuro.parallel.partition import worker_of_neuron
 from neuro.parallel.subnet import build_subnet, min_remote_delay
-from neuro.parallel.window import MAX_WINDOW, Outputs, Tables
+from neuro.parallel.window import MAX_WINDOW, Outputs, Tables, advance, deliver_window
 
 log = logging.getLogger(__name__)
 
@@ -394,9 +394,12 @@ class WorkerLoop:
         self.state = sim._state_tuple()
         self.learn = bool(sim.learning)
         self._n_mirrors = sub.mirrors.size
+        self._advance, self._deliver = Bound(advance), Bound(deliver_window)
 
     def start_chunk(self, k0, n, in_ptr, in_src, pv, pi) -> None:
         sim = self.sim
+        self._advance.reset()  # the chunk's arguments may differ in type (inputs, learning tables)
+        self._deliver.reset()
         self.in_ptr, self.in_src = in_ptr, in_src
         self.last_j, self.whole = n - 1, bool(sim._new_sample(k0))
         self.params = sim.target.kernel_params(sim.params, sim.adapt)
@@ -423,13 +426,13 @@ class WorkerLoop:
         return (self.state, self.params, self.csr, self.tabs, self.in_ptr, self.in_src, self.out)
 
     def advance(self, k, d, j, n_out) -> int:
-        return window.advance(
+        return self._advance(
             k, d, j, self.last_j, self.whole, self.state, self.params, self.csr, self.tabs,
             self.in_ptr, self.in_src, self.out, n_out, self.win_ptr, self.fired,
         )  # fmt: skip
 
     def deliver(self, k, d, j, recv_ptr, recv_ids) -> int:
-        return window.deliver_window(
+        return self._deliver(
             k, d, j, self.rank, self.state, self.csr, self.tabs, self.in_ptr, self.in_src, self.out.out_src,
             self.win_ptr, recv_ptr, recv_ids, self.learn, self.lrn, self.pre, self.n_local,
         )  # fmt: skip

@@ -26,8 +26,8 @@ with ``D = 1``.
 
 :func:`thread_chunk` runs a chunk of windows on one worker thread (the exchange is shared memory
 and one spin barrier per window, :mod:`neuro.parallel.spin`; no Python and no GIL per step);
-the MPI transport calls :func:`advance`, :func:`pack_window` and :func:`deliver_window` once per
-window around its collectives (:mod:`neuro.parallel.exchange`).
+the MPI transport calls :func:`advance`, :func:`pack_window`, :func:`unpack_header` and
+:func:`deliver_window` once per window around its collectives (:mod:`neuro.parallel.exchange`).
 """
 
 from __future__ import annotations
@@ -220,18 +220,20 @@ def deliver_window(
 
 
 @njit(cache=True, nogil=True)
-def pack_window(d, me, out_src, win_ptr, tabs, header, send):
+def pack_window(d, me, out_src, win_ptr, tabs, header, send, counts):
     """Worker ``me``'s spikes of a ``d``-step window for every other worker ``q``: ``header[q,
     1 + w]`` = the number of step ``w``'s spikes ``q`` needs, and their global ids (ascending per
-    step) at ``send[offset[q]:]``, workers in order; returns the ids' count per worker."""
+    step) at ``send[counts[1, q]:]``, workers in order, ``counts[0, q]`` of them; returns how many
+    ids in all."""
     local_gid, needed_by = tabs.local_gid, tabs.needed_by
     n_q = header.shape[0]
-    counts = np.zeros(n_q, dtype=np.int64)
     pos = 0
     for q in range(n_q):
+        counts[1, q] = pos
         if q == me:
             for w in range(d):
                 header[q, 1 + w] = 0
+            counts[0, q] = 0
             continue
         for w in range(d):
             c = 0
@@ -242,8 +244,24 @@ def pack_window(d, me, out_src, win_ptr, tabs, header, send):
                     pos += 1
                     c += 1
             header[q, 1 + w] = c
-            counts[q] += c
-    return counts
+        counts[0, q] = pos - counts[1, q]
+    return pos
+
+
+@njit(cache=True, nogil=True)
+def unpack_header(d, header, counts, recv_ptr):
+    """From every worker ``q``'s ``header[q, 1 + w]`` (its step ``w`` spike counts for this
+    worker): ``counts[2, q]`` ids from ``q`` at ``counts[3, q]`` of the receive buffer, workers in
+    order, and ``recv_ptr[q, w]`` the position of step ``w``'s first id from ``q``
+    (``recv_ptr[q, d]`` its end)."""
+    pos = 0
+    for q in range(header.shape[0]):
+        counts[3, q] = pos
+        for w in range(d):
+            recv_ptr[q, w] = pos
+            pos += header[q, 1 + w]
+        recv_ptr[q, d] = pos
+        counts[2, q] = pos - counts[3, q]
 
 
 @njit(cache=True, nogil=True)
