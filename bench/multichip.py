@@ -25,6 +25,10 @@ Rows (each in its own process group, one after the other, the same seed):
 Every row also prints peak and final RSS per rank and ``setup s``: the first run's time outside
 its loop (construction, placement, partition, output set-up, and the final counters and ledger).
 
+``--rounds R`` runs the rows R times, one after the other (1 rank, 2 ranks, 2 threads, 1 chip,
+then again), and pools each row's runs: on a machine whose speed drifts the rows then share
+its slow and fast spells. The summary gives the ratios of the fastest runs and of the medians.
+
 ``--repeat N`` runs each row's simulation N times in its process(es) (the network compiled once,
 every run from the initial state, the same spikes) and reports the fastest loop and the median:
 on a machine shared with other jobs the fastest run is the one least disturbed by them.
@@ -39,6 +43,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -149,6 +154,7 @@ def run_one(args) -> None:
                 "loop_s": res.loop_s,
                 "steps_per_s": max(speeds),
                 "median_steps_per_s": sorted(speeds)[len(speeds) // 2],
+                "speeds": speeds,
                 "wall_s": res.wall_s,
                 "setup_s": setup_s,
                 "spikes": c["spikes"],
@@ -172,6 +178,12 @@ def main() -> None:
     ap.add_argument("--chips", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=1, help="runs per row; the fastest loop is reported")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the rows this many times, one after the other (each row's runs pooled)",
+    )
     ap.add_argument("--outdir", help=argparse.SUPPRESS)
     ap.add_argument("--only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -182,23 +194,37 @@ def main() -> None:
     base += ["--fan-in", str(args.fan_in), "--steps", str(args.steps), "--seed", str(args.seed)]
     base += ["--repeat", str(args.repeat)]
     tmp = Path(tempfile.mkdtemp(prefix="neuro_multichip_"))
-    rows = []
+    layouts = ((2, 1, 1), (2, 2, 1), (2, 1, 2), (1, 1, 1))
+    pooled = {}
     try:
-        for chips, ranks, threads in ((2, 1, 1), (2, 2, 1), (2, 1, 2), (1, 1, 1)):
-            cmd = base + ["--chips", str(chips), "--threads", str(threads)]
-            cmd += ["--outdir", str(tmp / f"{chips}c{ranks}r{threads}t")]
-            if ranks > 1:
-                cmd = ["mpiexec", "-n", str(ranks), *cmd]
-            t0 = time.perf_counter()
-            env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-            out = subprocess.run(cmd, capture_output=True, text=True, env=env)
-            if out.returncode != 0:
-                sys.exit(f"{chips} chips on {ranks} ranks x {threads} threads failed:\n{out.stderr[-3000:]}")
-            row = json.loads(out.stdout.strip().splitlines()[-1])
-            row["process_s"] = time.perf_counter() - t0
-            rows.append(row)
+        for _round in range(args.rounds):
+            for chips, ranks, threads in layouts:
+                cmd = base + ["--chips", str(chips), "--threads", str(threads)]
+                cmd += ["--outdir", str(tmp / f"{chips}c{ranks}r{threads}t")]
+                if ranks > 1:
+                    cmd = ["mpiexec", "-n", str(ranks), *cmd]
+                t0 = time.perf_counter()
+                env = {
+                    **os.environ,
+                    "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+                }
+                out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+                if out.returncode != 0:
+                    sys.exit(
+                        f"{chips} chips on {ranks} ranks x {threads} threads failed:\n{out.stderr[-3000:]}"
+                    )
+                row = json.loads(out.stdout.strip().splitlines()[-1])
+                row["process_s"] = time.perf_counter() - t0
+                first = pooled.setdefault((chips, ranks, threads), row)
+                if first is not row:
+                    first["speeds"] += row["speeds"]
+                    first["same_digest"] = first.get("same_digest", True) and row["digest"] == first["digest"]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    rows = [pooled[key] for key in layouts]
+    for r in rows:  # every run of a row pooled: fastest and median over all of them
+        r["steps_per_s"] = max(r["speeds"])
+        r["median_steps_per_s"] = statistics.median(r["speeds"])
     one, two, threaded, single = rows
     print(f"workload: bench/full_chip.py network, {args.cores} cores/chip x {args.per_core} neurons, ")
     print(f"~{args.fan_in} synapses/neuron, Loihi arithmetic, {args.steps} steps; {os.cpu_count()} CPUs")
@@ -221,8 +247,16 @@ def main() -> None:
     )
     t_speed = threaded["steps_per_s"] / one["steps_per_s"]
     print(f"2 threads / 1 thread (2 chips, 1 rank) = {t_speed:.2f}x, parallel efficiency {t_speed / 2:.0%}")
+    m_speed = two["median_steps_per_s"] / one["median_steps_per_s"]
+    m_threads = threaded["median_steps_per_s"] / one["median_steps_per_s"]
+    n_runs = len(one["speeds"])
+    print(
+        f"medians ({n_runs} runs per row): 2 ranks / 1 rank = {m_speed:.2f}x, "
+        f"2 threads / 1 thread = {m_threads:.2f}x"
+    )
     print(f"weak scaling (1 chip per rank): efficiency {two['steps_per_s'] / single['steps_per_s']:.0%}")
     same = all(r["digest"] == one["digest"] and r["spikes"] == one["spikes"] for r in (two, threaded))
+    same = same and all(r.get("same_digest", True) for r in rows)
     print(f"spikes identical 1 rank vs 2 ranks vs 2 threads: {same}")
     if not same:
         sys.exit(1)
