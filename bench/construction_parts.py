@@ -5,8 +5,11 @@ The passes are:
 * the energy ledger's synapse groups (``neuro.energy.ledger.synapse_groups``);
 * the NeuroBench dense-matrix counts (``neuro.energy.neurobench.dense_tables``), which every
   ``neuro run`` computes;
-* one worker's cut of the whole network for ``neuro run --threads 2``
-  (``neuro.parallel.subnet.build_subnet``; the cores split in half, one chip per half).
+* the whole network compiled from the spec (``neuro.network.compile_network``), as a run on one
+  thread builds it;
+* one worker's share built from the spec, as each worker of ``neuro run --threads 2`` and each
+  of 2 MPI ranks build it (``neuro.parallel.construct.build_worker``: every draw made twice,
+  only the worker's synapses kept).
 
 Each pass runs ``--repeat`` times; the first call also loads (or compiles) its kernel.
 
@@ -23,8 +26,6 @@ import os
 import sys
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from full_chip import build_spec  # noqa: E402
 
@@ -34,27 +35,24 @@ def main() -> None:
     ap.add_argument("--cores", type=int, default=128)
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
-    from neuro.chips import LOIHI
+    from neuro import chips
     from neuro.energy.ledger import synapse_groups
     from neuro.energy.neurobench import dense_tables
     from neuro.mapping import place
     from neuro.network import compile_network
-    from neuro.parallel.subnet import build_subnet
+    from neuro.parallel.construct import build_worker
 
-    net = compile_network(build_spec(args.cores, 1024, 1000, 10, 1, "loihi"))
-    pl = place(net, LOIHI.with_limits(synapse_memory_bits_per_core=None), 1)
-    half = pl.n_cores // 2
-    worker_of = (pl.core_of >= half).astype(np.int64)
-    chip_of_core = (np.arange(pl.n_cores) >= half).astype(np.int64)
+    chips.PROFILES["loihi"] = chips.LOIHI.with_limits(synapse_memory_bits_per_core=None)
+    spec = build_spec(args.cores, 1024, 1000, 10, 1, "loihi")
+    net = compile_network(spec)
+    pl = place(net, chips.PROFILES["loihi"], 1)
     print(f"{net.n_neurons:,} neurons, {net.n_synapses:,} synapses, {pl.n_cores} cores")
-
-    def cut():
-        return build_subnet(net, worker_of, 0, 2, pl.core_of, chip_of_core).net.n_synapses
 
     passes = {
         "ledger synapse groups": lambda: synapse_groups(net, pl.core_of, pl.n_cores)["n"].size,
         "NeuroBench dense tables": lambda: dense_tables(net)[1],
-        "worker 0's cut (2 workers)": cut,
+        "whole network compiled": lambda: compile_network(spec).n_synapses,
+        "worker 0's share (2 workers)": lambda: build_worker(spec, 2, 0)[2].net.n_synapses,
     }
     for name, run in passes.items():
         times = []

@@ -37,21 +37,19 @@ from types import SimpleNamespace
 import numpy as np
 
 from neuro import __version__, run_checkpoint
-from neuro.chips import get_profile
 from neuro.energy.ledger import ledger_from_simulator, write_ledger
 from neuro.engine import CHUNK_STEPS, MIN_SPIKE_CAPACITY, Simulator
 from neuro.errors import NeuroError
 from neuro.inputs import SpecInputs
 from neuro.io.sonata import SpikeWriter
-from neuro.mapping import place
-from neuro.network import CompiledNetwork, compile_network
+from neuro.network import CompiledNetwork
 from neuro.parallel.construct import build_worker
 from neuro.parallel.counts import synapse_sums
 from neuro.parallel.entry import Bound
 from neuro.parallel.exchange import MpiGroup, ThreadGroup, ThreadShared
 from neuro.parallel.learning import TraceUpdates, global_ids
 from neuro.parallel.partition import worker_of_neuron
-from neuro.parallel.subnet import build_subnet, min_remote_delay
+from neuro.parallel.subnet import min_remote_delay
 from neuro.parallel.window import MAX_WINDOW, Outputs, Tables, advance, deliver_window
 
 log = logging.getLogger(__name__)
@@ -119,14 +117,6 @@ def _refuse_unsupported(net, compiled) -> None:
         )
 
 
-def _setup(net):
-    """Compile and place the whole spec (for threads, which share one copy)."""
-    compiled = compile_network(net)
-    _refuse_unsupported(net, compiled)
-    placement = place(compiled, get_profile(net.simulation.chip), net.simulation.chips)
-    return compiled, placement
-
-
 #: What :mod:`neuro.run` lends the runner (so that this module does not import it):
 #: ``check_outdir(path, overwrite)``, ``progress(total, enabled)`` -> a progress bar and
 #: ``result(...)`` -> its ``RunResult``, ``claim(path)`` -> the output directory's claim
@@ -154,20 +144,26 @@ def run_spec_threads(
 ):
     """:func:`neuro.run.run_spec` with the network's cores partitioned over ``threads`` worker
     threads of this process (the same partition and sub-networks as MPI ranks; spikes pass
-    through shared memory). Worker 0 runs in the calling thread."""
-    import copy
+    through shared memory). Each worker builds its own share of the synapses from the spec, as
+    an MPI rank does (:func:`~neuro.parallel.construct.build_worker`, every worker drawing the
+    same stream in parallel), so no thread holds or cuts the whole synapse table. Worker 0 runs
+    in the calling thread."""
     import threading
 
     t0 = time.perf_counter()
     hooks.check_outdir(Path(outdir), overwrite)
-    compiled, placement = _setup(net)
     shared = ThreadShared(threads)
-    rngs = [copy.deepcopy(compiled.rng) for _ in range(threads)]  # each worker draws the same stream
     errors = []
+
+    def run_worker(rank, show_progress):
+        full, placement, sub = build_worker(net, threads, rank)  # only this worker's synapses
+        _refuse_unsupported(net, full)
+        group = ThreadGroup(shared, rank)
+        return _worker(group, net, outdir, full, placement, full.rng, show_progress, t0, hooks, sub)
 
     def work(rank):
         try:
-            _worker(ThreadGroup(shared, rank), net, outdir, compiled, placement, rngs[rank], False, t0, hooks)
+            run_worker(rank, False)
         except BaseException as exc:  # noqa: BLE001 - ends the other workers, re-raised below
             errors.append(exc)
             shared.abort()
@@ -176,9 +172,7 @@ def run_spec_threads(
     for t in pool:
         t.start()
     try:
-        result = _worker(
-            ThreadGroup(shared, 0), net, outdir, compiled, placement, rngs[0], progress, t0, hooks
-        )
+        result = run_worker(0, progress)
     except BaseException:
         shared.abort()
         raise
@@ -190,18 +184,15 @@ def run_spec_threads(
     return result
 
 
-def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks, sub=None):
-    """One worker's run: its sub-network (``sub``, or cut from the whole ``compiled`` network),
-    the step loop with the group's exchange, the output (worker 0) and the merged counters."""
+def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks, sub):
+    """One worker's run: its sub-network ``sub`` (``compiled``: the network without its synapse
+    table, :func:`~neuro.parallel.construct.build_worker`), the step loop with the group's
+    exchange, the output (worker 0) and the merged counters."""
     rank, size = group.rank, group.size
     outdir = Path(outdir)
     sim_cfg = net.simulation
     profile = placement.profile
     worker_of = worker_of_neuron(placement, size)
-    chip_of_core = placement.core_coords()[:, 0]
-    whole_table = sub is None  # threads share the whole table; an MPI rank built only its share
-    if whole_table:
-        sub = build_subnet(compiled, worker_of, rank, size, placement.core_of, chip_of_core)
     log.info(
         "worker %d/%d: %d of %d neurons, %d of %d synapses",
         rank,
@@ -212,9 +203,6 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks, s
         compiled.n_synapses,
     )
     full = dataclasses.replace(compiled, rng=rng)
-    if whole_table and rank != 0:  # only worker 0 keeps the whole synapse table (for the per-core ledger)
-        z = np.zeros(0, dtype=np.int64)
-        full = dataclasses.replace(full, slot=z, weight=z, delay=z)
     del compiled
 
     probe_idx, probe_map = [], []
@@ -328,9 +316,7 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks, s
             signal.signal(sig, handler)
         bar.done()
     spike_count[sub.local] += sim.spike_count[: sub.local.size]
-    counters, exchanged = _merge_counters(
-        group, full, placement, sim, sub, spike_count, xchg, writer, whole_table
-    )
+    counters, exchanged = _merge_counters(group, full, placement, sim, sub, spike_count, xchg, writer)
     if rank == 0:
         writer.f["emulator"].attrs[group.bytes_attr] = exchanged
         writer.f["emulator"].attrs["exchange_window"] = loop.window  # steps between exchanges
@@ -464,10 +450,9 @@ def _write_chunk(group, writer, k0, out_steps, out_ids, pv, pi, my_probes, probe
     writer.flush(k0 + pv.shape[0])
 
 
-def _merge_counters(group, full, placement, sim, sub, spike_count, xchg, writer, whole_table=True):
-    """Exact totals over workers; the counters and ledger (worker 0) of the whole network (from
-    worker 0's whole synapse table, or, without one, from every worker's share:
-    :mod:`neuro.parallel.counts`)."""
+def _merge_counters(group, full, placement, sim, sub, spike_count, xchg, writer):
+    """Exact totals over workers; the counters and ledger (worker 0) of the whole network, its
+    synapse groups summed from every worker's share (:mod:`neuro.parallel.counts`)."""
     group.sum_inplace(spike_count)
     counts = np.zeros((1, 2, full.n_neurons), dtype=np.int64)  # active, membrane updates
     counts[0][:, sub.local] = sim.update_counts[0]
@@ -487,7 +472,7 @@ def _merge_counters(group, full, placement, sim, sub, spike_count, xchg, writer,
                 full.weight = np.empty(full.n_synapses, dtype=sim.net.weight.dtype)
             for pos, w in parts:
                 full.weight[pos] = w
-    shares = None if whole_table else synapse_sums(group, sub, full, placement, spike_count)
+    shares = synapse_sums(group, sub, full, placement, spike_count)
     if writer is None:
         return None, exchanged
     merged = _MergedCounts(full, sim.step, spike_count, counts, overflow, learning_counts, sim)

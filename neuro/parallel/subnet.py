@@ -13,8 +13,9 @@ A worker owning the sorted neurons ``L`` gets a :class:`~neuro.network.CompiledN
   float sums are bit-identical.
 
 Only the synapses onto ``L`` are kept (memory per worker ∝ its share of synapses); within a
-source's row they keep their order. Built by compiled passes over the whole table (count,
-then fill), so the temporary memory is the sub-network's own.
+source's row they keep their order. :func:`build_subnet` cuts it out of a whole network by
+compiled passes over the whole table (count, then fill); runs build it without the whole table
+(:func:`neuro.parallel.construct.build_worker`), and the tests check the two agree.
 """
 
 from __future__ import annotations
