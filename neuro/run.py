@@ -46,9 +46,8 @@ class RunResult:
     complete: bool
     counters: dict
     placement: Placement
-    compiled: (
-        CompiledNetwork  # on ranks or threads no synapse table but a learning run's learned weights (rank 0)
-    )
+    # with MPI ranks or threads: no synapse table, but a learning run's learned weights (rank 0)
+    compiled: CompiledNetwork
     wall_s: float
     rank: int = 0  # MPI rank that returned this result (0 without MPI)
     bytes_exchanged: int = 0  # spike ids and headers sent between MPI ranks, all ranks together
