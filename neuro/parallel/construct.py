@@ -2,7 +2,8 @@
 
 :func:`neuro.network.build_network` holds every synapse of the network before
 :func:`neuro.parallel.subnet.build_subnet` keeps a worker's share. A worker (an MPI rank, or
-a thread of ``neuro run --threads``) instead builds its share directly, with the same draws, by streaming the projections: each one is drawn by
+a thread of ``neuro run --threads``) instead builds its share directly, with the same draws,
+by streaming the projections: each one is drawn by
 :func:`neuro.connectivity.build_projection` in spec order from the run's generator, reduced,
 and freed before the next.
 
