@@ -2,9 +2,10 @@
 
 A call of a numba dispatcher first computes the type of every argument. For arrays that is a
 fast path, but a namedtuple of arrays (a kernel's state, parameters, tables) goes through
-numba's Python-level ``typeof``, about 0.1 us per field: the MPI transport's three calls per
-window paid ~70 us per step for it on the full-chip workload (``bench/multichip.py``), 5 % of a
-step. :func:`entry` resolves the compiled version for the argument types once (loading it from
+numba's Python-level ``typeof``: ~1 us for a namedtuple of 4 arrays, ~0.2 us through the entry
+point. The MPI transport calls its kernels once per window, i.e. once per step when workers
+exchange every step, so on a small network the dispatch was a large share of a step
+(``bench/multichip.py`` on a tiny network; docs/scaling.md). :func:`entry` resolves the compiled version for the argument types once (loading it from
 the cache or compiling it, exactly as a dispatcher call would) and returns its entry point, which
 only unboxes the arguments. The caller must pass arguments of the same types on every call: the
 entry point does not check them.

@@ -26,7 +26,6 @@ the network learns, the whole network's learned ``weight``, gathered at the end.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import signal
 import time
@@ -134,9 +133,7 @@ def run_spec_mpi(net, outdir, comm, hooks: RunHooks, overwrite: bool = False, pr
     group = MpiGroup(comm)
     if group.rank == 0:
         hooks.check_outdir(Path(outdir), overwrite)
-    full, placement, sub = build_worker(net, group.size, group.rank)  # only this rank's synapses
-    _refuse_unsupported(net, full)
-    return _worker(group, net, outdir, full, placement, full.rng, progress, t0, hooks, sub)
+    return _worker(group, net, outdir, progress, t0, hooks)
 
 
 def run_spec_threads(
@@ -155,15 +152,9 @@ def run_spec_threads(
     shared = ThreadShared(threads)
     errors = []
 
-    def run_worker(rank, show_progress):
-        full, placement, sub = build_worker(net, threads, rank)  # only this worker's synapses
-        _refuse_unsupported(net, full)
-        group = ThreadGroup(shared, rank)
-        return _worker(group, net, outdir, full, placement, full.rng, show_progress, t0, hooks, sub)
-
     def work(rank):
         try:
-            run_worker(rank, False)
+            _worker(ThreadGroup(shared, rank), net, outdir, False, t0, hooks)
         except BaseException as exc:  # noqa: BLE001 - ends the other workers, re-raised below
             errors.append(exc)
             shared.abort()
@@ -172,7 +163,7 @@ def run_spec_threads(
     for t in pool:
         t.start()
     try:
-        result = run_worker(0, progress)
+        result = _worker(ThreadGroup(shared, 0), net, outdir, progress, t0, hooks)
     except BaseException:
         shared.abort()
         raise
@@ -184,11 +175,14 @@ def run_spec_threads(
     return result
 
 
-def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks, sub):
-    """One worker's run: its sub-network ``sub`` (``compiled``: the network without its synapse
-    table, :func:`~neuro.parallel.construct.build_worker`), the step loop with the group's
-    exchange, the output (worker 0) and the merged counters."""
+def _worker(group, net, outdir, progress, t0, hooks):
+    """One worker's run: its placement and sub-network built from the spec
+    (:func:`~neuro.parallel.construct.build_worker`: ``full`` is the network without its synapse
+    table, ``sub`` the worker's share), the step loop with the group's exchange, the output
+    (worker 0) and the merged counters."""
     rank, size = group.rank, group.size
+    full, placement, sub = build_worker(net, size, rank)  # only this worker's synapses
+    _refuse_unsupported(net, full)
     outdir = Path(outdir)
     sim_cfg = net.simulation
     profile = placement.profile
@@ -198,12 +192,10 @@ def _worker(group, net, outdir, compiled, placement, rng, progress, t0, hooks, s
         rank,
         size,
         sub.local.size,
-        compiled.n_neurons,
+        full.n_neurons,
         sub.net.n_synapses,
-        compiled.n_synapses,
+        full.n_synapses,
     )
-    full = dataclasses.replace(compiled, rng=rng)
-    del compiled
 
     probe_idx, probe_map = [], []
     for pb in net.probes:
