@@ -12,6 +12,10 @@ The passes are:
   only the worker's synapses kept).
 
 Each pass runs ``--repeat`` times; the first call also loads (or compiles) its kernel.
+``--no-hugepages`` switches off numpy's transparent-huge-page ``madvise`` for large arrays
+first: on a machine whose THP ``defrag`` setting is ``madvise`` (see
+``/sys/kernel/mm/transparent_hugepage/defrag``), first writes to fresh large arrays may stall
+in direct compaction, and the passes that allocate (the compile, a worker's share) show it.
 
     python bench/construction_parts.py [--cores 128] [--repeat 2]
 
@@ -34,7 +38,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cores", type=int, default=128)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--no-hugepages", action="store_true", help="numpy's huge-page madvise off")
     args = ap.parse_args()
+    if args.no_hugepages:
+        from numpy._core.multiarray import _set_madvise_hugepage
+
+        _set_madvise_hugepage(False)
     from neuro import chips
     from neuro.energy.ledger import synapse_groups
     from neuro.energy.neurobench import dense_tables
