@@ -187,6 +187,8 @@ def main() -> None:
     ap.add_argument("--outdir", help=argparse.SUPPRESS)
     ap.add_argument("--only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.rounds < 1 or args.repeat < 1:
+        ap.error("--rounds and --repeat must be at least 1")
     if args.only:
         run_one(args)
         return
