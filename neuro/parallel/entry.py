@@ -5,9 +5,10 @@ fast path, but a namedtuple of arrays (a kernel's state, parameters, tables) goe
 numba's Python-level ``typeof``: ~1 us for a namedtuple of 4 arrays, ~0.2 us through the entry
 point. The MPI transport calls its kernels once per window, i.e. once per step when workers
 exchange every step, so on a small network the dispatch was a large share of a step
-(``bench/multichip.py`` on a tiny network; docs/scaling.md). :func:`entry` resolves the compiled version for the argument types once (loading it from
-the cache or compiling it, exactly as a dispatcher call would) and returns its entry point, which
-only unboxes the arguments. The caller must pass arguments of the same types on every call: the
+(``bench/multichip.py`` on a tiny network; docs/scaling.md). :func:`entry` resolves the
+compiled version for the argument types once (loading it from the cache or compiling it,
+exactly as a dispatcher call would) and returns its entry point, which only unboxes the
+arguments. The caller must pass arguments of the same types on every call: the
 entry point does not check them.
 """
 
