@@ -55,7 +55,14 @@ NEURON_KEYS = ("v", "cur", "ref", "theta")  # sim.state arrays with the neuron i
 SOURCE_TRACES = ("x", "x_last")  # learning arrays per (rule, ..., source)
 NEURON_TRACES = ("y", "y_last")  # learning arrays per (rule, ..., neuron)
 #: emulator attributes of spikes.h5 that belong to one transport (rewritten by the resumed run)
-TRANSPORT_ATTRS = ("mpi_ranks", "threads", "mpi_bytes_exchanged", "thread_bytes_exchanged", "exchange_window")
+TRANSPORT_ATTRS = (
+    "mpi_ranks",
+    "threads",
+    "mpi_bytes_exchanged",
+    "thread_bytes_exchanged",
+    "exchange_window",
+    "exchange_overlap",
+)
 
 
 def spec_hash(net) -> str:

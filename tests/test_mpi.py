@@ -255,6 +255,7 @@ def test_two_and_three_ranks_write_the_single_process_file(spec_file, tmp_path, 
             emu = f["emulator"].attrs
             assert emu["mpi_ranks"] == ranks and emu["complete"]
             assert emu["mpi_bytes_exchanged"] > 0
+            assert emu["exchange_overlap"] == (arithmetic == "loihi")  # non-blocking messages
         # rank 0 alone reports (one summary line)
         assert len([ln for ln in proc.stdout.splitlines() if "spikes in 200 steps" in ln]) == 1
 
@@ -275,6 +276,7 @@ def test_ranks_exchanging_every_window_write_the_single_process_file(tmp_path, a
         assert_same_file(one.path, out / "spikes.h5")
         with h5py.File(out / "spikes.h5", "r") as f:
             assert f["emulator"].attrs["exchange_window"] == 3
+            assert f["emulator"].attrs["exchange_overlap"] == (arithmetic == "loihi")
 
 
 @pytest.mark.mpi

@@ -3,6 +3,7 @@ same file as one thread, with the same sub-networks and worker loop as MPI ranks
 
 from __future__ import annotations
 
+import h5py
 import numpy as np
 import pytest
 
@@ -86,6 +87,8 @@ def test_threads_write_the_single_thread_file(placed, tmp_path, arithmetic):
         assert many.complete
         assert_same_file(one.path, many.path)
         assert many.bytes_exchanged > 0
+        with h5py.File(many.path, "r") as f:  # integer sums: own spikes delivered during the wait
+            assert f["emulator"].attrs["exchange_overlap"] == (arithmetic == "loihi")
 
 
 @pytest.mark.parametrize("arithmetic", ["float", "loihi"])
@@ -123,8 +126,6 @@ def test_inter_chip_messages_match_a_count_from_the_synapse_table(placed, tmp_pa
     # its spikes (from the file).
     import dataclasses
 
-    import h5py
-
     from neuro import chips
 
     small = dataclasses.replace(chips.LOIHI, cores_per_chip=4)
@@ -156,8 +157,6 @@ def test_sigterm_ends_every_worker_thread_with_a_readable_prefix(tmp_path):
     import os
     import subprocess
     import sys
-
-    import h5py
 
     from .test_mpi import ROOT
 
@@ -232,7 +231,6 @@ def test_windowed_threads_write_the_single_thread_file(dense, tmp_path, arithmet
     # worker's own spikes before the received ones, or a window's spikes in the wrong rows' order,
     # changes them). A tiny spike buffer makes the workers return and resume inside chunks (all
     # at the same window).
-    import h5py
 
     from neuro.parallel import runner
 
@@ -250,7 +248,6 @@ def test_windowed_threads_write_the_single_thread_file(dense, tmp_path, arithmet
 
 def test_window_of_delay_one_steps_and_zero(dense, tmp_path):
     # minimum delay 1 step between workers: windows of 2 steps; delay 0 allowed: every step
-    import h5py
 
     for low, window in ((1.0, 2), (0.0, 1)):
         net = _delayed(dense, low, 4.0)
@@ -305,3 +302,43 @@ def test_spin_barrier_orders_writes_and_aborts():
     abort(bar)
     t.join(timeout=30)
     assert res == [-2]
+
+
+def test_split_phase_barrier_keeps_double_buffered_rounds_apart():
+    """barrier_arrive / barrier_await (the thread transport's overlap): a worker writes round
+    ``it``'s value into buffer ``it % 2``, arrives, works, awaits; then every worker's value of
+    the round is visible, and no worker overwrites that buffer (round ``it + 2``) before every
+    worker has read it (each must arrive at round ``it + 1`` first, after its reads)."""
+    import threading
+
+    from numba import njit
+
+    from neuro.parallel.spin import barrier_arrive, barrier_await, new_barrier
+
+    @njit(nogil=True)
+    def rounds(bar, n, me, data, iters):
+        for it in range(iters):
+            p = it % 2
+            data[p, me] = it
+            gen = barrier_arrive(bar, n)
+            busy = 0
+            for x in range((me * 7919 + it * 104729) % 5000):  # uneven work between the phases
+                busy += x
+            if not barrier_await(bar, gen):
+                return -2
+            for q in range(n):
+                if data[p, q] != it:
+                    return -1
+        return 0
+
+    def work(bar, n, m, data, res):
+        res[m] = rounds(bar, n, m, data, 3000)
+
+    for n in (2, 3):
+        bar, data, res = new_barrier(), np.full((2, n), -1, dtype=np.int64), [None] * n
+        pool = [threading.Thread(target=work, args=(bar, n, m, data, res)) for m in range(n)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join(timeout=120)
+        assert res == [0] * n

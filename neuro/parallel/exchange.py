@@ -18,7 +18,11 @@ import numpy as np
 
 from neuro.parallel import spin
 from neuro.parallel.entry import Bound
-from neuro.parallel.window import pack_window, thread_chunk, unpack_header
+from neuro.parallel.overlap import inbox_pointers, pack_messages
+from neuro.parallel.thread_loop import thread_chunk
+from neuro.parallel.window import pack_window, unpack_header
+
+TAG = 17  # the window messages' tag (the only point-to-point traffic of a run)
 
 
 class SpikeExchange:
@@ -27,8 +31,11 @@ class SpikeExchange:
 
     bytes_sent: int = 0
 
-    def setup(self, n_local: int, window: int) -> None:
-        """Called once by every worker before the first chunk."""
+    def setup(self, n_local: int, window: int, overlap: bool) -> None:
+        """Called once by every worker before the first chunk; ``overlap``: the worker delivers
+        its own spikes while the window's exchange is in flight (:mod:`neuro.parallel.overlap`:
+        integer arithmetic without learning; ``loop.deliver_own`` / ``loop.deliver_received``),
+        else every spike in order after it (``loop.deliver``)."""
 
     def run(self, loop, k0: int, n: int, j0: int, n_out: int) -> tuple[int, int]:
         """Run rows ``j0 .. j0+n-1`` of the chunk (steps from ``k0``) of ``loop``
@@ -45,22 +52,33 @@ class MpiExchange(SpikeExchange):
     def __init__(self, comm):
         from mpi4py import MPI
 
+        self._mpi = MPI
         self.comm = comm
         self.rank = comm.Get_rank()
         self.size = comm.Get_size()
         self._int64 = MPI.INT64_T
         self.bytes_sent = 0
 
-    def setup(self, n_local, window):
+    def setup(self, n_local, window, overlap):
         self.window = window
         sizes = self.comm.allgather(n_local)
+        self._recv_ptr = np.zeros((self.size, window + 1), dtype=np.int64)
+        if overlap:  # one message per pair of ranks and window: [n, counts per step, ids]
+            others = max([s for q, s in enumerate(sizes) if q != self.rank], default=0)
+            self._msg = np.zeros((self.size, 1 + window + window * n_local), dtype=np.int64)
+            self._inbox = np.zeros((self.size, 1 + window + window * others), dtype=np.int64)
+            self._length = np.zeros(self.size, dtype=np.int64)
+            self._peers = [q for q in range(self.size) if q != self.rank]
+            self._pack = Bound(pack_messages)
+            self._unpack = Bound(inbox_pointers)
+            self.run = self._run_overlapped
+            return
         self._send_hdr = np.zeros((self.size, window + 1), dtype=np.int64)
         self._recv_hdr = np.zeros_like(self._send_hdr)
         self._send = np.zeros(max(1, window * n_local * (self.size - 1)), dtype=np.int64)
         self._recv = np.zeros(max(1, window * (sum(sizes) - n_local)), dtype=np.int64)
         # send counts, send offsets, receive counts, receive offsets (ids, per worker)
         self._counts = np.zeros((4, self.size), dtype=np.int64)
-        self._recv_ptr = np.zeros((self.size, window + 1), dtype=np.int64)
         self._pack = Bound(pack_window)
         self._unpack = Bound(unpack_header)
 
@@ -82,6 +100,38 @@ class MpiExchange(SpikeExchange):
             comm.Alltoallv([send, counts[0], counts[1], int64], [recv, counts[2], counts[3], int64])
             self.bytes_sent += 8 * (sent + (d + 1) * (size - 1))
             loop.deliver(k, d, j, recv_ptr, recv)
+            done += d
+        return done, n_out
+
+    def _run_overlapped(self, loop, k0, n, j0, n_out):
+        """:meth:`run` with non-blocking messages: receives posted before the window is
+        stepped, sends right after; the own spikes delivered while they travel."""
+        comm, size, rank, int64, window = self.comm, self.size, self.rank, self._int64, self.window
+        msg, inbox, length, peers, recv_ptr = (
+            self._msg,
+            self._inbox,
+            self._length,
+            self._peers,
+            self._recv_ptr,
+        )
+        recv_ids = inbox.reshape(-1)
+        out_src, win_ptr, tabs = loop.out.out_src, loop.win_ptr, loop.tabs
+        waitall = self._mpi.Request.Waitall
+        done = 0
+        while done < n:
+            d = min(window, n - done)
+            if n_out + d * loop.n_local > loop.out_capacity:
+                break
+            k, j = k0 + done, j0 + done
+            reqs = [comm.Irecv([inbox[q], int64], source=q, tag=TAG) for q in peers]
+            n_out = loop.advance(k, d, j, n_out)
+            sent = self._pack(d, window, rank, out_src, win_ptr, tabs, msg, length)
+            reqs += [comm.Isend([msg[q, : length[q]], int64], dest=q, tag=TAG) for q in peers]
+            loop.deliver_own(k, d, j)
+            waitall(reqs)
+            self._unpack(d, window, rank, inbox, recv_ptr)
+            loop.deliver_received(k, d, recv_ptr, recv_ids)
+            self.bytes_sent += 8 * (sent + (d + 1) * (size - 1))
             done += d
         return done, n_out
 
@@ -196,8 +246,9 @@ class ThreadExchange(SpikeExchange):
         self._received = np.zeros(1, dtype=np.int64)
         self._windows = np.zeros(1, dtype=np.int64)
 
-    def setup(self, n_local, window):
+    def setup(self, n_local, window, overlap):
         group = self.group
+        self.overlap = overlap
         cap = window * max(group._all(n_local))
         if group.rank == 0:
             size = group.size
@@ -215,6 +266,7 @@ class ThreadExchange(SpikeExchange):
             k0, n, self.window, j0, loop.last_j, loop.whole, self.group.rank, self.group.size,
             self.group.shared.spin, self._windows, pub_ptr, pub_ids, pub_full, *loop.kernel_args(),
             n_out, loop.win_ptr, loop.fired, loop.learn, loop.lrn, loop.pre, self._received,
+            self.overlap,
         )  # fmt: skip
         self.bytes_sent = 8 * int(self._received[0])
         if done < 0:

@@ -47,6 +47,7 @@ from neuro.parallel.counts import synapse_sums
 from neuro.parallel.entry import Bound
 from neuro.parallel.exchange import MpiGroup, ThreadGroup, ThreadShared
 from neuro.parallel.learning import TraceUpdates, global_ids
+from neuro.parallel.overlap import deliver_own, deliver_received
 from neuro.parallel.partition import worker_of_neuron
 from neuro.parallel.subnet import min_remote_delay
 from neuro.parallel.window import MAX_WINDOW, Outputs, Tables, advance, deliver_window
@@ -258,7 +259,7 @@ def _worker(group, net, outdir, progress, t0, hooks):
     spike_count = np.zeros(n_src, dtype=np.int64)
     d_min = group.all_values(min_remote_delay(sub, worker_of, rank))
     loop = WorkerLoop(sim, sub, full.n_sources, _window(d_min, learns), rank)
-    xchg.setup(sub.local.size, loop.window)
+    xchg.setup(sub.local.size, loop.window, loop.order_free)
     if resumed:
         run_checkpoint.import_worker(sim, sub, ckpt.state, ckpt.resumed, rank, worker_of, spike_count)
         if rank == 0:
@@ -312,6 +313,7 @@ def _worker(group, net, outdir, progress, t0, hooks):
     if rank == 0:
         writer.f["emulator"].attrs[group.bytes_attr] = exchanged
         writer.f["emulator"].attrs["exchange_window"] = loop.window  # steps between exchanges
+        writer.f["emulator"].attrs["exchange_overlap"] = loop.order_free  # own spikes during it
         writer.close(complete, counters)
         if complete and ckpt is not None:
             ckpt.finished()
@@ -373,11 +375,14 @@ class WorkerLoop:
         self.learn = bool(sim.learning)
         self._n_mirrors = sub.mirrors.size
         self._advance, self._deliver = Bound(advance), Bound(deliver_window)
+        self._deliver_own, self._deliver_received = Bound(deliver_own), Bound(deliver_received)
+        # integer sums do not depend on the order of delivery (neuro.parallel.overlap)
+        self.order_free = bool(sim.target.integer) and not self.learn
 
     def start_chunk(self, k0, n, in_ptr, in_src, pv, pi) -> None:
         sim = self.sim
-        self._advance.reset()  # the chunk's arguments may differ in type (inputs, learning tables)
-        self._deliver.reset()
+        for fn in (self._advance, self._deliver, self._deliver_own, self._deliver_received):
+            fn.reset()  # the chunk's arguments may differ in type (inputs, learning tables)
         self.in_ptr, self.in_src = in_ptr, in_src
         self.last_j, self.whole = n - 1, bool(sim._new_sample(k0))
         self.params = sim.target.kernel_params(sim.params, sim.adapt)
@@ -414,6 +419,14 @@ class WorkerLoop:
             k, d, j, self.rank, self.state, self.csr, self.tabs, self.in_ptr, self.in_src, self.out.out_src,
             self.win_ptr, recv_ptr, recv_ids, self.learn, self.lrn, self.pre, self.n_local,
         )  # fmt: skip
+
+    def deliver_own(self, k, d, j) -> None:
+        self._deliver_own(
+            k, d, j, self.state, self.csr, self.tabs, self.in_ptr, self.in_src, self.out.out_src, self.win_ptr
+        )
+
+    def deliver_received(self, k, d, recv_ptr, recv_ids) -> int:
+        return self._deliver_received(k, d, self.rank, self.state, self.csr, self.tabs, recv_ptr, recv_ids)
 
 
 def _write_chunk(group, writer, k0, out_steps, out_ids, pv, pi, my_probes, probe_map) -> None:

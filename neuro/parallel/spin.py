@@ -141,15 +141,23 @@ def abort(bar: np.ndarray) -> None:
 
 
 @njit(cache=True, nogil=True)
-def barrier_wait(bar, n_workers):
-    """Wait until all ``n_workers`` workers have called this; False when the barrier was aborted."""
+def barrier_arrive(bar, n_workers):
+    """Arrive at the barrier without waiting (the first half of :func:`barrier_wait`): the
+    worker's stores before it are visible to every worker after their :func:`barrier_await`.
+    Returns the generation to pass to :func:`barrier_await`."""
     gen = atomic_load(bar, GENERATION)
     if atomic_add(bar, COUNT, 1) == n_workers - 1:
         atomic_add(bar, COUNT, -n_workers)
         atomic_add(bar, GENERATION, 1)
         if atomic_load(bar, SLEEPERS) > 0:
             futex(bar, GENERATION, FUTEX_WAKE_PRIVATE, n_workers, 0)
-        return atomic_load(bar, ABORT) == 0
+    return gen
+
+
+@njit(cache=True, nogil=True)
+def barrier_await(bar, gen):
+    """Wait until every worker has arrived in generation ``gen`` (:func:`barrier_arrive`);
+    False when the barrier was aborted. A worker must await before it arrives again."""
     t0 = cycles()
     while atomic_load(bar, GENERATION) == gen:
         if atomic_load(bar, ABORT) != 0:
@@ -161,3 +169,9 @@ def barrier_wait(bar, n_workers):
             futex(bar, GENERATION, FUTEX_WAIT_PRIVATE, gen, SLEEP_NS)  # the low 32 bits
             atomic_add(bar, SLEEPERS, -1)
     return atomic_load(bar, ABORT) == 0
+
+
+@njit(cache=True, nogil=True)
+def barrier_wait(bar, n_workers):
+    """Wait until all ``n_workers`` workers have called this; False when the barrier was aborted."""
+    return barrier_await(bar, barrier_arrive(bar, n_workers))
