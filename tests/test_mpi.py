@@ -279,6 +279,59 @@ def test_ranks_exchanging_every_window_write_the_single_process_file(tmp_path, a
             assert f["emulator"].attrs["exchange_overlap"] == (arithmetic == "loihi")
 
 
+CHAIN = """\
+name = "chain"
+[simulation]
+dt = 1.0
+steps = 120
+seed = 5
+arithmetic = "loihi"
+chip = "loihi"
+[[inputs]]
+name = "noise"
+kind = "poisson"
+size = 200
+rate = 40.0
+""" + "".join(
+    f"""[[populations]]
+name = "{p}"
+size = 1000
+tau_mem = 20.0
+tau_syn = 5.0
+v_rest = -65.0
+v_threshold = -50.0
+v_reset = -65.0
+v_init = {{dist = "uniform", low = -65.0, high = -50.0}}
+[[projections]]
+pre = "{pre}"
+post = "{p}"
+connector = {{type = "fixed_probability", p = {c}}}
+weight = {{dist = "uniform", low = 0.0, high = {w}}}
+"""
+    for pre, p, c, w in (("noise", "a", 0.2, 8.0), ("a", "b", 0.05, 3.0), ("b", "c", 0.05, 3.0))
+)
+
+
+@pytest.mark.mpi
+@needs_mpi
+def test_ranks_message_only_the_ranks_they_have_synapses_with(tmp_path):
+    # a -> b -> c, one core each, so one rank each: rank 0 sends to rank 1 only, rank 1 to
+    # rank 2 only, rank 2 to nobody; every step 2 messages of [n, count] + ids, not 6
+    spec = tmp_path / "chain.toml"
+    spec.write_text(CHAIN)
+    one = run_spec(load_spec(spec), tmp_path / "one", progress=False)
+    out = tmp_path / "r3"
+    proc = mpirun(3, "-q", "run", spec, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert_same_file(one.path, out / "spikes.h5")
+    with h5py.File(out / "spikes.h5", "r") as f:
+        emu = f["emulator"].attrs
+        assert emu["exchange_overlap"] and emu["exchange_window"] == 1
+        n_a, n_b = (f[f"spikes/{p}/node_ids"].size for p in "ab")
+        assert n_a > 100 and n_b > 100 and f["spikes/c/node_ids"].size > 0
+        assert emu["mpi_bytes_exchanged"] == 8 * (120 * 2 * 2 + n_a + n_b)
+
+
 @pytest.mark.mpi
 @needs_mpi
 def test_messages_split_into_inter_and_intra_chip(spec_file, tmp_path):

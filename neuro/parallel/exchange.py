@@ -31,9 +31,10 @@ class SpikeExchange:
 
     bytes_sent: int = 0
 
-    def setup(self, n_local: int, window: int, overlap: bool) -> None:
-        """Called once by every worker before the first chunk; ``overlap``: the worker delivers
-        its own spikes while the window's exchange is in flight (:mod:`neuro.parallel.overlap`:
+    def setup(self, loop) -> None:
+        """Called once by every worker before the first chunk with its
+        :class:`~neuro.parallel.runner.WorkerLoop`. ``loop.order_free``: the worker delivers its
+        own spikes while the window's exchange is in flight (:mod:`neuro.parallel.overlap`:
         integer arithmetic without learning; ``loop.deliver_own`` / ``loop.deliver_received``),
         else every spike in order after it (``loop.deliver``)."""
 
@@ -59,16 +60,22 @@ class MpiExchange(SpikeExchange):
         self._int64 = MPI.INT64_T
         self.bytes_sent = 0
 
-    def setup(self, n_local, window, overlap):
+    def setup(self, loop):
+        n_local, window = loop.n_local, loop.window
         self.window = window
         sizes = self.comm.allgather(n_local)
         self._recv_ptr = np.zeros((self.size, window + 1), dtype=np.int64)
-        if overlap:  # one message per pair of ranks and window: [n, counts per step, ids]
-            others = max([s for q, s in enumerate(sizes) if q != self.rank], default=0)
-            self._msg = np.zeros((self.size, 1 + window + window * n_local), dtype=np.int64)
-            self._inbox = np.zeros((self.size, 1 + window + window * others), dtype=np.int64)
-            self._length = np.zeros(self.size, dtype=np.int64)
-            self._peers = [q for q in range(self.size) if q != self.rank]
+        if loop.order_free:  # one message per window to / from each rank with synapses between
+            sends = loop.tabs.needed_by.any(axis=0)
+            sends[self.rank] = False
+            senders = self.comm.allgather(sends)
+            self._send_to = np.flatnonzero(sends)
+            self._recv_from = [q for q in range(self.size) if senders[q][self.rank]]
+            biggest = max([sizes[q] for q in self._recv_from], default=0)
+            self._msg = np.zeros((self._send_to.size, 1 + window + window * n_local), dtype=np.int64)
+            self._inbox = np.zeros((len(self._recv_from), 1 + window + window * biggest), dtype=np.int64)
+            self._length = np.zeros(self._send_to.size, dtype=np.int64)
+            self._recv_ptr = np.zeros((len(self._recv_from), window + 1), dtype=np.int64)
             self._pack = Bound(pack_messages)
             self._unpack = Bound(inbox_pointers)
             self.run = self._run_overlapped
@@ -106,14 +113,10 @@ class MpiExchange(SpikeExchange):
     def _run_overlapped(self, loop, k0, n, j0, n_out):
         """:meth:`run` with non-blocking messages: receives posted before the window is
         stepped, sends right after; the own spikes delivered while they travel."""
-        comm, size, rank, int64, window = self.comm, self.size, self.rank, self._int64, self.window
-        msg, inbox, length, peers, recv_ptr = (
-            self._msg,
-            self._inbox,
-            self._length,
-            self._peers,
-            self._recv_ptr,
-        )
+        comm, int64, window = self.comm, self._int64, self.window
+        msg, inbox, length, recv_ptr = self._msg, self._inbox, self._length, self._recv_ptr
+        send_to, recv_from = self._send_to, self._recv_from
+        sends = list(enumerate(send_to.tolist()))
         recv_ids = inbox.reshape(-1)
         out_src, win_ptr, tabs = loop.out.out_src, loop.win_ptr, loop.tabs
         waitall = self._mpi.Request.Waitall
@@ -123,15 +126,15 @@ class MpiExchange(SpikeExchange):
             if n_out + d * loop.n_local > loop.out_capacity:
                 break
             k, j = k0 + done, j0 + done
-            reqs = [comm.Irecv([inbox[q], int64], source=q, tag=TAG) for q in peers]
+            reqs = [comm.Irecv([inbox[r], int64], source=q, tag=TAG) for r, q in enumerate(recv_from)]
             n_out = loop.advance(k, d, j, n_out)
-            sent = self._pack(d, window, rank, out_src, win_ptr, tabs, msg, length)
-            reqs += [comm.Isend([msg[q, : length[q]], int64], dest=q, tag=TAG) for q in peers]
+            self._pack(d, window, send_to, out_src, win_ptr, tabs, msg, length)
+            reqs += [comm.Isend([msg[r, : length[r]], int64], dest=q, tag=TAG) for r, q in sends]
             loop.deliver_own(k, d, j)
             waitall(reqs)
-            self._unpack(d, window, rank, inbox, recv_ptr)
-            loop.deliver_received(k, d, recv_ptr, recv_ids)
-            self.bytes_sent += 8 * (sent + (d + 1) * (size - 1))
+            self._unpack(d, window, inbox, recv_ptr)
+            loop.deliver_received(k, d, -1, recv_ptr, recv_ids)
+            self.bytes_sent += 8 * int(length.sum())  # (1 + window + ids per message)
             done += d
         return done, n_out
 
@@ -246,9 +249,10 @@ class ThreadExchange(SpikeExchange):
         self._received = np.zeros(1, dtype=np.int64)
         self._windows = np.zeros(1, dtype=np.int64)
 
-    def setup(self, n_local, window, overlap):
+    def setup(self, loop):
+        n_local, window = loop.n_local, loop.window
         group = self.group
-        self.overlap = overlap
+        self.overlap = loop.order_free
         cap = window * max(group._all(n_local))
         if group.rank == 0:
             size = group.size

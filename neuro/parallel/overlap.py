@@ -16,8 +16,9 @@ learn, a worker splits the window's delivery in two:
 The wait for the others then starts only after step 1, so a worker that is late by less than
 another's own delivery (a preempted process, a slower core for a moment) costs nobody a wait:
 the classic overlap of communication with computation (split-phase exchange). The MPI
-transport posts non-blocking point-to-point messages, one per pair of workers and window
-(:func:`pack_messages`: ``[n, c_0 .. c_{D-1}, ids]``, ``c_w`` the step-``w`` count); the thread
+transport posts non-blocking point-to-point messages, one per window to each rank that has
+synapses from the worker's neurons and from each rank it has synapses from, none between
+others (:func:`pack_messages`: ``[n, c_0 .. c_{D-1}, ids]``, ``c_w`` the step-``w`` count); the thread
 transport arrives at its barrier before step 1 and waits after it
 (:func:`~neuro.parallel.spin.barrier_arrive`, :func:`~neuro.parallel.spin.barrier_await`).
 A learning network keeps the ordered, one-phase path (its rules need the step's pre-synaptic
@@ -55,9 +56,10 @@ def deliver_own(k0, d, j0, state, csr, tabs, in_ptr, in_src, out_src, win_ptr):
 
 @njit(cache=True, nogil=True)
 def deliver_received(k0, d, me, state, csr, tabs, recv_ptr, recv_ids):
-    """Add every synapse of the other workers' spikes of the window onto this worker: worker
-    ``q``'s step-``w`` global ids at ``recv_ids[recv_ptr[q, w]:recv_ptr[q, w + 1]]`` (row ``me``
-    unused). Returns how many of them have synapses here."""
+    """Add every synapse of the other workers' spikes of the window onto this worker: row
+    ``q``'s step-``w`` global ids at ``recv_ids[recv_ptr[q, w]:recv_ptr[q, w + 1]]`` (row ``me``,
+    the worker's own, skipped; -1: every row is another worker's). Returns how many of them
+    have synapses here."""
     buf = state.buf
     indptr, slot, weight, delay = csr.indptr, csr.slot, csr.weight, csr.delay
     mirror_of = tabs.mirror_of
@@ -78,43 +80,40 @@ def deliver_received(k0, d, me, state, csr, tabs, recv_ptr, recv_ids):
 
 
 @njit(cache=True, nogil=True)
-def pack_messages(d, window, me, out_src, win_ptr, tabs, msg, length):
-    """Worker ``me``'s message to every other worker ``q`` for a ``d``-step window, in row
-    ``msg[q]``: ``msg[q, 0]`` = the number ``n`` of ids, ``msg[q, 1 + w]`` = step ``w``'s count,
-    the global ids of the spikes ``q`` needs (ascending per step) from ``msg[q, 1 + window]`` on;
-    ``length[q] = 1 + window + n`` (0 for ``q == me``). Returns the ids packed, all workers."""
+def pack_messages(d, window, peers, out_src, win_ptr, tabs, msg, length):
+    """A worker's message to each worker ``q = peers[r]`` that has synapses from its neurons,
+    for a ``d``-step window, in row ``msg[r]``: ``msg[r, 0]`` = the number ``n`` of ids,
+    ``msg[r, 1 + w]`` = step ``w``'s count, the global ids of the spikes ``q`` needs (ascending
+    per step) from ``msg[r, 1 + window]`` on; ``length[r] = 1 + window + n``. Returns the ids
+    packed, all peers."""
     local_gid, needed_by = tabs.local_gid, tabs.needed_by
     total = 0
-    for q in range(msg.shape[0]):
-        if q == me:
-            length[q] = 0
-            continue
+    for r in range(peers.shape[0]):
+        q = peers[r]
         pos = 1 + window
         for w in range(d):
             c = 0
             for t in range(win_ptr[w], win_ptr[w + 1]):
                 i = out_src[t]
                 if needed_by[i, q]:
-                    msg[q, pos] = local_gid[i]
+                    msg[r, pos] = local_gid[i]
                     pos += 1
                     c += 1
-            msg[q, 1 + w] = c
-        msg[q, 0] = pos - 1 - window
-        length[q] = pos
+            msg[r, 1 + w] = c
+        msg[r, 0] = pos - 1 - window
+        length[r] = pos
         total += pos - 1 - window
     return total
 
 
 @njit(cache=True, nogil=True)
-def inbox_pointers(d, window, me, inbox, recv_ptr):
-    """``recv_ptr[q, w]``: the position in ``inbox.ravel()`` of worker ``q``'s first step-``w``
-    id (``recv_ptr[q, d]`` its end) in the messages of :func:`pack_messages` (row ``me``
-    empty)."""
+def inbox_pointers(d, window, inbox, recv_ptr):
+    """``recv_ptr[r, w]``: the position in ``inbox.ravel()`` of the first step-``w`` id of the
+    message in row ``r`` (:func:`pack_messages`), ``recv_ptr[r, d]`` its end."""
     row = inbox.shape[1]
-    for q in range(inbox.shape[0]):
-        pos = q * row + 1 + window
+    for r in range(inbox.shape[0]):
+        pos = r * row + 1 + window
         for w in range(d):
-            recv_ptr[q, w] = pos
-            if q != me:
-                pos += inbox[q, 1 + w]
-        recv_ptr[q, d] = pos
+            recv_ptr[r, w] = pos
+            pos += inbox[r, 1 + w]
+        recv_ptr[r, d] = pos

@@ -259,7 +259,7 @@ def _worker(group, net, outdir, progress, t0, hooks):
     spike_count = np.zeros(n_src, dtype=np.int64)
     d_min = group.all_values(min_remote_delay(sub, worker_of, rank))
     loop = WorkerLoop(sim, sub, full.n_sources, _window(d_min, learns), rank)
-    xchg.setup(sub.local.size, loop.window, loop.order_free)
+    xchg.setup(loop)
     if resumed:
         run_checkpoint.import_worker(sim, sub, ckpt.state, ckpt.resumed, rank, worker_of, spike_count)
         if rank == 0:
@@ -425,8 +425,8 @@ class WorkerLoop:
             k, d, j, self.state, self.csr, self.tabs, self.in_ptr, self.in_src, self.out.out_src, self.win_ptr
         )
 
-    def deliver_received(self, k, d, recv_ptr, recv_ids) -> int:
-        return self._deliver_received(k, d, self.rank, self.state, self.csr, self.tabs, recv_ptr, recv_ids)
+    def deliver_received(self, k, d, me, recv_ptr, recv_ids) -> int:
+        return self._deliver_received(k, d, me, self.state, self.csr, self.tabs, recv_ptr, recv_ids)
 
 
 def _write_chunk(group, writer, k0, out_steps, out_ids, pv, pi, my_probes, probe_map) -> None:
