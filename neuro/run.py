@@ -52,6 +52,7 @@ class RunResult:
     rank: int = 0  # MPI rank that returned this result (0 without MPI)
     bytes_exchanged: int = 0  # spike ids and headers sent between MPI ranks, all ranks together
     loop_s: float = 0.0  # wall time of the step loop alone (no construction, no final counters)
+    output_s: float = 0.0  # of loop_s: gathering and writing spikes and probes to spikes.h5 (worker 0)
 
     def __repr__(self) -> str:  # short: the compiled network and placement hold large arrays
         state = "complete" if self.complete else "INCOMPLETE"
@@ -272,13 +273,21 @@ def run_spec(
     chip_reading = compiled.target.spike_step_v_reading
     chip_probes = any(pb.convention == "chip" for pb in net.probes)
     chunk_spikes = []  # this chunk's spikes (step, neuron), for probes with convention "chip"
+    output_s = [0.0]  # time in the writer's calls below
 
     def on_spikes(s, b, n):
+        t = time.perf_counter()
         writer.write_spikes(s, n)
         if chip_probes:
             chunk_spikes.append((s.copy(), n.copy()))
+        output_s[0] += time.perf_counter() - t
 
     def on_probe(k0, v, i):
+        t = time.perf_counter()
+        write_probes(k0, v, i)
+        output_s[0] += time.perf_counter() - t
+
+    def write_probes(k0, v, i):
         if chip_probes:
             v = chip_convention(v, k0, chunk_spikes, probe_idx, probe_map, chip_reading)
             chunk_spikes.clear()
@@ -290,7 +299,9 @@ def run_spec(
     flag = StopFlag("at the end of the chunk in flight") if ckpt.every is not None else None
 
     def on_chunk(step):
+        t = time.perf_counter()
         writer.flush(step)
+        output_s[0] += time.perf_counter() - t
         bar(step)
         stopping = ckpt.stop_now(step) or (flag is not None and flag.stop)
         if ckpt.due(step, stopping):
@@ -351,4 +362,5 @@ def run_spec(
         compiled,
         time.perf_counter() - t0,
         loop_s=loop_s,
+        output_s=output_s[0],
     )

@@ -87,6 +87,8 @@ def test_threads_write_the_single_thread_file(placed, tmp_path, arithmetic):
         assert many.complete
         assert_same_file(one.path, many.path)
         assert many.bytes_exchanged > 0
+        for res in (one, many):  # the loop's time in writing spikes.h5 (worker 0), part of loop_s
+            assert 0 < res.output_s < res.loop_s
         with h5py.File(many.path, "r") as f:  # integer sums: own spikes delivered during the wait
             assert f["emulator"].attrs["exchange_overlap"] == (arithmetic == "loihi")
 

@@ -267,6 +267,7 @@ def _worker(group, net, outdir, progress, t0, hooks):
     if rank == 0:
         log.info("workers exchange spikes every %d step(s)", loop.window)
     stopped = False
+    output_s = 0.0  # gathering and writing the chunks' output (worker 0: the writing too)
     t_loop = time.perf_counter()
     try:
         changes = inputs.change_points() if ckpt is None else ckpt.boundaries(inputs.change_points())
@@ -297,7 +298,9 @@ def _worker(group, net, outdir, progress, t0, hooks):
                 if ev_ids:
                     sim.trace_updates.add(np.concatenate(ev_steps), np.concatenate(ev_ids))
             sim.step = k0 + n
+            t_out = time.perf_counter()
             _write_chunk(group, writer, k0, out_steps, out_ids, pv, pi, my_probes, probe_map)
+            output_s += time.perf_counter() - t_out
             bar(sim.step)
             stopped = group.any(stop_requested[0])
             if ckpt is not None:
@@ -333,6 +336,7 @@ def _worker(group, net, outdir, progress, t0, hooks):
         rank,
         exchanged,
         loop_s,
+        output_s,
     )
     if stopped:
         raise KeyboardInterrupt
