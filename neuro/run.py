@@ -16,6 +16,7 @@ from neuro.chips import get_profile
 from neuro.energy.ledger import ledger_from_simulator, write_ledger
 from neuro.errors import NeuroError
 from neuro.io.outdir import OutputDir, check_output_dir
+from neuro.io.pages import small_pages
 from neuro.io.sonata import SpikeWriter
 from neuro.mapping import Placement, place
 from neuro.network import CompiledNetwork, compile_network
@@ -277,14 +278,16 @@ def run_spec(
 
     def on_spikes(s, b, n):
         t = time.perf_counter()
-        writer.write_spikes(s, n)
+        with small_pages():  # the writer's temporaries (neuro.io.pages)
+            writer.write_spikes(s, n)
         if chip_probes:
             chunk_spikes.append((s.copy(), n.copy()))
         output_s[0] += time.perf_counter() - t
 
     def on_probe(k0, v, i):
         t = time.perf_counter()
-        write_probes(k0, v, i)
+        with small_pages():
+            write_probes(k0, v, i)
         output_s[0] += time.perf_counter() - t
 
     def write_probes(k0, v, i):

@@ -40,6 +40,7 @@ from neuro.energy.ledger import ledger_from_simulator, write_ledger
 from neuro.engine import CHUNK_STEPS, MIN_SPIKE_CAPACITY, Simulator
 from neuro.errors import NeuroError
 from neuro.inputs import SpecInputs
+from neuro.io.pages import small_pages
 from neuro.io.sonata import SpikeWriter
 from neuro.network import CompiledNetwork
 from neuro.parallel.construct import build_worker
@@ -435,12 +436,18 @@ class WorkerLoop:
 
 def _write_chunk(group, writer, k0, out_steps, out_ids, pv, pi, my_probes, probe_map) -> None:
     """Gather a chunk's spikes and probes to rank 0 and write them in the single-process order
-    (by step, then global neuron index)."""
+    (by step, then global neuron index); worker 0's temporaries with small pages
+    (:mod:`neuro.io.pages`)."""
     steps = np.concatenate(out_steps) if out_steps else np.zeros(0, dtype=np.int64)
     ids = np.concatenate(out_ids) if out_ids else np.zeros(0, dtype=np.int64)
     parts = group.gather((steps, ids, my_probes, pv, pi))
     if writer is None:
         return
+    with small_pages():
+        _write_parts(writer, k0, parts, pv, probe_map)
+
+
+def _write_parts(writer, k0, parts, pv, probe_map) -> None:
     steps = np.concatenate([p[0] for p in parts])
     ids = np.concatenate([p[1] for p in parts])
     # every worker's part is sorted by (step, id): a stable sort of the key merges the runs
