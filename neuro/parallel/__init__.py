@@ -5,7 +5,9 @@ same per-worker sub-network (:mod:`neuro.parallel.subnet`) and the same compiled
 (:mod:`neuro.parallel.window`: steps between exchanges = the smallest delay between workers + 1)
 serve both transports that move a window's spikes between workers
 (:mod:`neuro.parallel.exchange`): MPI ranks (``mpiexec -n R neuro run ...``) and threads of one
-process (``neuro run --threads T``); :mod:`neuro.parallel.runner` runs them. Independent items (the images of
+process (``neuro run --threads T``, :mod:`neuro.parallel.thread_loop`);
+:mod:`neuro.parallel.runner` runs them. Integer arithmetic delivers a worker's own spikes while
+the exchange is in flight (:mod:`neuro.parallel.overlap`). Independent items (the images of
 ``mpiexec -n R neuro evaluate``) are split over ranks by :mod:`neuro.parallel.data`.
 """
 

@@ -6,8 +6,10 @@ Every worker sends each other worker the global ids of its neurons that spiked i
 (``SubNetwork.needed_by``), step by step, and receives the same from every other worker. A
 transport implements :meth:`SpikeExchange.run` (a chunk's windows): the MPI one makes two
 collectives per window from Python (``Alltoall`` of the per-step counts, then ``Alltoallv`` of
-the ids) around the compiled window kernels; the thread one runs the whole chunk in one compiled
-call per worker (shared buffers and a spin barrier, no GIL). An interruption (Ctrl-C, SIGTERM)
+the ids) around the compiled window kernels, or, where the sums do not depend on the order
+(:mod:`neuro.parallel.overlap`), one non-blocking message to and from each rank it shares
+synapses with, its own spikes delivered while they travel; the thread one runs the whole chunk
+in one compiled call per worker (shared buffers and a spin barrier, no GIL). An interruption (Ctrl-C, SIGTERM)
 on any worker reaches all workers at the end of a chunk (:meth:`any`), so every worker ends
 after the same step.
 """
@@ -48,7 +50,9 @@ class SpikeExchange:
 
 class MpiExchange(SpikeExchange):
     """The MPI transport over communicator ``comm`` (one worker per rank): per window, an
-    ``Alltoall`` of the per-step spike counts for each rank, then an ``Alltoallv`` of the ids."""
+    ``Alltoall`` of the per-step spike counts for each rank, then an ``Alltoallv`` of the ids;
+    or (``loop.order_free``) ``Irecv`` / ``Isend`` of one message per neighbouring rank around
+    the own delivery (:meth:`_run_overlapped`)."""
 
     def __init__(self, comm):
         from mpi4py import MPI
