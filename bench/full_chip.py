@@ -15,6 +15,7 @@ cpp_standalone (or --brian2-target cython) with synapses created source-sorted.
     python bench/full_chip.py                  # full chip, 1000 steps
     python bench/full_chip.py --cores 32       # 32,768 neurons (peer figure: Brian2 ~830 steps/s)
     python bench/full_chip.py --threads 1 2    # and the loop on 2 worker threads (neuro.parallel)
+    python bench/full_chip.py --threads 1 2 --repeat 3   # 3 loops per row, medians compared
 
 With ``--threads 1 T ...`` the neuro process also runs the same network with its cores split over
 ``T`` worker threads (``neuro run --threads T``: the same spikes; its loop time includes writing
@@ -29,6 +30,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -101,6 +103,11 @@ def run_neuro(args) -> dict:
     t2 = time.perf_counter()
     c = sim.counters(placement)
     loop = t2 - t1
+    speeds = [args.steps / loop]
+    for _ in range(args.repeat - 1):  # the same network stepped on (steady state), timed again
+        t = time.perf_counter()
+        sim.run(args.steps)
+        speeds.append(args.steps / (time.perf_counter() - t))
     peak = peak_rss_gib()
     steps_run = sim.step
     threaded, t_threads = {}, 0.0
@@ -114,6 +121,7 @@ def run_neuro(args) -> dict:
         "construction_s": t1 - t0,
         "loop_s": loop,
         "steps_per_s": args.steps / loop,
+        "speeds": speeds,
         "synaptic_events_per_s": c["synaptic_events"] / loop,
         "mean_rate_hz": c["spikes"] / (compiled.n_neurons * steps_run * compiled.dt / 1000),
         "synapses": compiled.n_synapses,
@@ -143,12 +151,15 @@ def run_threads(args, n_neurons: int) -> dict:
             warm = build_spec(4, 64, 16, 2, args.seed, "loihi")  # load the worker kernels first
             run_spec(warm, os.path.join(tmp, "warm"), overwrite=True, progress=False, threads=t)
             net = build_spec(args.cores, args.per_core, args.fan_in, args.steps, args.seed, "loihi")
-            res = run_spec(net, os.path.join(tmp, f"t{t}"), progress=False, threads=t)
+            runs = []
+            for _ in range(args.repeat):  # each run builds the workers' shares again
+                res = run_spec(net, os.path.join(tmp, f"t{t}"), overwrite=True, progress=False, threads=t)
+                runs.append(res)
             out[t] = {
-                "steps_per_s": res.steps / res.loop_s,
+                "speeds": [r.steps / r.loop_s for r in runs],
                 # as the 1-thread loop and Brian2's are measured: spikes kept, not written to a file
-                "steps_per_s_no_output": res.steps / (res.loop_s - res.output_s),
-                "output_s": res.output_s,
+                "speeds_no_output": [r.steps / (r.loop_s - r.output_s) for r in runs],
+                "output_s": [r.output_s for r in runs],
                 "spikes": res.counters["spikes"],
             }
             shutil.rmtree(os.path.join(tmp, f"t{t}"))
@@ -255,9 +266,17 @@ def main() -> None:
     ap.add_argument(
         "--threads", type=int, nargs="+", default=[1], help="worker threads for neuro's loop (1: the engine)"
     )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="neuro's loops per row (1 thread: the network stepped on; threads: runs); medians compared",
+    )
     ap.add_argument("--only", choices=["neuro", "brian2", "neuro-whole"])
     ap.add_argument("--whole-threads", type=int, default=1, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.repeat < 1:
+        ap.error("--repeat must be at least 1")
     if args.only:
         run = {"neuro": run_neuro, "brian2": run_brian2, "neuro-whole": run_whole_threads}[args.only]
         print(json.dumps(run(args)))
@@ -299,18 +318,24 @@ def main() -> None:
         f"ratio neuro/Brian2: loop steps/s {a['steps_per_s'] / b['steps_per_s']:.2f}x, "
         f"whole process time {a['whole_process_s'] / b['whole_process_s']:.2f}x"
     )
+    one = statistics.median(a["speeds"])
+    if args.repeat > 1:
+        print(
+            f"neuro 1 thread over {args.repeat} loops: median {one:,.0f} steps/s, fastest "
+            f"{max(a['speeds']):,.0f} (the thread rows compare with the median)"
+        )
     for t, row in sorted(a.get("threads", {}).items(), key=lambda kv: int(kv[0])):
         same = "same spike count" if row["spikes"] == a["spikes"] else "DIFFERENT SPIKE COUNT"
+        speed, quiet = statistics.median(row["speeds"]), statistics.median(row["speeds_no_output"])
+        of = f" (median of {args.repeat} runs)" if args.repeat > 1 else ""
         print(
-            f"neuro --threads {t}: loop {row['steps_per_s']:,.0f} steps/s = "
-            f"{row['steps_per_s'] / a['steps_per_s']:.2f}x 1 thread, "
-            f"{row['steps_per_s'] / b['steps_per_s']:.2f}x Brian2 ({same})"
+            f"neuro --threads {t}: loop {speed:,.0f} steps/s{of} = "
+            f"{speed / one:.2f}x 1 thread, {speed / b['steps_per_s']:.2f}x Brian2 ({same})"
         )
-        quiet = row["steps_per_s_no_output"]
         print(
-            f"  without writing spikes.h5 ({row['output_s']:.2f} s of its loop; the 1-thread loop "
-            f"and Brian2's keep spikes in memory): {quiet:,.0f} steps/s = "
-            f"{quiet / a['steps_per_s']:.2f}x 1 thread, {quiet / b['steps_per_s']:.2f}x Brian2"
+            f"  without writing spikes.h5 ({statistics.median(row['output_s']):.2f} s of its loop; "
+            f"the 1-thread loop and Brian2's keep spikes in memory): {quiet:,.0f} steps/s = "
+            f"{quiet / one:.2f}x 1 thread, {quiet / b['steps_per_s']:.2f}x Brian2"
         )
     if max(args.threads) > 1:  # the whole process as `neuro run [--threads T]` (kernels already cached)
         whole = {}
