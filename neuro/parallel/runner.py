@@ -12,7 +12,9 @@ Threads share one compiled network and cut their sub-networks from it. Per step 
 3. delivers the step's spikes — its own, the received ones and the step's input spikes, in
    ascending global source order — through the mirror rows of its CSR into the ring buffer
    (:func:`neuro.dynamics.routing.deliver_inputs`), which is what the single-process engine
-   does at the end of step ``k``, in the same order.
+   does at the end of step ``k``, in the same order. In integer arithmetic without learning the
+   order does not change the sums, and a worker delivers its own and the input spikes while
+   the exchange is in flight, the received ones after it (:mod:`neuro.parallel.overlap`).
 
 Spike inputs are drawn on every rank from the run's generator for all channels (the same
 stream whatever R). Spikes and probes are gathered to rank 0 once per chunk and written in the
