@@ -6,6 +6,7 @@ import logging
 import signal
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -276,21 +277,25 @@ def run_spec(
     chunk_spikes = []  # this chunk's spikes (step, neuron), for probes with convention "chip"
     output_s = [0.0]  # time in the writer's calls below
 
-    def on_spikes(s, b, n):
+    @contextmanager
+    def writing():
+        """Time the writer's calls (``RunResult.output_s``); their temporaries with small pages
+        (:mod:`neuro.io.pages`)."""
         t = time.perf_counter()
-        with small_pages():  # the writer's temporaries (neuro.io.pages)
+        try:
+            with small_pages():
+                yield
+        finally:
+            output_s[0] += time.perf_counter() - t
+
+    def on_spikes(s, b, n):
+        with writing():
             writer.write_spikes(s, n)
         if chip_probes:
             chunk_spikes.append((s.copy(), n.copy()))
-        output_s[0] += time.perf_counter() - t
 
+    @writing()  # the whole call timed, its temporaries with small pages
     def on_probe(k0, v, i):
-        t = time.perf_counter()
-        with small_pages():
-            write_probes(k0, v, i)
-        output_s[0] += time.perf_counter() - t
-
-    def write_probes(k0, v, i):
         if chip_probes:
             v = chip_convention(v, k0, chunk_spikes, probe_idx, probe_map, chip_reading)
             chunk_spikes.clear()
@@ -302,9 +307,8 @@ def run_spec(
     flag = StopFlag("at the end of the chunk in flight") if ckpt.every is not None else None
 
     def on_chunk(step):
-        t = time.perf_counter()
-        writer.flush(step)
-        output_s[0] += time.perf_counter() - t
+        with writing():
+            writer.flush(step)
         bar(step)
         stopping = ckpt.stop_now(step) or (flag is not None and flag.stop)
         if ckpt.due(step, stopping):

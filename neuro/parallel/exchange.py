@@ -68,12 +68,12 @@ class MpiExchange(SpikeExchange):
         n_local, window = loop.n_local, loop.window
         self.window = window
         sizes = self.comm.allgather(n_local)
-        self._recv_ptr = np.zeros((self.size, window + 1), dtype=np.int64)
         if loop.order_free:  # one message per window to / from each rank with synapses between
             sends = loop.tabs.needed_by.any(axis=0)
             sends[self.rank] = False
             senders = self.comm.allgather(sends)
             self._send_to = np.flatnonzero(sends)
+            self._sends = list(enumerate(self._send_to.tolist()))  # (message row, rank)
             self._recv_from = [q for q in range(self.size) if senders[q][self.rank]]
             biggest = max([sizes[q] for q in self._recv_from], default=0)
             self._msg = np.zeros((self._send_to.size, 1 + window + window * n_local), dtype=np.int64)
@@ -90,6 +90,7 @@ class MpiExchange(SpikeExchange):
         self._recv = np.zeros(max(1, window * (sum(sizes) - n_local)), dtype=np.int64)
         # send counts, send offsets, receive counts, receive offsets (ids, per worker)
         self._counts = np.zeros((4, self.size), dtype=np.int64)
+        self._recv_ptr = np.zeros((self.size, window + 1), dtype=np.int64)
         self._pack = Bound(pack_window)
         self._unpack = Bound(unpack_header)
 
@@ -119,8 +120,8 @@ class MpiExchange(SpikeExchange):
         stepped, sends right after; the own spikes delivered while they travel."""
         comm, int64, window = self.comm, self._int64, self.window
         msg, inbox, length, recv_ptr = self._msg, self._inbox, self._length, self._recv_ptr
-        send_to, recv_from = self._send_to, self._recv_from
-        sends = list(enumerate(send_to.tolist()))
+        send_to, sends, recv_from = self._send_to, self._sends, self._recv_from
+        header_words = (1 + window) * len(sends)  # [n, counts per step] of every message
         recv_ids = inbox.reshape(-1)
         out_src, win_ptr, tabs = loop.out.out_src, loop.win_ptr, loop.tabs
         waitall = self._mpi.Request.Waitall
@@ -132,13 +133,13 @@ class MpiExchange(SpikeExchange):
             k, j = k0 + done, j0 + done
             reqs = [comm.Irecv([inbox[r], int64], source=q, tag=TAG) for r, q in enumerate(recv_from)]
             n_out = loop.advance(k, d, j, n_out)
-            self._pack(d, window, send_to, out_src, win_ptr, tabs, msg, length)
+            sent = self._pack(d, window, send_to, out_src, win_ptr, tabs, msg, length)
             reqs += [comm.Isend([msg[r, : length[r]], int64], dest=q, tag=TAG) for r, q in sends]
             loop.deliver_own(k, d, j)
             waitall(reqs)
             self._unpack(d, window, inbox, recv_ptr)
             loop.deliver_received(k, d, -1, recv_ptr, recv_ids)
-            self.bytes_sent += 8 * int(length.sum())  # (1 + window + ids per message)
+            self.bytes_sent += 8 * (sent + header_words)  # the messages' lengths
             done += d
         return done, n_out
 

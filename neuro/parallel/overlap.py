@@ -29,29 +29,18 @@ from __future__ import annotations
 
 from numba import njit
 
-from neuro.parallel.window import _deliver_part
+from neuro.parallel.window import _deliver_part, _deliver_step
 
 
 @njit(cache=True, nogil=True)
 def deliver_own(k0, d, j0, state, csr, tabs, in_ptr, in_src, out_src, win_ptr):
     """Add the rest (``delay >= k0 + d - 1 - k``) of the synapses of the window's own spikes
     (``out_src[win_ptr[w]:win_ptr[w + 1]]``, step ``k0 + w``) and input spikes."""
-    buf = state.buf
-    indptr, slot, weight, delay = csr.indptr, csr.slot, csr.weight, csr.delay
-    local_src, mirror_of = tabs.local_src, tabs.mirror_of
-    n_rows = buf.shape[0]
     for w in range(d):
         k = k0 + w
-        j = j0 + w
         lim = k0 + d - 1 - k
-        for t in range(win_ptr[w], win_ptr[w + 1]):
-            s = local_src[out_src[t]]
-            if s >= 0:
-                _deliver_part(s, k, lim, False, n_rows, indptr, slot, weight, delay, buf)
-        for t in range(in_ptr[j], in_ptr[j + 1]):
-            s = mirror_of[in_src[t]]
-            if s >= 0:
-                _deliver_part(s, k, lim, False, n_rows, indptr, slot, weight, delay, buf)
+        first, last = win_ptr[w], win_ptr[w + 1]
+        _deliver_step(k, lim, False, first, last, out_src, j0 + w, in_ptr, in_src, tabs, csr, state.buf)
 
 
 @njit(cache=True, nogil=True)

@@ -94,6 +94,23 @@ def _deliver_part(src, k, lim, early, n_rows, indptr, slot, weight, delay, buf):
             buf[r, 0, slot[s]] += weight[s]
 
 
+@njit(cache=True, inline="always")
+def _deliver_step(k, lim, early, first, last, out_src, j, in_ptr, in_src, tabs, csr, buf):
+    """Step ``k``'s own spikes (``out_src[first:last]``), then its input spikes (chunk row
+    ``j``): their synapses with ``delay < lim`` (``early``) or ``delay >= lim``."""
+    indptr, slot, weight, delay = csr.indptr, csr.slot, csr.weight, csr.delay
+    local_src, mirror_of = tabs.local_src, tabs.mirror_of
+    n_rows = buf.shape[0]
+    for t in range(first, last):
+        s = local_src[out_src[t]]
+        if s >= 0:
+            _deliver_part(s, k, lim, early, n_rows, indptr, slot, weight, delay, buf)
+    for t in range(in_ptr[j], in_ptr[j + 1]):
+        s = mirror_of[in_src[t]]
+        if s >= 0:
+            _deliver_part(s, k, lim, early, n_rows, indptr, slot, weight, delay, buf)
+
+
 @njit(cache=True, nogil=True)
 def advance(k0, d, j0, last_j, whole, state, params, csr, tabs, in_ptr, in_src, out, n_out, win_ptr, fired):
     """Step the worker's neurons through steps ``k0 .. k0+d-1`` (chunk rows ``j0 ..``) and add
@@ -103,8 +120,6 @@ def advance(k0, d, j0, last_j, whole, state, params, csr, tabs, in_ptr, in_src, 
     spikes; ``whole``: chunk row 0 starts a sample; ``last_j``: the chunk's last row (the
     update counts are flushed there)."""
     buf, v, cur, ref, theta = state.buf, state.v, state.cur, state.ref, state.theta
-    indptr, slot, weight, delay = csr.indptr, csr.slot, csr.weight, csr.delay
-    local_src, mirror_of = tabs.local_src, tabs.mirror_of
     out_src, spike_count, overflow, acc = out.out_src, out.spike_count, out.overflow, out.acc
     n_rows = buf.shape[0]
     two = buf.shape[2] == 2 * v.shape[1]
@@ -130,14 +145,7 @@ def advance(k0, d, j0, last_j, whole, state, params, csr, tabs, in_ptr, in_src, 
             spike_count[out_src[t]] += 1
         lim = kend - 1 - k
         if lim > 0:  # the synapses that arrive inside the window: own neurons, then inputs
-            for t in range(first, n_out):
-                s = local_src[out_src[t]]
-                if s >= 0:
-                    _deliver_part(s, k, lim, True, n_rows, indptr, slot, weight, delay, buf)
-            for t in range(in_ptr[j], in_ptr[j + 1]):
-                s = mirror_of[in_src[t]]
-                if s >= 0:
-                    _deliver_part(s, k, lim, True, n_rows, indptr, slot, weight, delay, buf)
+            _deliver_step(k, lim, True, first, n_out, out_src, j, in_ptr, in_src, tabs, csr, buf)
     return n_out
 
 
