@@ -7,7 +7,9 @@ runner's phases by wrapping them (wall clock, ms per run):
 
 * ``exchange.run``: the chunk's step loop with its exchanges (threads: one compiled call per
   chunk, barrier waits inside; MPI: the per-window ``advance``, ``pack``, ``Alltoall``,
-  ``unpack``, ``Alltoallv`` and ``deliver``, each also timed);
+  ``unpack``, ``Alltoallv`` and ``deliver``, each also timed; in Loihi arithmetic, the
+  overlapped exchange instead: ``advance``, ``Irecv``, ``pack``, ``Isend``, ``deliver_own``,
+  ``Waitall``, ``unpack`` and ``deliver_received``);
 * ``write_chunk``: gathering the chunk's spikes to worker 0 and (worker 0) ``write_spikes`` and
   ``flush`` of ``spikes.h5``;
 * ``group.any``: the chunk-end agreement on stopping, where the other workers wait for worker 0's
@@ -55,12 +57,14 @@ def _timed(owner, attr: str, label: str) -> None:
 
 
 class _TimedComm:
-    """An mpi4py communicator whose ``Alltoall`` and ``Alltoallv`` are timed."""
+    """An mpi4py communicator whose collectives and point-to-point posts are timed."""
 
     def __init__(self, comm):
         self._comm = comm
         _timed(self, "Alltoall", "  Alltoall")
         _timed(self, "Alltoallv", "  Alltoallv")
+        _timed(self, "Irecv", "  Irecv")
+        _timed(self, "Isend", "  Isend")
 
     def __getattr__(self, name):
         return getattr(self._comm, name)
@@ -70,6 +74,20 @@ class _TimedComm:
 
     def Alltoallv(self, *args):  # noqa: N802
         return self._comm.Alltoallv(*args)
+
+    def Irecv(self, *args, **kwargs):  # noqa: N802
+        return self._comm.Irecv(*args, **kwargs)
+
+    def Isend(self, *args, **kwargs):  # noqa: N802
+        return self._comm.Isend(*args, **kwargs)
+
+
+class _TimedMPI:
+    """The ``MPI`` module as the overlapped exchange uses it, ``Request.Waitall`` timed."""
+
+    def __init__(self, mpi):
+        self.Request = type("Request", (), {"Waitall": staticmethod(mpi.Request.Waitall)})
+        _timed(self.Request, "Waitall", "  Waitall")
 
 
 def _instrument() -> None:
@@ -85,14 +103,17 @@ def _instrument() -> None:
         _timed(xchg, "run", "exchange.run")
     _timed(runner.WorkerLoop, "advance", "  advance")
     _timed(runner.WorkerLoop, "deliver", "  deliver")
+    _timed(runner.WorkerLoop, "deliver_own", "  deliver_own")
+    _timed(runner.WorkerLoop, "deliver_received", "  deliver_received")
     init, setup = exchange.MpiExchange.__init__, exchange.MpiExchange.setup
 
     def init_timed(self, comm):
         init(self, comm)
         self.comm = _TimedComm(comm)
 
-    def setup_timed(self, n_local, window):
-        setup(self, n_local, window)
+    def setup_timed(self, loop):
+        setup(self, loop)
+        self._mpi = _TimedMPI(self._mpi)
         _timed(self, "_pack", "  pack")
         _timed(self, "_unpack", "  unpack")
 
