@@ -1,9 +1,10 @@
 """Host-side weight normalization: each post neuron's incoming weights of a projection sum to a target.
 
 Float: ``w <- w * T / sum`` (sums equal T up to float rounding). Loihi: the same on Wgt with the
-target converted to Wgt (T * lsb, lsb = Wgt per mV), each weight rounded to the nearest integer
-(so a column sum is within n_pre / 2 of T * lsb) and clipped to the weight range. Every synapse
-rewritten is one host operation.
+target converted to Wgt (T * lsb, lsb = Wgt per mV), each weight rounded stochastically (floor or
+floor + 1, with the bits of the learning engine's counter-based generator, keyed by the current
+step) and clipped to the weight range; the Euclidean-norm variant rounds to the nearest integer.
+Every synapse rewritten is one host operation.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 from neuro.engine import Simulator
 from neuro.errors import NeuroError
 from neuro.learning.homeostasis import decay_thresholds, normalize_weights
+from neuro.learning.prng import NORMALIZE_STREAM, random_bits
 from neuro.network import compile_network
 from neuro.spec import Network
 
@@ -93,22 +95,56 @@ def test_positions_subset():
     np.testing.assert_array_equal(sim.net.weight[rest], w0[rest])
 
 
-def test_loihi_columns_sum_to_target_within_rounding():
-    sim = Simulator(compile_network(Network.from_dict(spec("loihi"))))
+def loihi_columns(sim):
     c = sim.net
     pos, post = columns(sim, 0)
     shift = 6 + c.weight_exps[0]
-    lsb = c.pop_registers[0].scale / 2.0**shift  # Wgt per mV
+    return pos, post, shift, c.pop_registers[0].scale / 2.0**shift  # lsb: Wgt per mV
+
+
+def test_loihi_columns_sum_to_target_within_rounding():
+    sim = Simulator(compile_network(Network.from_dict(spec("loihi"))))
+    sim.run(3)  # the bits are keyed by the step
+    c = sim.net
+    pos, post, shift, lsb = loihi_columns(sim)
     wgt0 = c.weight[pos].astype(np.int64) >> shift
     normalize_weights(sim, 0, 5.0)
     wgt = c.weight[pos].astype(np.int64) >> shift
     assert (c.weight[pos].astype(np.int64) == wgt << shift).all()  # still whole Wgt
     for j in range(N_POST):
-        col0, col = wgt0[post == j], wgt[post == j]
-        # by hand: each Wgt is rint(Wgt0 * T lsb / sum(Wgt0))
-        np.testing.assert_array_equal(col, np.rint(col0 * (5.0 * lsb / col0.sum())).astype(np.int64))
-        assert abs(col.sum() - 5.0 * lsb) <= N_PRE / 2
+        col0, col, pj = wgt0[post == j], wgt[post == j], pos[post == j]
+        # by hand: x = Wgt0 * T lsb / sum(Wgt0); Wgt = floor(x) + 1 when u < x - floor(x), with
+        # u the top 53 of the 64 bits drawn for (stream NORMALIZE_STREAM + position, step 3)
+        x = col0 * (5.0 * lsb / col0.sum())
+        u = np.array([int(random_bits(c.learning_key, NORMALIZE_STREAM + np.uint64(q), 3)) >> 11 for q in pj])
+        expect = np.floor(x).astype(np.int64) + (u * 2.0**-53 < x - np.floor(x))
+        np.testing.assert_array_equal(col, expect)
+        assert abs(col.sum() - 5.0 * lsb) < N_PRE
     assert sim.host_ops["weight_normalization"] == N_PRE * N_POST
+
+
+def test_loihi_normalization_is_unbiased_and_keyed_by_step():
+    # every weight 5 Wgt scaled by f = 0.95 per call: nearest rounding would keep every weight
+    # at 5 (rint(4.75) = 5) for ever; stochastic rounding gives 4 a quarter of the time
+    d = spec("loihi", connector={"type": "all_to_all"}, weight=1.0)
+    d["inputs"][0]["times"] = [[]] * 400
+    sim = Simulator(compile_network(Network.from_dict(d)))
+    c = sim.net
+    pos, post, shift, lsb = loihi_columns(sim)
+    c.weight[pos] = 5 << shift
+    n_pre = 400
+    normalize_weights(sim, 0, 0.95 * 5 * n_pre / lsb)
+    wgt = c.weight[pos].astype(np.int64) >> shift
+    assert set(np.unique(wgt)) == {4, 5}
+    assert abs(wgt.mean() - 4.75) < 0.03  # 2800 draws of p = 0.25: sd 0.008
+    first = wgt.copy()
+    c.weight[pos] = 5 << shift
+    normalize_weights(sim, 0, 0.95 * 5 * n_pre / lsb)  # same step: the same bits
+    np.testing.assert_array_equal(c.weight[pos].astype(np.int64) >> shift, first)
+    c.weight[pos] = 5 << shift
+    sim.run(1)
+    normalize_weights(sim, 0, 0.95 * 5 * n_pre / lsb)  # next step: other bits
+    assert (c.weight[pos].astype(np.int64) >> shift != first).any()
 
 
 def test_loihi_normalization_clips_to_the_weight_range():
@@ -146,8 +182,8 @@ def test_raw_loihi_target_in_wgt():
     post = c.slot.astype(np.int64) % 2
     w0 = np.array([10, 20, 30, 40, 1, 2, 3, 4]).reshape(4, 2).ravel()  # CSR is by pre then post
     for j in range(2):
-        col0 = w0[post == j]
-        np.testing.assert_array_equal(wgt[post == j], np.rint(col0 * 50.0 / col0.sum()).astype(np.int64))
+        x = w0[post == j] * 50.0 / w0[post == j].sum()  # rounded down or up (stochastically)
+        assert ((wgt[post == j] == np.floor(x)) | (wgt[post == j] == np.ceil(x))).all()
 
 
 def test_unknown_projection():

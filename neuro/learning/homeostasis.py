@@ -18,6 +18,7 @@ from numba import njit
 
 from neuro.discretize import wgt_per_mv
 from neuro.errors import NeuroError
+from neuro.learning.prng import NORMALIZE_STREAM, stochastic_round
 
 THETA_DECAY_BITS = 12  # Loihi decay registers: x keeps (4096 - d) / 4096
 
@@ -58,9 +59,10 @@ def _scale(weight, pos, post, n, target):
 
 
 @njit(cache=True)
-def _scale_wgt(weight, pos, post, n, target, shift, wlim):
-    """The same on the mantissas ``Wgt = weight >> shift``: rounded half to even, clipped to
-    ``[-wlim, wlim]``, stored back as ``Wgt << shift``."""
+def _scale_wgt(weight, pos, post, n, target, shift, wlim, key, counter):
+    """The same on the mantissas ``Wgt = weight >> shift``: stochastically rounded (the bits of
+    :func:`~neuro.learning.prng.stochastic_round` for stream ``NORMALIZE_STREAM + position``
+    and ``counter``), clipped to ``[-wlim, wlim]``, stored back as ``Wgt << shift``."""
     sums = np.zeros(n)
     for k in range(pos.size):
         sums[post[k]] += np.int64(weight[pos[k]]) >> shift
@@ -68,24 +70,42 @@ def _scale_wgt(weight, pos, post, n, target, shift, wlim):
         s = sums[post[k]]
         if s != 0:
             wgt = np.int64(weight[pos[k]]) >> shift
-            new = min(max(np.rint(wgt * (target / s)), -wlim), wlim)
-            weight[pos[k]] = np.int64(new) << shift
+            new = stochastic_round(wgt * (target / s), key, NORMALIZE_STREAM + np.uint64(pos[k]), counter)
+            weight[pos[k]] = min(max(new, -wlim), wlim) << shift
 
 
-def scale_columns(net, projection: int, pos: np.ndarray, post: np.ndarray, target: float) -> None:
-    """Float weights: :math:`w_{ij} \\leftarrow w_{ij}\\, T / \\sum_i w_{ij}` (T in mV)."""
+def scale_columns(
+    net, projection: int, pos: np.ndarray, post: np.ndarray, target: float, counter: int
+) -> None:
+    """Float weights: :math:`w_{ij} \\leftarrow w_{ij}\\, T / \\sum_i w_{ij}` (T in mV;
+    ``counter`` unused)."""
     _scale(net.weight, pos, post, net.n_neurons, float(target))
 
 
-def scale_columns_wgt(net, projection: int, pos: np.ndarray, post: np.ndarray, target: float) -> None:
+def scale_columns_wgt(
+    net, projection: int, pos: np.ndarray, post: np.ndarray, target: float, counter: int
+) -> None:
     """Loihi weights: the same on the mantissas ``Wgt`` (T converted to Wgt units with the
-    projection's scale, :func:`neuro.discretize.wgt_per_mv`), rounded to the nearest integer
-    and clipped to the weight range."""
+    projection's scale, :func:`neuro.discretize.wgt_per_mv`), rounded stochastically and
+    clipped to the weight range:
+
+    .. math:: \\mathrm{Wgt}_{ij} \\leftarrow \\mathrm{clip}\\big(\\mathrm{SR}(\\mathrm{Wgt}_{ij}\\,
+              T / \\textstyle\\sum_i \\mathrm{Wgt}_{ij})\\big)
+
+    ``SR`` is :func:`~neuro.learning.prng.stochastic_round` under the network's
+    ``learning_key``, stream ``NORMALIZE_STREAM + position``, counter ``counter`` (the
+    simulator's step). Why not the nearest integer: a scale factor ``f`` near 1 leaves every
+    ``Wgt < 0.5 / |1 - f|`` unchanged, so the small weights of pixels a neuron never sees
+    (which only the normalization shrinks: they are never depressed, their inputs never
+    spike) would stay where they are for ever, and the shrinking would fall on the large
+    weights alone. Stochastic rounding shrinks every weight by ``f`` on average, as float
+    does (``docs/training.md``: 2.3 points at 100 neurons)."""
     proj = net.spec.projections[projection]
     shift = 6 + net.weight_exps[projection]
     lsb = wgt_per_mv(proj, net.pop_registers[net.pop_names.index(proj.post)], net.weight_exps[projection])
     wlim = 2**proj.weight_bits - 1
-    _scale_wgt(net.weight, pos, post, net.n_neurons, float(target * lsb), shift, float(wlim))
+    key, count = np.uint64(net.learning_key), np.uint64(counter)
+    _scale_wgt(net.weight, pos, post, net.n_neurons, float(target * lsb), shift, int(wlim), key, count)
 
 
 @njit(cache=True)
@@ -116,14 +136,22 @@ def _scale_wgt_l2(weight, pos, post, n, target, shift, wlim):
             weight[pos[k]] = np.int64(new) << shift
 
 
-def scale_columns_l2(net, projection: int, pos: np.ndarray, post: np.ndarray, target: float) -> None:
-    """Float weights: :math:`w_{ij} \\leftarrow w_{ij}\\, T / \\sqrt{\\sum_i w_{ij}^2}` (T in mV)."""
+def scale_columns_l2(
+    net, projection: int, pos: np.ndarray, post: np.ndarray, target: float, counter: int
+) -> None:
+    """Float weights: :math:`w_{ij} \\leftarrow w_{ij}\\, T / \\sqrt{\\sum_i w_{ij}^2}` (T in mV;
+    ``counter`` unused)."""
     _scale_l2(net.weight, pos, post, net.n_neurons, float(target))
 
 
-def scale_columns_wgt_l2(net, projection: int, pos: np.ndarray, post: np.ndarray, target: float) -> None:
+def scale_columns_wgt_l2(
+    net, projection: int, pos: np.ndarray, post: np.ndarray, target: float, counter: int
+) -> None:
     """Loihi weights: the same on the mantissas ``Wgt`` (T converted to Wgt units with the
-    projection's scale), rounded to the nearest integer and clipped to the weight range."""
+    projection's scale), rounded to the nearest integer and clipped to the weight range
+    (``counter`` unused; teacher-stdp, the one user, was measured with nearest rounding and
+    reaches its target with it: whether :func:`scale_columns_wgt`'s stochastic rounding helps
+    here too was not tried)."""
     proj = net.spec.projections[projection]
     shift = 6 + net.weight_exps[projection]
     lsb = wgt_per_mv(proj, net.pop_registers[net.pop_names.index(proj.post)], net.weight_exps[projection])
@@ -144,7 +172,7 @@ def _rewrite_columns(sim, projection, target, positions, post, method) -> int:
     pos = _positions(sim, projection) if positions is None else positions
     if post is None:
         post = net.slot[pos].astype(np.int64) % net.n_neurons
-    method(net, projection, pos, post, target)
+    method(net, projection, pos, post, target, sim.step)
     sim.host_ops["weight_normalization"] = sim.host_ops.get("weight_normalization", 0) + int(pos.size)
     return int(pos.size)
 
@@ -156,7 +184,8 @@ def normalize_weights(
 
     In float arithmetic :math:`w_{ij} \\leftarrow w_{ij}\\, T / \\sum_i w_{ij}` (target in mV);
     in loihi arithmetic the same on ``Wgt`` (target in mV, converted with the projection's
-    scale), rounded to the nearest integer and clipped to the weight range. Columns summing
+    scale), rounded stochastically (unbiased: see :func:`scale_columns_wgt`; the bits are keyed
+    by the simulator's current step) and clipped to the weight range. Columns summing
     to zero are left alone (the target's ``normalize_columns``: :func:`scale_columns` or
     :func:`scale_columns_wgt`). Returns the number of synapses rewritten (host operations).
     ``positions`` (the projection's CSR positions) and ``post`` (their post neurons) may be
@@ -170,7 +199,8 @@ def normalize_weights_l2(
 ) -> int:
     """Scale each post neuron's incoming weights of ``projection`` to Euclidean norm ``target``
     (mV): :math:`w_{ij} \\leftarrow w_{ij}\\, T / \\lVert w_{\\cdot j} \\rVert_2`, in loihi
-    arithmetic on ``Wgt``, rounded and clipped (the target's ``normalize_columns_l2``). With
+    arithmetic on ``Wgt``, rounded to the nearest integer and clipped (the target's
+    ``normalize_columns_l2``). With
     every column at the same norm, a neuron's input drive :math:`\\sum_i x_i w_{ij}` ranks
     the neurons by the cosine between the image and their weights. Otherwise as
     :func:`normalize_weights`."""

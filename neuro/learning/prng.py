@@ -27,6 +27,7 @@ M1 = np.uint64(0xBF58476D1CE4E5B9)
 M2 = np.uint64(0x94D049BB133111EB)
 DECAY_STREAM = np.uint64(1 << 62)
 IMPULSE_STREAM = np.uint64(1 << 61)
+NORMALIZE_STREAM = np.uint64(1 << 60)
 
 
 @njit(cache=True, inline="always")
