@@ -8,7 +8,19 @@ test image, the distinct neurons firing per image and the share of all test spik
 the busiest 5 % of neurons. ``--theta-scale f`` multiplies the thresholds before labelling
 (no retraining). The table in docs/training.md ("Why Loihi arithmetic failed") comes from it.
 
-    python bench/diagnose_run.py RUNDIR [RUNDIR ...] [--theta-scale 1.0 0.5]
+``--float-dynamics`` evaluates a Loihi run's learned input weights and thresholds (in mV) in a
+float network of the same layout, and ``--wgt-grid`` a float run's input weights rounded to the
+Loihi weight grid of the same model (nearest Wgt): whether the frozen readout's arithmetic or the
+weights' resolution costs accuracy, apart from what was learned.
+
+``--weights-only`` prints only where the input weights sit, from the checkpoint (no spikes): the
+share of each neuron's weight sum on pixels that are 0 in every training image and on pixels
+non-zero in fewer than 2 % of them (weights only the normalization can shrink: those inputs never
+spike, so never depress), and the share of weights that are 0 and below 0.2 mV (half a Wgt of
+the Diehl & Cook Loihi weights).
+
+    python bench/diagnose_run.py RUNDIR [RUNDIR ...] [--theta-scale 1.0 0.5] [--weights-only]
+        [--float-dynamics | --wgt-grid]
 """
 
 from __future__ import annotations
@@ -31,7 +43,43 @@ def frozen_counts(sim, pres, cfg, images, split: str = "test") -> tuple[np.ndarr
     return out, shown - len(images)
 
 
-def diagnose(rundir: Path, theta_scale: float) -> str:
+def input_positions(net) -> np.ndarray:
+    from neuro.io.synapses import projection_tables
+
+    return next(t.positions for t in projection_tables(net) if t.name == "input")
+
+
+def recast(sim, cfg, how: str):
+    """``sim`` as ``--float-dynamics`` or ``--wgt-grid`` (module docstring) asks."""
+    from neuro.engine import Simulator
+    from neuro.inputs import ScheduledInputs
+    from neuro.io.synapses import projection_tables
+    from neuro.models.registry import model_kind
+    from neuro.network import compile_network
+
+    other = "float" if how == "float-dynamics" else "loihi"
+    if sim.net.arithmetic == other:
+        raise SystemExit(f"--{how}: the run is already in {other} arithmetic")
+    twin = compile_network(model_kind("diehl-cook").build_network(cfg, other, sim.net.seed, frozen=True))
+    if not np.array_equal(twin.slot, sim.net.slot):
+        raise SystemExit(f"--{how}: the {other} network's layout differs from the run's")
+    loihi = twin if how == "wgt-grid" else sim.net
+    k = [t.name for t in projection_tables(loihi)].index("input")
+    regs = loihi.target.weight_registers(loihi, k)
+    pos = input_positions(sim.net)
+    if how == "wgt-grid":
+        per_mv = regs["register_per_mv"] / 2.0 ** (6 + regs["weight_exp"])  # Wgt per mV
+        sim.net.weight[pos] = np.rint(sim.net.weight[pos] * per_mv) / per_mv
+        return sim
+    exc = slice(0, cfg.n_neurons)
+    theta = sim.net.target.theta_to_physical(sim.net, "exc", sim.state["theta"][0, exc])
+    twin.weight[pos] = sim.net.weight[pos].astype(np.int64) / regs["register_per_mv"]
+    out = Simulator(twin, batch=sim.batch, inputs=ScheduledInputs(), learning=False, adapt=False)
+    out.state["theta"][:, exc] = theta
+    return out
+
+
+def diagnose(rundir: Path, theta_scale: float, how: str | None = None) -> str:
     from neuro.datasets import load_dataset
     from neuro.io.weights import read_weights
     from neuro.models.diehl_cook_protocol import (
@@ -44,6 +92,8 @@ def diagnose(rundir: Path, theta_scale: float) -> str:
 
     sim, meta = frozen_simulator(rundir / "checkpoint.h5", 100)
     cfg = config_from(meta["extra"]["config"])
+    if how is not None:
+        sim = recast(sim, cfg, how)
     exc = slice(0, cfg.n_neurons)
     theta = sim.state["theta"]
     theta[:, exc] = np.asarray(theta[:, exc] * theta_scale).astype(theta.dtype)
@@ -60,8 +110,9 @@ def diagnose(rundir: Path, theta_scale: float) -> str:
     proto = (labels[(te.images / 255.0 @ weights).argmax(axis=1)] == te.labels).mean()
     total = np.sort(counts.sum(axis=0))[::-1]
     top = total[: max(1, cfg.n_neurons // 20)].sum() / max(total.sum(), 1)
+    label = f"theta x {theta_scale:g}" + ("" if how is None else f", {how}")
     return (
-        f"{rundir.name} (theta x {theta_scale:g}): relabel {100 * acc:.1f} %, "
+        f"{rundir.name} ({label}): relabel {100 * acc:.1f} %, "
         f"prototype {100 * proto:.1f} % | "
         f"theta mean {th.mean():.1f} mV, sd {th.std():.1f} | spikes/image {counts.sum(axis=1).mean():.1f}, "
         f"distinct neurons/image {(counts > 0).sum(axis=1).mean():.1f}, top-5 % share {top:.2f}, "
@@ -69,14 +120,40 @@ def diagnose(rundir: Path, theta_scale: float) -> str:
     )
 
 
+def weight_shares(rundir: Path) -> str:
+    """Where the input weights sit (see the module docstring), in % of the weight sums or counts."""
+    from neuro.datasets import load_dataset
+    from neuro.io.weights import read_weights
+
+    images = load_dataset("embedded", "train").images
+    never = images.max(axis=0) == 0
+    rare = (images > 0).mean(axis=0) < 0.02
+    w = read_weights(rundir).projections["input"]
+    weights = np.zeros((784, int(w.post.max()) + 1))
+    weights[w.pre, w.post] = w.weight
+    total = weights.sum()
+    return (
+        f"{rundir}: weight sum on never-active pixels {100 * weights[never].sum() / total:.2f} %, "
+        f"on pixels active in < 2 % of images {100 * weights[rare].sum() / total:.2f} % | "
+        f"weights = 0: {100 * (weights == 0).mean():.1f} %, < 0.2 mV: {100 * (weights < 0.2).mean():.1f} %"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("rundirs", nargs="+", type=Path)
     ap.add_argument("--theta-scale", type=float, nargs="+", default=[1.0])
+    ap.add_argument("--weights-only", action="store_true", help="only where the input weights sit")
+    how = ap.add_mutually_exclusive_group()
+    how.add_argument("--float-dynamics", action="store_const", const="float-dynamics", dest="how")
+    how.add_argument("--wgt-grid", action="store_const", const="wgt-grid", dest="how")
     args = ap.parse_args()
     for rundir in args.rundirs:
+        if args.weights_only:
+            print(weight_shares(rundir), flush=True)
+            continue
         for f in args.theta_scale:
-            print(diagnose(rundir, f), flush=True)
+            print(diagnose(rundir, f, args.how), flush=True)
 
 
 if __name__ == "__main__":
