@@ -21,6 +21,11 @@ learned weights are therefore in mV: ``w_max = 60``, normalization target ``78 *
 Neurons start at rest (the original starts 40 mV below; that only affects the first
 image, and frozen evaluation restarts every image from rest).
 
+The normalization is the host's (a read and rewrite of synapse memory); in Loihi arithmetic it
+rounds each new weight mantissa stochastically, so that weights shrink by the scale factor on
+average as in float (:func:`neuro.learning.homeostasis.scale_columns_wgt`; with the nearest
+integer the small weights of pixels a neuron never sees never shrank: ``docs/training.md``).
+
 The original's ``timer`` gate (the 50 ms spike block of the Brian2 ports) is ambiguous: the
 Brian 1 line reads as inactive. We leave it out (``spike_block_ms = 0``): on a chip it
 would need an extra compartment; it is not modelled.
