@@ -9,7 +9,9 @@ which events are processed or on how a run is chunked, and a run resumed from a 
 draws exactly the bits the uninterrupted run would.
 
 Streams: synapse ``s`` uses ``s``; trace ``t`` of source/neuron ``i`` of rule ``r`` uses
-``2**62 + (r * 8 + t) * 2**36 + i`` for its decay and ``2**61 + ...`` for its impulse. ``s`` and
+``2**62 + (r * 8 + t) * 2**36 + i`` for its decay and ``2**61 + ...`` for its impulse; the host's
+weight normalization in Loihi arithmetic rounds synapse ``s`` with stream ``2**60 + s``
+(:mod:`neuro.learning.homeostasis`, counter: the simulator's step). ``s`` and
 ``i`` are always the *whole* network's CSR position and source/neuron index: a worker that steps
 a sub-network (:mod:`neuro.parallel.subnet`) maps its own positions and indices to them with
 :func:`global_index` and the tables' ``syn_gid`` / ``src_gid`` / ``nrn_gid``, so its bits are
