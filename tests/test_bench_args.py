@@ -19,6 +19,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
         ("multichip.py", ["--rounds", "0"], "--rounds and --repeat must be at least 1"),
         ("multichip.py", ["--repeat", "-1"], "--rounds and --repeat must be at least 1"),
         ("spike_writer.py", ["--workers", "0"], "--chunks and --workers must be at least 1"),
+        ("normalization_drift.py", ["--images", "0"], "--images must be at least 1"),
     ],
 )
 def test_bench_refuses_a_count_below_one(script, args, message, tmp_path):
