@@ -3,8 +3,8 @@
 Float: ``w <- w * T / sum`` (sums equal T up to float rounding). Loihi: the same on Wgt with the
 target converted to Wgt (T * lsb, lsb = Wgt per mV), each weight rounded stochastically (floor or
 floor + 1, with the bits of the learning engine's counter-based generator, keyed by the current
-step) and clipped to the weight range (the Euclidean-norm variant rounds alike:
-tests/test_teacher_stdp.py). Every synapse rewritten is one host operation.
+step) and clipped to the weight range (the Euclidean-norm variant rounds to the nearest
+integer: tests/test_teacher_stdp.py). Every synapse rewritten is one host operation.
 """
 
 from __future__ import annotations

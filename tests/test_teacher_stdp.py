@@ -20,7 +20,6 @@ from neuro.inputs import ScheduledInputs
 from neuro.io.checkpoint import read_checkpoint_meta
 from neuro.io.weights import read_weights
 from neuro.learning.homeostasis import normalize_weights_l2
-from neuro.learning.prng import NORMALIZE_STREAM, random_bits
 from neuro.mapping import place
 from neuro.models.diehl_cook_protocol import make_config
 from neuro.models.registry import model_kind
@@ -142,13 +141,9 @@ def test_l2_normalization_against_numpy(arithmetic):
         proj = net.spec.projections[pres.plastic]
         lsb = wgt_per_mv(proj, net.pop_registers[net.pop_names.index("exc")], net.weight_exps[pres.plastic])
         n0 = np.sqrt(np.bincount(post, wgt0.astype(float) ** 2, minlength=net.n_neurons))
-        # stochastic rounding: floor(x) + 1 when u < frac(x), u from (NORMALIZE_STREAM + position, step)
-        x = wgt0 * (target * lsb / n0[post])
-        u = np.array(
-            [int(random_bits(net.learning_key, NORMALIZE_STREAM + np.uint64(q), sim.step)) >> 11 for q in pos]
+        ref = np.clip(
+            np.rint(wgt0 * (target * lsb / n0[post])), -(2**proj.weight_bits - 1), 2**proj.weight_bits - 1
         )
-        ref = np.floor(x) + (u * 2.0**-53 < x - np.floor(x))
-        ref = np.clip(ref, -(2**proj.weight_bits - 1), 2**proj.weight_bits - 1)
         assert np.array_equal(wgt1, ref.astype(np.int64))
         n1 = np.sqrt(np.bincount(post, wgt1.astype(float) ** 2, minlength=net.n_neurons))[np.unique(post)]
         np.testing.assert_allclose(n1, target * lsb, rtol=0.02)
