@@ -10,7 +10,8 @@ from the start and the column sum, for
 * ``stochastic``: neuro's kernel (:func:`neuro.learning.homeostasis._scale_wgt`, unbiased
   stochastic rounding): the column sum lands within a few Wgt of the target, so the next scale
   factor differs from 1 and every weight takes a small random step each time;
-* ``systematic``: a proposal, not in neuro: one uniform draw per column,
+* ``systematic``: not in neuro (tried in training, not kept: docs/training.md): one uniform
+  draw per column,
   ``new_k = floor(C_k + u) - floor(C_{k-1} + u)`` over the cumulative sums ``C`` of the scaled
   weights, to an integer target: each weight is still unbiased and the sum is exact, so a
   column that learned nothing is left as it is.
