@@ -26,6 +26,7 @@ the Diehl & Cook Loihi weights).
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,12 @@ def input_positions(net) -> np.ndarray:
     return next(t.positions for t in projection_tables(net) if t.name == "input")
 
 
+def refuse(message: str) -> None:
+    """One line on stderr, exit status 2 (bad input)."""
+    print(f"bench/diagnose_run.py: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def recast(sim, cfg, how: str):
     """``sim`` as ``--float-dynamics`` or ``--wgt-grid`` (module docstring) asks."""
     from neuro.engine import Simulator
@@ -59,10 +66,10 @@ def recast(sim, cfg, how: str):
 
     other = "float" if how == "float-dynamics" else "loihi"
     if sim.net.arithmetic == other:
-        raise SystemExit(f"--{how}: the run is already in {other} arithmetic")
+        refuse(f"--{how}: the run is already in {other} arithmetic")
     twin = compile_network(model_kind("diehl-cook").build_network(cfg, other, sim.net.seed, frozen=True))
     if not np.array_equal(twin.slot, sim.net.slot):
-        raise SystemExit(f"--{how}: the {other} network's layout differs from the run's")
+        refuse(f"--{how}: the {other} network's layout differs from the run's")
     loihi = twin if how == "wgt-grid" else sim.net
     k = [t.name for t in projection_tables(loihi)].index("input")
     regs = loihi.target.weight_registers(loihi, k)
