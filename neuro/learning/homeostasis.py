@@ -74,6 +74,15 @@ def _scale_wgt(weight, pos, post, n, target, shift, wlim, key, counter):
             weight[pos[k]] = min(max(new, -wlim), wlim) << shift
 
 
+def _wgt_layout(net, projection: int, target: float) -> tuple[int, float, int]:
+    """``(shift, target in Wgt, largest |Wgt|)`` of a Loihi projection: stored weights are
+    ``Wgt << shift``; the target (mV) is converted with :func:`neuro.discretize.wgt_per_mv`."""
+    proj = net.spec.projections[projection]
+    exp = net.weight_exps[projection]
+    lsb = wgt_per_mv(proj, net.pop_registers[net.pop_names.index(proj.post)], exp)
+    return 6 + exp, float(target * lsb), 2**proj.weight_bits - 1
+
+
 def scale_columns(
     net, projection: int, pos: np.ndarray, post: np.ndarray, target: float, counter: int
 ) -> None:
@@ -100,12 +109,9 @@ def scale_columns_wgt(
     spike) would stay where they are for ever, and the shrinking would fall on the large
     weights alone. Stochastic rounding shrinks every weight by ``f`` on average, as float
     does (``docs/training.md``: 2.3 points at 100 neurons)."""
-    proj = net.spec.projections[projection]
-    shift = 6 + net.weight_exps[projection]
-    lsb = wgt_per_mv(proj, net.pop_registers[net.pop_names.index(proj.post)], net.weight_exps[projection])
-    wlim = 2**proj.weight_bits - 1
+    shift, target_wgt, wlim = _wgt_layout(net, projection, target)
     key, count = np.uint64(net.learning_key), np.uint64(counter)
-    _scale_wgt(net.weight, pos, post, net.n_neurons, float(target * lsb), shift, int(wlim), key, count)
+    _scale_wgt(net.weight, pos, post, net.n_neurons, target_wgt, shift, int(wlim), key, count)
 
 
 @njit(cache=True)
@@ -152,11 +158,8 @@ def scale_columns_wgt_l2(
     (``counter`` unused). Not stochastic as :func:`scale_columns_wgt`: tried for teacher-stdp,
     its one user, it left the test split as it was and took one validation seed below 90 %
     (``docs/models.md``)."""
-    proj = net.spec.projections[projection]
-    shift = 6 + net.weight_exps[projection]
-    lsb = wgt_per_mv(proj, net.pop_registers[net.pop_names.index(proj.post)], net.weight_exps[projection])
-    wlim = 2**proj.weight_bits - 1
-    _scale_wgt_l2(net.weight, pos, post, net.n_neurons, float(target * lsb), shift, float(wlim))
+    shift, target_wgt, wlim = _wgt_layout(net, projection, target)
+    _scale_wgt_l2(net.weight, pos, post, net.n_neurons, target_wgt, shift, float(wlim))
 
 
 def _positions(sim, projection: int) -> np.ndarray:
