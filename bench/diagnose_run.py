@@ -156,6 +156,9 @@ def main() -> None:
     how.add_argument("--wgt-grid", action="store_const", const="wgt-grid", dest="how")
     args = ap.parse_args()
     for rundir in args.rundirs:
+        if not (rundir / "checkpoint.h5").is_file():
+            ap.error(f"{rundir}: no checkpoint.h5 (not a training run directory)")
+    for rundir in args.rundirs:
         if args.weights_only:
             print(weight_shares(rundir), flush=True)
             continue

@@ -1,4 +1,4 @@
-"""Benchmark scripts refuse a nonsensical count before any work: exit status 2 and
+"""Benchmark scripts refuse a nonsensical count or a missing input before any work: exit status 2 and
 the reason on the last line (argparse's usage line comes first)."""
 
 from __future__ import annotations
@@ -20,6 +20,12 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
         ("multichip.py", ["--repeat", "-1"], "--rounds and --repeat must be at least 1"),
         ("spike_writer.py", ["--workers", "0"], "--chunks and --workers must be at least 1"),
         ("normalization_drift.py", ["--images", "0"], "--images must be at least 1"),
+        ("diagnose_run.py", ["nope"], "nope: no checkpoint.h5 (not a training run directory)"),
+        (
+            "diagnose_run.py",
+            ["nope", "--float-dynamics", "--wgt-grid"],
+            "not allowed with argument --float-dynamics",
+        ),
     ],
 )
 def test_bench_refuses_a_count_below_one(script, args, message, tmp_path):
