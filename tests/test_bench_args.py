@@ -20,6 +20,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
         ("multichip.py", ["--repeat", "-1"], "--rounds and --repeat must be at least 1"),
         ("spike_writer.py", ["--workers", "0"], "--chunks and --workers must be at least 1"),
         ("normalization_drift.py", ["--images", "0"], "--images must be at least 1"),
+        ("event_floor.py", ["--repeats", "0"], "--repeats must be at least 1"),
         ("diagnose_run.py", ["nope"], "nope: no checkpoint.h5 (not a training run directory)"),
         (
             "diagnose_run.py",
