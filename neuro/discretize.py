@@ -7,7 +7,8 @@ The rules (documented in ``docs/spec.md``, section *Loihi discretization*):
   :math:`v_{rest} - v_{reset}` becomes part of the bias.
 * A voltage scale :math:`s` (register units per mV) puts the threshold at
   ``vth_mant * 2**6`` with ``vth_mant = 4096`` (:data:`VTH_MANT_DEFAULT`), leaving 5 bits of
-  headroom below ``vmax = 2**23 - 1``.
+  headroom below ``vmax = 2**23 - 1``, or with the population's own ``vth_mant``: a larger one
+  gives its input weights a finer ``Wgt`` (``s`` scales them too) and less headroom.
 * ``decay_v = rint(4096 (1 - e^{-dt/τ_mem}))`` and ``decay_u = rint(4096 (1 - e^{-dt/τ_syn})) - 1``
   (the chip adds 1 back, as in nengo-loihi), clipped to 0..4095.
 * A weight ``w`` becomes :math:`W = \\mathrm{rint}(w s c / 2^{6+e}) \\cdot 2^{6+e}` with
@@ -159,7 +160,8 @@ def discretize_population(
             f"Loihi arithmetic needs v_threshold > v_reset, got {pop.v_threshold} <= {pop.v_reset}",
             field=f"{where}.v_threshold",
         )
-    s = VTH_MANT_DEFAULT * 64 / theta
+    vth_mant = VTH_MANT_DEFAULT if pop.vth_mant is None else pop.vth_mant
+    s = vth_mant * 64 / theta
     tau_inh = pop.tau_syn if pop.tau_syn_inh is None else pop.tau_syn_inh
     decay_v = _decay(pop.tau_mem, dt, 0) if pop.leak else 0
     if pop.tau_syn > 0:
@@ -185,7 +187,7 @@ def discretize_population(
         decay_u=decay_u,
         decay_u_inh=decay_u if tau_inh == pop.tau_syn else _decay(tau_inh, dt, 1),
         decay_v=decay_v,
-        vth=VTH_MANT_DEFAULT << 6 if pop.spiking else 2**23,
+        vth=vth_mant << 6 if pop.spiking else 2**23,
         bias=split_bias(drive, f"{where}.bias"),
         refract_delay=max(1, int(np.rint(pop.refractory / dt))),
         vmin=-(2**23) + 1,

@@ -22,6 +22,7 @@ from neuro import targets
 from neuro.chips import (
     LOIHI2_MAX_MESSAGE_BITS,
     LOIHI_RAW_WEIGHT_MAX,
+    LOIHI_REGISTER_RANGES,
     LOIHI_WEIGHT_EXP_RANGE,
     PROFILES,
     TRUENORTH_AXON_TYPES,
@@ -136,6 +137,13 @@ class Population:
     ``tau_syn = 0``); ``spiking = false`` — a readout that never fires (``v_threshold`` only
     sets the Loihi register scale); ``reset = false`` — a spike leaves ``v`` as it is (float
     arithmetic only).
+
+    ``vth_mant`` (Loihi arithmetics; ignored by float and TrueNorth) — the threshold mantissa
+    that sets the population's register scale: :math:`s = 64\\,\\mathrm{vth\\_mant} /
+    (v_{threshold} - v_{reset})` voltage units per mV (default 4096). A larger one gives the
+    weights into the population a finer ``Wgt`` (they are discretized on the same scale) and
+    leaves less of the 24-bit voltage range (:math:`2^{23} / s` mV above ``v_reset``) for the
+    adaptive threshold :math:`\\theta`.
     """
 
     name: str
@@ -154,6 +162,7 @@ class Population:
     tau_theta: float | None = None
     theta_init: float = 0.0
     loihi: LoihiRegisters | None = None
+    vth_mant: int | None = None  # Loihi register scale (see the docstring); None: 4096
     truenorth: TrueNorthNeuron | None = None  # TrueNorth neuron parameters (neuro/registers.py)
     input_bias: Value | None = None  # constant current into the synaptic filter, mV
     leak: bool = True  # false: tau_mem dv/dt = bias + I (integrate-and-fire, integrator)
@@ -206,6 +215,13 @@ class Population:
                 raise NeuroError("must be a table of Loihi registers", field="loihi")
             for key in ("bias_mant", "bias_exp", "v_init"):
                 check_size(getattr(self.loihi, key), self.size, f"loihi.{key}")
+        if self.vth_mant is not None:
+            if self.loihi is not None:
+                raise NeuroError(
+                    "raw Loihi registers set their own vth_mant (loihi.vth_mant)", field="vth_mant"
+                )
+            lo, hi = LOIHI_REGISTER_RANGES["vth_mant"]
+            _set(self, "vth_mant", number(self.vth_mant, "vth_mant", lo, hi, integer=True))
         if isinstance(self.truenorth, dict):
             _set(self, "truenorth", TrueNorthNeuron.from_dict(self.truenorth, "truenorth"))
         if self.truenorth is not None:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from neuro.discretize import discretize_population
+from neuro.errors import NeuroError
 from neuro.network import compile_network
 from neuro.spec import Network
 
@@ -412,6 +413,79 @@ def test_discretize_weights():
     compiled = compile_network(net, seed=0)
     assert compiled.weight.tolist() == [5792]
     assert compiled.weight_exps == [-1]
+
+
+def test_vth_mant_sets_the_scale_of_registers_and_weights():
+    # docs/spec.md: vth_mant 6144 (x1.5) replaces 4096: s = 6144 * 64 / 1 = 393216 per mV, vth = 6144 << 6;
+    # the 1.5 mV bias as above x1.5: 1.5 * 393216 * 200/4096 = 28800 -> exp 3: 3600 << 3;
+    # the 0.5 mV weight of test_discretize_weights x1.5: 5788.96 * 1.5 = 8683.44; e = -1: /32 =
+    # 271.4 > 255; e = 0: /64 = 135.68 -> Wgt 136, W = 136 << 6 = 8704 (the finer grid is the
+    # next test's; here the larger scale pushes the weight to the next exponent)
+    d = {
+        "simulation": {"arithmetic": "loihi", "seed": 0},
+        "populations": [
+            {"name": "n", "size": 1, "tau_mem": 20.0, "tau_syn": 5.0, "bias": 1.5, "vth_mant": 6144}
+        ],
+        "inputs": [{"name": "in", "kind": "spike_times", "times": [[0.0]]}],
+        "projections": [{"pre": "in", "post": "n", "weight": 0.5}],
+    }
+    net = Network.from_dict(d)
+    lp = discretize_population(net.populations[0], 1.0, np.array([1.5]), np.array([0.0]), "populations[0]")
+    assert lp.vth == 6144 * 64 and lp.v_scale == 393216.0
+    assert lp.bias.tolist() == [28800]
+    compiled = compile_network(net, seed=0)
+    assert compiled.weight.tolist() == [8704] and compiled.weight_exps == [0]
+    assert Network.from_dict(net.to_dict()).populations[0].vth_mant == 6144  # round trip
+
+
+def test_vth_mant_gives_a_finer_weight_grid():
+    # w = 0.3 mV (tm 20, ts 5, dt 1, c = 0.0441662): w s c = 0.3 * 262144 * 0.0441662 = 3473.38,
+    # e = -2: /16 = 217.09 -> Wgt 217 (0.3 mV = 217 steps); with vth_mant 4700 (s x 1.1475):
+    # 3473.38 * 4700/4096 = 3985.56, /16 = 249.10 -> Wgt 249: the same exponent, 249 steps
+    def compiled_weight(vth_mant):
+        pop = {"name": "n", "size": 1, "tau_mem": 20.0, "tau_syn": 5.0}
+        if vth_mant is not None:
+            pop["vth_mant"] = vth_mant
+        net = Network.from_dict(
+            {
+                "simulation": {"arithmetic": "loihi", "seed": 0},
+                "populations": [pop],
+                "inputs": [{"name": "in", "kind": "spike_times", "times": [[0.0]]}],
+                "projections": [{"pre": "in", "post": "n", "weight": 0.3}],
+            }
+        )
+        c = compile_network(net, seed=0)
+        return c.weight.tolist(), c.weight_exps
+
+    assert compiled_weight(None) == ([217 << 4], [-2])
+    assert compiled_weight(4700) == ([249 << 4], [-2])
+
+
+@pytest.mark.parametrize("bad", [0, 2**17, 1.5, "x"])
+def test_vth_mant_range(bad):
+    with pytest.raises(NeuroError, match="vth_mant"):
+        Network.from_dict({"populations": [{"name": "n", "size": 1, "vth_mant": bad}]})
+
+
+def test_vth_mant_not_with_raw_registers():
+    regs = {"decay_u": 4095, "decay_v": 4095, "vth_mant": 100}
+    with pytest.raises(NeuroError, match="loihi.vth_mant"):
+        Network.from_dict({"populations": [{"name": "n", "size": 1, "loihi": regs, "vth_mant": 100}]})
+
+
+def test_vth_mant_does_not_change_float_arithmetic():
+    def run(extra):
+        d = {
+            "simulation": {"dt": 1.0, "steps": 60, "seed": 3},
+            "inputs": [{"name": "p", "kind": "poisson", "size": 20, "rate": 200.0}],
+            "populations": [{"name": "n", "size": 5, "tau_mem": 20.0, "tau_syn": 5.0, **extra}],
+            "projections": [
+                {"pre": "p", "post": "n", "weight": {"dist": "uniform", "low": 0.0, "high": 1.0}}
+            ],
+        }
+        return simulate(d, probe=[0, 1, 2, 3, 4]).v
+
+    np.testing.assert_array_equal(run({}), run({"vth_mant": 9000}))
 
 
 def test_raw_registers_map_to_integers():
