@@ -16,11 +16,19 @@ weights' resolution costs accuracy, apart from what was learned.
 ``--weights-only`` prints only where the input weights sit, from the checkpoint (no spikes): the
 share of each neuron's weight sum on pixels that are 0 in every training image and on pixels
 non-zero in fewer than 2 % of them (weights only the normalization can shrink: those inputs never
-spike, so never depress), and the share of weights that are 0 and below 0.2 mV (half a Wgt of
-the Diehl & Cook Loihi weights).
+spike, so never depress), the share of weights that are 0 and below 0.2 mV (half a Wgt of
+the Diehl & Cook Loihi weights), the *roughness* of the prototypes (per neuron, the sum over the
+inner 26 x 26 pixels of :math:`|4 w_{r,c} - w_{r-1,c} - w_{r+1,c} - w_{r,c-1} - w_{r,c+1}|`
+over the weight sum, averaged: pixel-to-pixel noise in a weight image), and the mean over the
+training images of the largest cosine between the image and a neuron's weights.
+
+``--smooth A [A ...]`` evaluates each run with its input weights mixed with their 3 x 3 mean,
+:math:`w \\leftarrow ((1 - A) w + A \\bar w) \\cdot \\sum w / \\sum ((1 - A) w + A \\bar w)` per
+neuron (the same weight sum), in float dynamics (a Loihi run needs ``--float-dynamics``): how much
+of the accuracy the pixel noise of the weights costs.
 
     python bench/diagnose_run.py RUNDIR [RUNDIR ...] [--theta-scale 1.0 0.5] [--weights-only]
-        [--float-dynamics | --wgt-grid]
+        [--float-dynamics | --wgt-grid] [--smooth 0 0.3 0.6]
 """
 
 from __future__ import annotations
@@ -44,10 +52,15 @@ def frozen_counts(sim, pres, cfg, images, split: str = "test") -> tuple[np.ndarr
     return out, shown - len(images)
 
 
-def input_positions(net) -> np.ndarray:
+def input_table(net):
+    """The input projection's synapse table (pre, post, CSR positions)."""
     from neuro.io.synapses import projection_tables
 
-    return next(t.positions for t in projection_tables(net) if t.name == "input")
+    return next(t for t in projection_tables(net) if t.name == "input")
+
+
+def input_positions(net) -> np.ndarray:
+    return input_table(net).positions
 
 
 def refuse(message: str) -> None:
@@ -86,7 +99,29 @@ def recast(sim, cfg, how: str):
     return out
 
 
-def diagnose(rundir: Path, theta_scale: float, how: str | None = None) -> str:
+def weight_images(weights: np.ndarray) -> np.ndarray:
+    """(784, N) input weights as N 28 x 28 images."""
+    return weights.T.reshape(-1, 28, 28)
+
+
+def roughness(weights: np.ndarray) -> float:
+    """Mean over neurons of the summed absolute discrete Laplacian of the weight image (inner
+    pixels) over the neuron's weight sum (module docstring)."""
+    img = weight_images(weights)
+    lap = 4 * img[:, 1:-1, 1:-1] - img[:, :-2, 1:-1] - img[:, 2:, 1:-1] - img[:, 1:-1, :-2] - img[:, 1:-1, 2:]
+    return float((np.abs(lap).sum(axis=(1, 2)) / np.maximum(img.sum(axis=(1, 2)), 1e-12)).mean())
+
+
+def smoothed(weights: np.ndarray, a: float) -> np.ndarray:
+    """``weights`` (784, N) mixed with their 3 x 3 mean by ``a``, each column's sum kept."""
+    from scipy.ndimage import uniform_filter
+
+    mean = uniform_filter(weight_images(weights), size=(1, 3, 3)).reshape(-1, 784).T
+    out = (1.0 - a) * weights + a * mean
+    return out * (weights.sum(axis=0) / np.maximum(out.sum(axis=0), 1e-12))
+
+
+def diagnose(rundir: Path, theta_scale: float, how: str | None = None, smooth: float | None = None) -> str:
     from neuro.datasets import load_dataset
     from neuro.io.weights import read_weights
     from neuro.models.diehl_cook_protocol import (
@@ -101,6 +136,13 @@ def diagnose(rundir: Path, theta_scale: float, how: str | None = None) -> str:
     cfg = config_from(meta["extra"]["config"])
     if how is not None:
         sim = recast(sim, cfg, how)
+    if smooth is not None:
+        if sim.net.target.integer:
+            refuse("--smooth: a Loihi run needs --float-dynamics (smoothed weights are not on the grid)")
+        t = input_table(sim.net)
+        w = np.zeros((784, cfg.n_neurons))
+        w[t.pre, t.post] = sim.net.weight[t.positions]
+        sim.net.weight[t.positions] = smoothed(w, smooth)[t.pre, t.post]
     exc = slice(0, cfg.n_neurons)
     theta = sim.state["theta"]
     theta[:, exc] = np.asarray(theta[:, exc] * theta_scale).astype(theta.dtype)
@@ -118,6 +160,7 @@ def diagnose(rundir: Path, theta_scale: float, how: str | None = None) -> str:
     total = np.sort(counts.sum(axis=0))[::-1]
     top = total[: max(1, cfg.n_neurons // 20)].sum() / max(total.sum(), 1)
     label = f"theta x {theta_scale:g}" + ("" if how is None else f", {how}")
+    label += "" if smooth is None else f", smooth {smooth:g}"
     return (
         f"{rundir.name} ({label}): relabel {100 * acc:.1f} %, "
         f"prototype {100 * proto:.1f} % | "
@@ -139,10 +182,13 @@ def weight_shares(rundir: Path) -> str:
     weights = np.zeros((784, int(w.post.max()) + 1))
     weights[w.pre, w.post] = w.weight
     total = weights.sum()
+    x = images / np.maximum(np.linalg.norm(images, axis=1, keepdims=True), 1e-12)
+    best = (x @ (weights / np.maximum(np.linalg.norm(weights, axis=0), 1e-12))).max(axis=1).mean()
     return (
         f"{rundir}: weight sum on never-active pixels {100 * weights[never].sum() / total:.2f} %, "
         f"on pixels active in < 2 % of images {100 * weights[rare].sum() / total:.2f} % | "
-        f"weights = 0: {100 * (weights == 0).mean():.1f} %, < 0.2 mV: {100 * (weights < 0.2).mean():.1f} %"
+        f"weights = 0: {100 * (weights == 0).mean():.1f} %, < 0.2 mV: {100 * (weights < 0.2).mean():.1f} % | "
+        f"roughness {roughness(weights):.3f}, best-match cosine {best:.4f}"
     )
 
 
@@ -154,7 +200,10 @@ def main() -> None:
     how = ap.add_mutually_exclusive_group()
     how.add_argument("--float-dynamics", action="store_const", const="float-dynamics", dest="how")
     how.add_argument("--wgt-grid", action="store_const", const="wgt-grid", dest="how")
+    ap.add_argument("--smooth", type=float, nargs="+", help="mix the weights with their 3 x 3 mean")
     args = ap.parse_args()
+    if args.smooth is not None and not all(0.0 <= a <= 1.0 for a in args.smooth):
+        ap.error("--smooth: each A must be in [0, 1]")
     for rundir in args.rundirs:
         if not (rundir / "checkpoint.h5").is_file():
             ap.error(f"{rundir}: no checkpoint.h5 (not a training run directory)")
@@ -163,7 +212,8 @@ def main() -> None:
             print(weight_shares(rundir), flush=True)
             continue
         for f in args.theta_scale:
-            print(diagnose(rundir, f, args.how), flush=True)
+            for a in args.smooth or [None]:
+                print(diagnose(rundir, f, args.how, a), flush=True)
 
 
 if __name__ == "__main__":

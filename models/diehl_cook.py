@@ -67,6 +67,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from neuro.chips import LOIHI_REGISTER_RANGES
 from neuro.errors import NeuroError
 from neuro.spec import Network
 
@@ -117,12 +118,17 @@ class DiehlCookConfig:
     post2_factor: int = 1  # 1: Diehl & Cook's rule; 0: pair rule without post2 (see _plasticity)
     w_inh_exc_eval: float | None = None  # mV; inhibition of the frozen network (None: w_inh_exc)
     frozen_theta_floor: float = 0.0  # frozen thresholds raised to this fraction of the largest (0: off)
+    vth_mant: int | None = None  # Loihi: exc threshold mantissa, the register scale (None: 4096)
 
     def __post_init__(self):
         if self.theta_decay_images < 0:
             raise NeuroError(
                 f"must be >= 0 (0: no host decay), got {self.theta_decay_images}", field="theta_decay_images"
             )
+        if self.vth_mant is not None:
+            lo, hi = LOIHI_REGISTER_RANGES["vth_mant"]
+            if not lo <= self.vth_mant <= hi:
+                raise NeuroError(f"must be in {lo}..{hi} (None: 4096), got {self.vth_mant}", field="vth_mant")
         if not 0.0 <= self.frozen_theta_floor < 1.0:
             raise NeuroError(
                 f"must be in [0, 1) (0: off), got {self.frozen_theta_floor}", field="frozen_theta_floor"
@@ -234,6 +240,7 @@ def build_network(
                     "v_init": cfg.exc_v_rest,
                     "theta_plus": cfg.theta_plus,
                     "tau_theta": None if cfg.theta_decay_images else cfg.tau_theta,
+                    "vth_mant": cfg.vth_mant,
                 },
                 {
                     "name": "inh",

@@ -186,7 +186,7 @@ def make_config(n_neurons: int, overrides: dict, preset: str, model: str = MODEL
                 field="set",
             )
         try:
-            kw[key] = int(val) if kinds[key] in ("int", int) else float(val)
+            kw[key] = int(val) if kinds[key] in ("int", int, "int | None") else float(val)
         except (TypeError, ValueError):
             raise NeuroError(f"{key} must be a number, got {val!r}", field="set") from None
         if not np.isfinite(kw[key]):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
@@ -27,6 +28,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
             ["nope", "--float-dynamics", "--wgt-grid"],
             "not allowed with argument --float-dynamics",
         ),
+        ("diagnose_run.py", ["nope", "--smooth", "0", "1.5"], "--smooth: each A must be in [0, 1]"),
     ],
 )
 def test_bench_refuses_a_count_below_one(script, args, message, tmp_path):
@@ -37,3 +39,26 @@ def test_bench_refuses_a_count_below_one(script, args, message, tmp_path):
     assert proc.stderr.strip().splitlines()[-1].endswith(message)
     assert "Traceback" not in proc.stderr
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_diagnose_roughness_and_smoothing_by_hand():
+    """bench/diagnose_run.py's weight-image measures: a flat image has roughness 0, one interior
+    pixel of weight 1 has |4 - 0| + 4 |0 - 1| = 8 over a weight sum of 1; smoothing keeps each
+    column's sum and moves weight to the neighbours."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("diagnose_run", BENCH / "diagnose_run.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    flat = np.ones((784, 1))
+    spike = np.zeros((784, 1))
+    spike[10 * 28 + 12, 0] = 1.0
+    assert mod.roughness(flat) == 0.0
+    assert mod.roughness(spike) == 8.0
+    both = np.hstack([flat, spike])
+    assert mod.roughness(both) == 4.0  # the mean over neurons
+    out = mod.smoothed(both, 0.6)
+    np.testing.assert_allclose(out.sum(axis=0), both.sum(axis=0))
+    img = out[:, 1].reshape(28, 28)
+    assert img[10, 12] == pytest.approx(0.4 + 0.6 / 9) and img[9, 11] == pytest.approx(0.6 / 9)
+    np.testing.assert_allclose(mod.smoothed(both, 0.0), both)

@@ -93,3 +93,34 @@ def test_frozen_theta_floor_range():
     for bad in (-0.1, 1.0):
         with pytest.raises(NeuroError, match="frozen_theta_floor"):
             make_config(100, {"frozen_theta_floor": bad}, "embedded")
+
+
+def test_vth_mant_refines_the_weight_grid():
+    """``--set vth_mant=5939`` (x1.45 the default 4096, a trial of docs/training.md): the exc
+    threshold register is 5939 << 6, the input weights' Wgt per mV grows by 5939/4096 at the same
+    exponent (w_max 60 mV: 148 -> 215 Wgt of 255), and the float network is untouched."""
+    from neuro.io.synapses import projection_tables
+
+    def input_scale(net):
+        k = [t.name for t in projection_tables(net)].index("input")
+        regs = net.target.weight_registers(net, k)
+        return regs["register_per_mv"] / 2.0 ** (6 + regs["weight_exp"]), regs["weight_exp"]
+
+    nets = {}
+    for v in (None, 5939):
+        cfg = make_config(100, {} if v is None else {"vth_mant": str(v)}, "embedded")
+        nets[v] = {a: compile_network(build_network(cfg, a, 0)) for a in ("loihi", "float")}
+    assert nets[None]["loihi"].pop_registers[0].vth == 4096 << 6
+    assert nets[5939]["loihi"].pop_registers[0].vth == 5939 << 6
+    (lsb0, e0), (lsb1, e1) = input_scale(nets[None]["loihi"]), input_scale(nets[5939]["loihi"])
+    assert e0 == e1 == -1
+    assert lsb1 / lsb0 == pytest.approx(5939 / 4096, rel=1e-12)
+    assert round(60 * lsb0) == 148 and round(60 * lsb1) == 215
+    np.testing.assert_array_equal(nets[None]["float"].weight, nets[5939]["float"].weight)
+
+
+def test_vth_mant_range():
+    from neuro.errors import NeuroError
+
+    with pytest.raises(NeuroError, match="vth_mant"):
+        make_config(100, {"vth_mant": "131072"}, "embedded")
