@@ -494,12 +494,27 @@ def test_spec_to_nir_to_spec_gives_identical_spikes(model, steps, tmp_path):
         np.testing.assert_array_equal(a[:, pop_columns(ca, [p.name])], b[:, pop_columns(cb, [p.name])])
 
 
+def test_vth_mant_round_trips_through_neuros_metadata(tmp_path):
+    from neuro.nir import export_nir
+
+    net = load_spec("models/feedforward.toml")
+    scaled = tuple(replace(p, vth_mant=5000 + i) for i, p in enumerate(net.populations))
+    net = replace(net, populations=scaled)
+    export_nir(net, tmp_path / "g.nir")
+    import_nir(tmp_path / "g.nir", net.simulation.dt, tmp_path / "back.toml")
+    back = load_spec(tmp_path / "back.toml")  # the written TOML, as a user gets it
+    assert {p.name: p.vth_mant for p in back.populations} == {p.name: p.vth_mant for p in net.populations}
+
+
 def test_export_names_what_nir_cannot_hold(caplog):
     net = load_spec("models/cuba.toml")
     _, dropped = export_graph(net)
     text = "; ".join(dropped)
     for word in ("refractory", "dual currents", "initial state"):
         assert word in text
+    assert "vth_mant" not in text
+    scaled = replace(net, populations=tuple(replace(p, vth_mant=5000) for p in net.populations))
+    assert "vth_mant (a Loihi register scale)" in export_graph(scaled)[1]
     graph, _ = export_graph(load_spec("models/feedforward.toml"))
     assert isinstance(graph.nodes["hidden"], nir.CubaLIF)
     assert any(isinstance(nd, nir.Delay) for nd in graph.nodes.values())

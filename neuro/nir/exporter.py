@@ -44,6 +44,8 @@ def _dropped(pop) -> list[str]:
         out.append("adaptive threshold")
     if pop.v_init is not None or pop.i_init != 0:
         out.append("initial state")
+    if pop.vth_mant is not None:
+        out.append("vth_mant (a Loihi register scale)")
     return out
 
 

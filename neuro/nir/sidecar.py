@@ -11,4 +11,5 @@ SIDECAR_FIELDS = (
     "i_init",
     "input_bias",
     "bias",  # only for a population without a leak (NIR's IF and I have no bias)
+    "vth_mant",  # the Loihi register scale (docs/spec.md)
 )
