@@ -69,6 +69,7 @@ import numpy as np
 
 from neuro.chips import LOIHI_REGISTER_RANGES
 from neuro.errors import NeuroError
+from neuro.fields import number
 from neuro.spec import Network
 
 N_INPUT = 784
@@ -125,10 +126,8 @@ class DiehlCookConfig:
             raise NeuroError(
                 f"must be >= 0 (0: no host decay), got {self.theta_decay_images}", field="theta_decay_images"
             )
-        if self.vth_mant is not None:
-            lo, hi = LOIHI_REGISTER_RANGES["vth_mant"]
-            if not lo <= self.vth_mant <= hi:
-                raise NeuroError(f"must be in {lo}..{hi} (None: 4096), got {self.vth_mant}", field="vth_mant")
+        if self.vth_mant is not None:  # the spec's own check (Population), before a network is built
+            number(self.vth_mant, "vth_mant", *LOIHI_REGISTER_RANGES["vth_mant"], integer=True)
         if not 0.0 <= self.frozen_theta_floor < 1.0:
             raise NeuroError(
                 f"must be in [0, 1) (0: off), got {self.frozen_theta_floor}", field="frozen_theta_floor"
