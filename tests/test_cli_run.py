@@ -102,6 +102,17 @@ def test_bad_spec_exits_2_without_creating_output(runner, tmp_path, write_spec):
     assert not out.exists()
 
 
+def test_bad_vth_mant_in_a_spec_file_exits_2(runner, tmp_path, write_spec):
+    for value, where in (("0", "populations[0].vth_mant"), ("4096.5", "populations[0].vth_mant")):
+        spec = write_spec(f'[[populations]]\nname = "a"\nsize = 2\nvth_mant = {value}\n')
+        out = tmp_path / "out"
+        r = invoke(runner, "run", spec, "-o", out, "--arithmetic", "loihi")
+        assert r.exit_code == 2
+        line = one_error_line(r)
+        assert str(spec) in line and where in line
+        assert not out.exists()
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
