@@ -25,7 +25,7 @@ from neuro.inputs import ScheduledInputs
 from neuro.io.checkpoint import load_checkpoint, read_checkpoint_meta
 from neuro.io.runstate import check_train_state
 from neuro.learning.homeostasis import normalize_weights
-from neuro.models.diehl_cook import DiehlCookConfig
+from neuro.models.diehl_cook import REWARD_UNITS, DiehlCookConfig, reward_int
 from neuro.network import compile_network
 
 MODEL = "diehl-cook"
@@ -98,7 +98,10 @@ class Presenter:
         normalize_weights(self.sim, self.plastic, target, self.positions, self.post)
 
     def before_image(self, label: int, done: int, total: int) -> None:
-        """Host work before training image ``done`` of ``total`` (class ``label``): none here."""
+        """Host work before training image ``done`` of ``total`` (class ``label``): with a
+        learning-rate schedule, the reward register (:func:`~neuro.models.diehl_cook.reward_int`)."""
+        if self.cfg.scheduled:
+            set_reward(self.sim, reward_int(self.cfg, done, total))
 
     def train_image(self, image: np.ndarray) -> tuple[np.ndarray, int]:
         """One training presentation (with intensity increases); returns (exc counts, tries)."""
@@ -114,6 +117,13 @@ class Presenter:
             if counts.sum() >= cfg.min_spikes or intensity + 1 > cfg.max_intensity:
                 return counts[0], tries
             intensity += 1
+
+
+def set_reward(sim, r_int: int) -> None:
+    """Write the reward register: ``r_int`` in an integer arithmetic (Loihi's register), ``r_int /
+    128`` in float."""
+    arr = sim.tables.arrays["reward"]
+    arr[0] = r_int if sim.net.target.integer else r_int / REWARD_UNITS
 
 
 def read_run(rundir, labelled: bool = True) -> tuple[Path, dict]:

@@ -80,12 +80,12 @@ import numpy as np
 
 from neuro.errors import NeuroError
 from neuro.models.diehl_cook import PRESETS as DC_PRESETS
-from neuro.models.diehl_cook import DiehlCookConfig
+from neuro.models.diehl_cook import REWARD_UNITS, DiehlCookConfig, reward_int  # noqa: F401 (re-exported)
+from neuro.models.diehl_cook import _plasticity as diehl_cook_rule
 from neuro.models.diehl_cook import build_network as build_diehl_cook
 from neuro.spec import Network
 
 N_CLASSES = 10
-REWARD_UNITS = 128  # the reward register reads r_int / 128 (neuro.learning.tables.REWARD_FRAC_BITS)
 
 
 @dataclass(frozen=True)
@@ -94,8 +94,7 @@ class TeacherConfig(DiehlCookConfig):
 
     teacher_weight: float = -2040.0  # mV per teacher spike onto the other classes' neurons
     teacher_period_ms: float = 1.0  # one teacher spike every ... ms during a presentation
-    r_start: float = 1.0  # reward register (learning-rate factor) at the first training image
-    r_end: float = 0.25  # ... and at the last (chosen on the validation split)
+    r_end: float = 0.25  # reward register at the last training image (chosen on the validation split)
     theta_eval: float = 30.0  # mV: every neuron's threshold offset in the frozen network
     norm_l2: float = 5.7  # Euclidean norm of each neuron's input weights (units of w); 0: sum norm_target
 
@@ -103,10 +102,6 @@ class TeacherConfig(DiehlCookConfig):
         super().__post_init__()
         if self.n_neurons % N_CLASSES:
             raise NeuroError(f"must be a multiple of {N_CLASSES} (neurons per class)", field="neurons")
-        for key in ("r_start", "r_end"):
-            r = getattr(self, key)
-            if not 1 <= round(r * REWARD_UNITS) <= REWARD_UNITS:
-                raise NeuroError(f"must be in [1/128, 1] (the 8-bit reward register), got {r}", field=key)
         if self.teacher_weight >= 0:
             raise NeuroError(f"must be < 0 (inhibition), got {self.teacher_weight}", field="teacher_weight")
         if self.norm_l2 < 0:
@@ -133,14 +128,6 @@ def classes(n_neurons: int) -> np.ndarray:
     return np.arange(n_neurons) % N_CLASSES
 
 
-def reward_int(cfg: TeacherConfig, image: int, total: int) -> int:
-    """The reward register (``r_int``, r = r_int/128) for training image ``image`` of ``total``:
-    geometric from ``r_start`` to ``r_end``, rounded to the register, at least 1, at most 127."""
-    frac = image / max(total - 1, 1)
-    r = cfg.r_start * (cfg.r_end / cfg.r_start) ** frac
-    return int(min(max(round(r * REWARD_UNITS), 1), REWARD_UNITS - 1))
-
-
 def frozen_theta(cfg: TeacherConfig, net, theta: np.ndarray) -> np.ndarray:
     """The frozen network's thresholds: ``theta_eval`` (mV) for every excitatory neuron (the
     learned thetas only balanced the neurons *within* a class; see the module docstring). In
@@ -153,16 +140,9 @@ def frozen_theta(cfg: TeacherConfig, net, theta: np.ndarray) -> np.ndarray:
 
 
 def _plasticity(cfg: TeacherConfig) -> dict:
-    g = cfg.input_gain
-    return {
-        "kind": "rule",
-        "rule": f"dw = {cfg.nu_post * g!r}*r*x1*y2*y0 - {cfg.nu_pre * g!r}*r*y1*x0",
-        "x1": {"tau": cfg.tau_pre, "impulse": 1.0, "mode": "set"},
-        "y1": {"tau": cfg.tau_post1, "impulse": 1.0, "mode": "set"},
-        "y2": {"tau": cfg.tau_post2, "impulse": 1.0, "mode": "set"},
-        "w_min": 0.0,
-        "w_max": cfg.w_max * g,
-    }
+    """Diehl & Cook's rule with the reward register ``r`` in both terms (always: the schedule
+    runs even with ``r_start = r_end``)."""
+    return diehl_cook_rule(cfg, reward=True)
 
 
 def build_network(

@@ -6,15 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from neuro.learning.homeostasis import normalize_weights_l2
-from neuro.models.diehl_cook_protocol import Presenter
-from neuro.models.teacher_stdp import REWARD_UNITS, TeacherConfig, reward_int
-
-
-def set_reward(sim, r_int: int) -> None:
-    """Write the reward register: ``r_int`` in an integer arithmetic (Loihi's register), ``r_int /
-    128`` in float."""
-    arr = sim.tables.arrays["reward"]
-    arr[0] = r_int if sim.net.target.integer else r_int / REWARD_UNITS
+from neuro.models.diehl_cook_protocol import Presenter, set_reward
+from neuro.models.teacher_stdp import TeacherConfig, reward_int
 
 
 class TeacherPresenter(Presenter):

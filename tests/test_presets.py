@@ -124,3 +124,58 @@ def test_vth_mant_range():
 
     with pytest.raises(NeuroError, match="vth_mant"):
         make_config(100, {"vth_mant": "131072"}, "embedded")
+
+
+def test_no_learning_rate_schedule_by_default():
+    """Both presets keep Diehl & Cook's rule (no reward factor) and never write the reward
+    register: the schedule is off unless r_start or r_end is set."""
+    from neuro.engine import Simulator
+    from neuro.inputs import ScheduledInputs
+    from neuro.models.diehl_cook_protocol import Presenter
+
+    for preset in ("embedded", "paper"):
+        cfg = make_config(10, {}, preset)
+        assert not cfg.scheduled
+        pl = build_network(cfg, "float", 0).projections[0].plasticity
+        assert pl.kind == "diehl_cook" and all(t.power("r") == 0 for t in pl.terms)
+    sim = Simulator(compile_network(build_network(cfg, "loihi", 0)), inputs=ScheduledInputs(), learning=True)
+    Presenter(sim, cfg).before_image(3, 0, 100)
+    assert sim.tables.arrays["reward"][0] == 0
+
+
+@pytest.mark.parametrize("arithmetic", ["float", "loihi"])
+def test_learning_rate_schedule_through_the_reward_register(arithmetic):
+    """``--set r_end=0.25``: both terms of the rule carry r, and before each training image the
+    host writes r_int = round(128 (1/4)^(i/(T-1))) clipped to 127 (r_start 1): 127 at the first
+    image, 64 half-way (128 * 0.5), 32 at the last; float reads r_int / 128."""
+    from neuro.engine import Simulator
+    from neuro.inputs import ScheduledInputs
+    from neuro.models.diehl_cook import reward_int
+    from neuro.models.diehl_cook_protocol import Presenter
+
+    cfg = make_config(10, {"r_end": "0.25"}, "embedded")
+    assert cfg.scheduled
+    net = compile_network(build_network(cfg, arithmetic, 0))
+    pl = net.spec.projections[0].plasticity
+    assert pl.kind == "rule" and [t.power("r") for t in pl.terms] == [1, 1]
+    assert [t.dependency for t in pl.terms] == ["y0", "x0"] and pl.terms[0].power("y2") == 1
+    total = 12001
+    assert [reward_int(cfg, i, total) for i in (0, 6000, 12000)] == [127, 64, 32]
+    sim = Simulator(net, inputs=ScheduledInputs(), learning=True)
+    pres = Presenter(sim, cfg)
+    for i, want in ((0, 127), (6000, 64), (12000, 32)):
+        pres.before_image(1, i, total)
+        got = sim.tables.arrays["reward"][0]
+        assert got == (want if arithmetic == "loihi" else want / 128), (i, got)
+    # the pair rule (post2_factor 0) takes the factor too
+    pair = build_network(make_config(10, {"r_end": "0.5", "post2_factor": "0"}, "embedded"), arithmetic, 0)
+    pl = pair.projections[0].plasticity
+    assert [t.power("r") for t in pl.terms] == [1, 1] and pl.terms[0].power("y2") == 0
+
+
+def test_learning_rate_schedule_range():
+    from neuro.errors import NeuroError
+
+    for key, bad in (("r_end", "0"), ("r_end", "0.001"), ("r_start", "1.5"), ("r_end", "-0.25")):
+        with pytest.raises(NeuroError, match=key):
+            make_config(100, {key: bad}, "embedded")

@@ -61,6 +61,7 @@ def test_same_seed_same_weights(tmp_path):
         ("loihi", {}),
         ("float", {"theta_decay_images": 2}),
         ("loihi", {"theta_decay_images": 2}),
+        ("loihi", {"r_end": 0.25}),  # the reward register, rewritten before every image
     ],
 )
 def test_stop_and_resume_is_exact(tmp_path, monkeypatch, arithmetic, overrides):
@@ -160,6 +161,8 @@ def test_cli_train_evaluate_plot(tmp_path):
         ["train", "--set", "vth_mant=0", "-o", str(tmp_path / "y")],
         ["train", "--set", "vth_mant=131072", "-o", str(tmp_path / "y")],
         ["train", "--set", "vth_mant=4096.5", "-o", str(tmp_path / "y")],
+        ["train", "--set", "r_end=0", "-o", str(tmp_path / "y")],
+        ["train", "--set", "r_start=1.5", "-o", str(tmp_path / "y")],
         ["evaluate", str(tmp_path)],
         ["evaluate", run, "--data", "imagenet"],
         ["plot-weights", str(tmp_path), "-o", "a.png"],
