@@ -15,11 +15,15 @@ presentations), quoted, not rerun. Two more rows per neuron count:
                              [--arithmetic float loihi] [--seeds 0 1 2] [--preset embedded|paper|...]
                              [--epochs E] [--set NAME=VALUE]
                              [--validation | --only-validation] [--kmeans] [--curve-every K]
+                             [--roughness-every K]
 
 With several seeds it prints every run and then the mean and the worst per (neurons,
 arithmetic, split). ``--curve-every K`` also prints a learning curve: every K training images
 the network as it stands is labelled on ``--curve-label`` training images and tested on the
-test split (frozen, as ``neuro evaluate``).
+test split (frozen, as ``neuro evaluate``). ``--roughness-every K`` prints, every K training
+images, the roughness of the input weights as they stand (``bench/diagnose_run.py``'s: the
+summed absolute discrete Laplacian of each neuron's weight image over its weight sum, averaged;
+no spikes, nearly free): how pixel noise builds up during training.
 """
 
 from __future__ import annotations
@@ -88,30 +92,35 @@ def curve_point(sim, extra: dict, tmp: Path, label_images, label_labels, test_im
     return float((predict(responses(ckpt, test_images), assignments) == test_labels).mean())
 
 
-def one_run(args, n: int, arith: str, seed: int, split: str) -> tuple[float, dict, list]:
-    """Train, label and evaluate one network; returns (accuracy, train summary, curve)."""
+def one_run(args, n: int, arith: str, seed: int, split: str) -> tuple[float, dict, list, list]:
+    """Train, label and evaluate one network; returns (accuracy, train summary, curve, roughness)."""
     from neuro.datasets import load_dataset
     from neuro.evaluate import evaluate
     from neuro.train import train
 
     curve: list = []
+    rough: list = []
     with tempfile.TemporaryDirectory() as tmp:
         rundir = f"{tmp}/run" if args.keep is None else f"{args.keep}/{n}-{arith}-{seed}-{split}"
         data = "embedded"
         if split == "validation":
             write_validation_split(Path(tmp), seed)
             data = f"mnist:{tmp}"
-        callback = None
+        point = None
         if args.curve_every:
             tr, te = load_dataset(data, "train"), load_dataset(data, "test")
             pick = np.random.default_rng(seed).permutation(len(tr))[: args.curve_label]
 
-            def callback(done, sim, extra):
-                if done % args.curve_every == 0:
-                    acc = curve_point(
-                        sim, extra(), Path(tmp), tr.images[pick], tr.labels[pick], te.images, te.labels
-                    )
-                    curve.append((done, acc))
+            def point(sim, extra):
+                return curve_point(
+                    sim, extra(), Path(tmp), tr.images[pick], tr.labels[pick], te.images, te.labels
+                )
+
+        def callback(done, sim, extra):
+            if args.roughness_every and done % args.roughness_every == 0:
+                rough.append((done, input_roughness(sim)))
+            if point is not None and done % args.curve_every == 0:
+                curve.append((done, point(sim, extra)))
 
         s = train(
             rundir,
@@ -125,10 +134,20 @@ def one_run(args, n: int, arith: str, seed: int, split: str) -> tuple[float, dic
             epochs=args.epochs,
             model=args.model,
             overrides=dict(kv.split("=", 1) for kv in args.set),
-            callback=callback,
+            callback=callback if point is not None or args.roughness_every else None,
         )
         r = evaluate(rundir, data=data, progress=False, write=False)
-    return r["accuracy"], s, curve
+    return r["accuracy"], s, curve, rough
+
+
+def input_roughness(sim) -> float:
+    """The roughness of the plastic input weights of ``sim`` as they stand (diagnose_run's)."""
+    from diagnose_run import input_table, roughness
+
+    t = input_table(sim.net)
+    w = np.zeros((int(t.pre.max()) + 1, int(t.post.max()) + 1))
+    w[t.pre, t.post] = sim.net.weight[t.positions]
+    return roughness(w)
 
 
 def main() -> None:
@@ -151,7 +170,13 @@ def main() -> None:
     )
     ap.add_argument("--keep", help="keep the run directories under this directory")
     ap.add_argument("--curve-label", type=int, default=1000, help="labelled images per curve point")
+    ap.add_argument(
+        "--roughness-every", type=int, help="roughness of the input weights every K training images"
+    )
     args = ap.parse_args()
+    for name in ("curve_every", "roughness_every"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            ap.error(f"--{name.replace('_', '-')} must be at least 1")
     print(f"model {args.model}, preset {args.preset}, seeds {args.seeds}, overrides {args.set}")
     print(
         f"{'neurons':>8} {'arithmetic':>10} {'seed':>5} {'accuracy':>9} {'train images/s':>15} {'minutes':>8}"
@@ -165,7 +190,7 @@ def main() -> None:
                 accs = []
                 for seed in args.seeds:
                     t0 = time.perf_counter()
-                    acc, s, curve = one_run(args, n, arith, seed, split)
+                    acc, s, curve, rough = one_run(args, n, arith, seed, split)
                     accs.append(acc)
                     print(
                         f"{n:>8} {arith:>10} {seed:>5} {100 * acc:>8.1f}% {s['images_per_second']:>15.1f} "
@@ -178,6 +203,8 @@ def main() -> None:
                             "  curve (images, accuracy %): "
                             + ", ".join(f"{d} {100 * a:.1f}" for d, a in curve)
                         )
+                    if rough:
+                        print("  roughness (images, value): " + ", ".join(f"{d} {v:.3f}" for d, v in rough))
                 if len(accs) > 1:
                     print(
                         f"{n:>8} {arith:>10} {'all':>5}  mean {100 * np.mean(accs):.1f}%, "

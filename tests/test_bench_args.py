@@ -29,6 +29,8 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
             "not allowed with argument --float-dynamics",
         ),
         ("diagnose_run.py", ["nope", "--smooth", "0", "1.5"], "--smooth: each A must be in [0, 1]"),
+        ("accuracy.py", ["--roughness-every", "0"], "--roughness-every must be at least 1"),
+        ("accuracy.py", ["--curve-every", "-5"], "--curve-every must be at least 1"),
     ],
 )
 def test_bench_refuses_a_count_below_one(script, args, message, tmp_path):
@@ -62,3 +64,21 @@ def test_diagnose_roughness_and_smoothing_by_hand():
     img = out[:, 1].reshape(28, 28)
     assert img[10, 12] == pytest.approx(0.4 + 0.6 / 9) and img[9, 11] == pytest.approx(0.6 / 9)
     np.testing.assert_allclose(mod.smoothed(both, 0.0), both)
+
+
+def test_accuracy_prints_the_roughness_during_training(tmp_path):
+    """``bench/accuracy.py --roughness-every K``: one roughness per K training images, from the
+    weights as they stand; the initial uniform draws are rough (well above a learned prototype's)."""
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "accuracy.py"), "--neurons", "10", "--arithmetic", "float"]
+        + ["--images", "20", "--epochs", "1", "--roughness-every", "10"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    line = next(s for s in proc.stdout.splitlines() if "roughness (images, value)" in s)
+    points = [p.split() for p in line.split(":", 1)[1].split(",")]
+    assert [int(d) for d, _ in points] == [10, 20]
+    assert all(1.0 < float(v) < 4.0 for _, v in points), line
