@@ -142,12 +142,9 @@ def one_run(args, n: int, arith: str, seed: int, split: str) -> tuple[float, dic
 
 def input_roughness(sim) -> float:
     """The roughness of the plastic input weights of ``sim`` as they stand (diagnose_run's)."""
-    from diagnose_run import input_table, roughness
+    from diagnose_run import input_weights, roughness
 
-    t = input_table(sim.net)
-    w = np.zeros((int(t.pre.max()) + 1, int(t.post.max()) + 1))
-    w[t.pre, t.post] = sim.net.weight[t.positions]
-    return roughness(w)
+    return roughness(input_weights(sim.net)[1])
 
 
 def main() -> None:

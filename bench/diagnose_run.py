@@ -59,6 +59,14 @@ def input_table(net):
     return next(t for t in projection_tables(net) if t.name == "input")
 
 
+def input_weights(net) -> tuple:
+    """The input projection's synapse table and its weights as a dense (pre, post) matrix."""
+    t = input_table(net)
+    w = np.zeros((int(t.pre.max()) + 1, int(t.post.max()) + 1))
+    w[t.pre, t.post] = net.weight[t.positions]
+    return t, w
+
+
 def input_positions(net) -> np.ndarray:
     return input_table(net).positions
 
@@ -139,9 +147,7 @@ def diagnose(rundir: Path, theta_scale: float, how: str | None = None, smooth: f
     if smooth is not None:
         if sim.net.target.integer:
             refuse("--smooth: a Loihi run needs --float-dynamics (smoothed weights are not on the grid)")
-        t = input_table(sim.net)
-        w = np.zeros((784, cfg.n_neurons))
-        w[t.pre, t.post] = sim.net.weight[t.positions]
+        t, w = input_weights(sim.net)
         sim.net.weight[t.positions] = smoothed(w, smooth)[t.pre, t.post]
     exc = slice(0, cfg.n_neurons)
     theta = sim.state["theta"]
