@@ -13,6 +13,9 @@ the run's own); runs labelled before the per-image streams differ by readout noi
     python bench/reevaluate.py RUNDIR [RUNDIR ...] [--set frozen_theta_floor=0.4]
 
 Run directories are those of ``bench/accuracy.py --keep DIR`` (``N-ARITHMETIC-SEED-SPLIT``).
+After the runs, one line per (neurons, arithmetic, split): the mean and the worst accuracy, as
+``bench/accuracy.py`` prints them. A directory that is not a finished run, or a ``--set`` that
+is not a number, is refused before any work (one line, exit status 2).
 """
 
 from __future__ import annotations
@@ -25,9 +28,23 @@ from pathlib import Path
 
 import numpy as np
 
+from neuro.errors import NeuroError
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 FROZEN_ONLY = {"frozen_theta_floor", "w_inh_exc_eval"}  # read by the frozen network alone
+
+
+def check_rundir(rundir: Path) -> tuple[str, str, int, str]:
+    """``(neurons, arithmetic, seed, split)`` from a kept run's name, after checking that it holds a
+    finished Diehl & Cook run (:func:`~neuro.models.diehl_cook_protocol.read_run`)."""
+    from neuro.models.diehl_cook_protocol import read_run
+
+    parts = rundir.name.split("-")
+    if len(parts) != 4 or not parts[2].isdigit() or parts[3] not in ("test", "validation"):
+        raise NeuroError("not named N-ARITHMETIC-SEED-SPLIT (bench/accuracy.py --keep)", str(rundir))
+    read_run(rundir)
+    return parts[0], parts[1], int(parts[2]), parts[3]
 
 
 def reevaluate(rundir: Path, overrides: dict, tmp: Path) -> tuple[float, int, int]:
@@ -67,16 +84,29 @@ def main() -> None:
     args = ap.parse_args()
     overrides = {}
     for kv in args.set:
-        name, value = kv.split("=", 1)
+        name, _, value = kv.partition("=")
         if name not in FROZEN_ONLY:
             ap.error(f"--set {name}: only {', '.join(sorted(FROZEN_ONLY))} (the frozen network's alone)")
-        overrides[name] = None if value == "None" else float(value)
+        try:
+            overrides[name] = None if value == "None" else float(value)
+        except ValueError:
+            ap.error(f"--set {name}: {value!r} is not a number (or None)")
+    try:
+        groups = [check_rundir(rd) for rd in args.rundirs]
+    except NeuroError as exc:
+        ap.error(str(exc))
     print(f"overrides: {json.dumps(overrides)}")
     print("run".ljust(28) + "accuracy".rjust(10) + "labelled".rjust(10) + "relabelled".rjust(12))
-    for rd in args.rundirs:
+    accs: dict[tuple, list[float]] = {}
+    for rd, (n, arith, _, split) in zip(args.rundirs, groups, strict=True):
         with tempfile.TemporaryDirectory() as tmp:
             acc, labelled, changed = reevaluate(rd, overrides, Path(tmp))
         print(f"{rd.name:28s}{100 * acc:9.1f}%{labelled:10d}{changed:12d}", flush=True)
+        accs.setdefault((n, arith, split), []).append(100 * acc)
+    for (n, arith, split), vals in accs.items():
+        print(
+            f"{n} {arith} {split}: mean {np.mean(vals):.1f} / worst {min(vals):.1f} % over {len(vals)} runs"
+        )
 
 
 if __name__ == "__main__":

@@ -31,6 +31,22 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
         ("diagnose_run.py", ["nope", "--smooth", "0", "1.5"], "--smooth: each A must be in [0, 1]"),
         ("accuracy.py", ["--roughness-every", "0"], "--roughness-every must be at least 1"),
         ("accuracy.py", ["--curve-every", "-5"], "--curve-every must be at least 1"),
+        ("reevaluate.py", ["nope"], "nope: not named N-ARITHMETIC-SEED-SPLIT (bench/accuracy.py --keep)"),
+        (
+            "reevaluate.py",
+            ["100-float-0-test"],
+            "100-float-0-test: no checkpoint.h5: not a training run directory",
+        ),
+        (
+            "reevaluate.py",
+            ["x", "--set", "w_inh_exc_eval=abc"],
+            "--set w_inh_exc_eval: 'abc' is not a number (or None)",
+        ),
+        (
+            "reevaluate.py",
+            ["x", "--set", "nu_pre=0.1"],
+            "only frozen_theta_floor, w_inh_exc_eval (the frozen network's alone)",
+        ),
     ],
 )
 def test_bench_refuses_a_count_below_one(script, args, message, tmp_path):
@@ -68,10 +84,12 @@ def test_diagnose_roughness_and_smoothing_by_hand():
 
 def test_accuracy_prints_the_roughness_during_training(tmp_path):
     """``bench/accuracy.py --roughness-every K``: one roughness per K training images, from the
-    weights as they stand; the initial uniform draws are rough (well above a learned prototype's)."""
+    weights as they stand; the initial uniform draws are rough (well above a learned prototype's).
+    Its kept run re-evaluated by ``bench/reevaluate.py`` gives the same figure and labels, and the
+    frozen-only ``--set`` changes the readout of the same weights."""
     proc = subprocess.run(
         [sys.executable, str(BENCH / "accuracy.py"), "--neurons", "10", "--arithmetic", "float"]
-        + ["--images", "20", "--epochs", "1", "--roughness-every", "10"],
+        + ["--images", "20", "--epochs", "1", "--roughness-every", "10", "--keep", "kept"],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -82,3 +100,23 @@ def test_accuracy_prints_the_roughness_during_training(tmp_path):
     points = [p.split() for p in line.split(":", 1)[1].split(",")]
     assert [int(d) for d, _ in points] == [10, 20]
     assert all(1.0 < float(v) < 4.0 for _, v in points), line
+    trained = next(s for s in proc.stdout.splitlines() if s.split()[:3] == ["10", "float", "0"]).split()[3]
+
+    def reevaluate(*sets):
+        out = subprocess.run(
+            [sys.executable, str(BENCH / "reevaluate.py"), "kept/10-float-0-test", *sets],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=600,
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout.splitlines()
+
+    lines = reevaluate()
+    name, acc, _, relabelled = lines[2].split()
+    assert (name, acc, relabelled) == ("10-float-0-test", trained, "0")  # the run's own figure and labels
+    assert lines[3] == f"10 float test: mean {trained[:-1]} / worst {trained[:-1]} % over 1 runs"
+    weaker = reevaluate("--set", "w_inh_exc_eval=0", "--set", "frozen_theta_floor=0")
+    assert weaker[0] == 'overrides: {"w_inh_exc_eval": 0.0, "frozen_theta_floor": 0.0}'
+    assert weaker[2].split()[0] == "10-float-0-test"
