@@ -13,9 +13,9 @@ the run's own); runs labelled before the per-image streams differ by readout noi
     python bench/reevaluate.py RUNDIR [RUNDIR ...] [--set frozen_theta_floor=0.4]
 
 Run directories are those of ``bench/accuracy.py --keep DIR`` (``N-ARITHMETIC-SEED-SPLIT``).
-After the runs, one line per (neurons, arithmetic, split): the mean and the worst accuracy, as
-``bench/accuracy.py`` prints them. A directory that is not a finished run, or a ``--set`` that
-is not a number, is refused before any work (one line, exit status 2).
+After the runs, one line per (neurons, arithmetic, split): the mean and the worst accuracy. A
+directory that is not a finished run, or a ``--set`` that is not a number, is refused before any
+work (one line, exit status 2).
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ def check_rundir(rundir: Path) -> tuple[str, str, int, str]:
     return parts[0], parts[1], int(parts[2]), parts[3]
 
 
-def reevaluate(rundir: Path, overrides: dict, tmp: Path) -> tuple[float, int, int]:
-    """(accuracy, labelled neurons, neurons whose label changed) of ``rundir`` with ``overrides``."""
+def reevaluate(rundir: Path, seed: int, split: str, overrides: dict, tmp: Path) -> tuple[float, int, int]:
+    """(accuracy, labelled neurons, neurons whose label changed) of ``rundir`` (its ``seed`` and
+    ``split`` from :func:`check_rundir`) with ``overrides``."""
     from accuracy import write_validation_split
 
     from neuro.datasets import load_dataset
@@ -56,10 +57,9 @@ def reevaluate(rundir: Path, overrides: dict, tmp: Path) -> tuple[float, int, in
     from neuro.models.diehl_cook_protocol import assign_labels, predict
     from neuro.models.frozen_responses import responses
 
-    seed, split = rundir.name.split("-")[2:4]
     data = "embedded"
     if split == "validation":
-        write_validation_split(tmp, int(seed))
+        write_validation_split(tmp, seed)
         data = f"mnist:{tmp}"
     tr, te = load_dataset(data, "train"), load_dataset(data, "test")
     src = rundir / "checkpoint.h5"
@@ -98,9 +98,9 @@ def main() -> None:
     print(f"overrides: {json.dumps(overrides)}")
     print("run".ljust(28) + "accuracy".rjust(10) + "labelled".rjust(10) + "relabelled".rjust(12))
     accs: dict[tuple, list[float]] = {}
-    for rd, (n, arith, _, split) in zip(args.rundirs, groups, strict=True):
+    for rd, (n, arith, seed, split) in zip(args.rundirs, groups, strict=True):
         with tempfile.TemporaryDirectory() as tmp:
-            acc, labelled, changed = reevaluate(rd, overrides, Path(tmp))
+            acc, labelled, changed = reevaluate(rd, seed, split, overrides, Path(tmp))
         print(f"{rd.name:28s}{100 * acc:9.1f}%{labelled:10d}{changed:12d}", flush=True)
         accs.setdefault((n, arith, split), []).append(100 * acc)
     for (n, arith, split), vals in accs.items():

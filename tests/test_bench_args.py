@@ -85,8 +85,8 @@ def test_diagnose_roughness_and_smoothing_by_hand():
 def test_accuracy_prints_the_roughness_during_training(tmp_path):
     """``bench/accuracy.py --roughness-every K``: one roughness per K training images, from the
     weights as they stand; the initial uniform draws are rough (well above a learned prototype's).
-    Its kept run re-evaluated by ``bench/reevaluate.py`` gives the same figure and labels, and the
-    frozen-only ``--set`` changes the readout of the same weights."""
+    Its kept run re-evaluated by ``bench/reevaluate.py`` gives the same figure and labels, and a
+    frozen-only ``--set`` is taken."""
     proc = subprocess.run(
         [sys.executable, str(BENCH / "accuracy.py"), "--neurons", "10", "--arithmetic", "float"]
         + ["--images", "20", "--epochs", "1", "--roughness-every", "10", "--keep", "kept"],
