@@ -7,6 +7,9 @@ equivalent run of the same network written differently; none is a recorded outpu
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -615,3 +618,41 @@ def test_spec_errors_name_the_pynn_object():
     sim.Population(1, sim.IF_curr_exp(tau_refrac=100.0), label="cells")
     with pytest.raises(Exception, match=r"Population \"cells\" \(populations\[0\]\.refractory\).*at most 63"):
         sim.run(10.0)
+
+
+# --------------------------------------------------------------------------- temporary files
+SCRIPT = """
+import neuro.pynn as sim
+sim.setup(timestep=0.1, min_delay=0.1, seed=1)
+a = sim.Population(4, sim.SpikeSourceArray(spike_times=[1.0, 2.0]))
+b = sim.Population(4, sim.IF_curr_exp())
+sim.Projection(a, b, sim.FromListConnector([(0, 1), (3, 2)]), sim.StaticSynapse(weight=0.5, delay=1.0))
+sim.run(5.0)
+b.set(tau_m=15.0)  # a change between runs: a second session, its own list files
+sim.run(5.0)
+{end}
+"""
+
+
+@pytest.mark.parametrize("end", ["sim.end()", "sim.setup(timestep=0.1, min_delay=0.1)\nsim.end()", ""])
+def test_a_script_leaves_no_temporary_files(tmp_path, end):
+    # the list connections of every run session go to .npy files in a temporary folder: end(),
+    # a second setup() and the interpreter's exit (a script without end()) remove all of it
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    script = SCRIPT.format(end=end)
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_the_run_files_exist_while_the_script_runs():
+    sim.setup(timestep=DT, min_delay=DT, seed=1)
+    a = sim.Population(4, sim.SpikeSourceArray(spike_times=[1.0]))
+    b = sim.Population(4, sim.IF_curr_exp())
+    sim.Projection(a, b, sim.FromListConnector([(0, 1)]), sim.StaticSynapse(weight=0.5, delay=1.0))
+    assert sim.simulator.state.workdir is None  # nothing is made before a run
+    sim.run(2.0)
+    workdir = sim.simulator.state.workdir
+    assert (workdir / "session1" / "projection0.npy").is_file()
+    sim.end()
+    assert not workdir.exists() and sim.simulator.state.workdir is None

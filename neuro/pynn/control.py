@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import shutil
-import tempfile
-from pathlib import Path
 
 from pyNN import common
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
@@ -74,7 +73,6 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     state.min_delay = float(timestep) if min_delay == "auto" else min_delay
     state.max_delay = max_delay
     state.arithmetic, state.chip, state.chips, state.seed = arithmetic, chip, int(chips), seed
-    state.workdir = Path(tempfile.mkdtemp(prefix="neuro-pynn-"))
     state.session_count = 0
     return rank()
 
@@ -85,11 +83,18 @@ def end(compatible_output=True):
     for population, variables, filename in state.write_on_end:
         population.write_data(get_io(filename), variables)
     state.write_on_end = []
-    workdir = getattr(state, "workdir", None)
-    if workdir is not None:
-        shutil.rmtree(workdir, ignore_errors=True)
-        state.workdir = Path(tempfile.mkdtemp(prefix="neuro-pynn-"))
-        state.session_count = 0
+    _remove_workdir(state)
+    state.session_count = 0
+
+
+def _remove_workdir(state) -> None:
+    """Remove the session files of ``state`` (made by the first run, see ``State.workdir_for``)."""
+    if state.workdir is not None:
+        shutil.rmtree(state.workdir, ignore_errors=True)
+        state.workdir = None
+
+
+atexit.register(lambda: _remove_workdir(simulator.state))  # a script that never calls end()
 
 
 run, run_until = common.build_run(simulator)

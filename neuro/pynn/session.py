@@ -49,9 +49,7 @@ class Session:
         if previous is not None:
             previous.sync_weights()
         state.session_count += 1
-        workdir = state.workdir / f"session{state.session_count}"
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.net, self.layout = translate(state, workdir)
+        self.net, self.layout = translate(state, state.workdir_for(state.session_count))
         try:
             self.compiled = c = compile_network(self.net)
         except NeuroError as exc:

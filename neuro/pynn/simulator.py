@@ -11,6 +11,9 @@ restart from zero. ``reset()`` drops the session: the next run starts from the i
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 from pyNN import common
 
@@ -37,6 +40,7 @@ class State(common.control.BaseState):
         self.chip = "loihi"
         self.chips = 1
         self.seed = None
+        self.workdir = None  # temporary folder of the runs' files, made by the first run
         self.clear()
 
     # ------------------------------------------------------------------ bookkeeping
@@ -50,6 +54,15 @@ class State(common.control.BaseState):
         self.session = None
         self.steps = 0
         self.reset()
+
+    def workdir_for(self, session: int) -> Path:
+        """A new folder for the files of run session ``session`` (list connections as ``.npy``),
+        inside a temporary folder made on first use and removed by ``end()`` or at exit."""
+        if self.workdir is None:
+            self.workdir = Path(tempfile.mkdtemp(prefix="neuro-pynn-"))
+        path = self.workdir / f"session{session}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def changed(self):
         """Something the spec depends on changed; the next run rebuilds it."""
