@@ -11,6 +11,7 @@ import click
 from neuro import __version__, targets
 from neuro.chips import PROFILES
 from neuro.errors import NeuroError
+from neuro.models.readout import READOUTS
 
 _CHIPS = tuple(PROFILES)
 _LOG_FLAGS = ("-v", "-vv", "-vvv", "--verbose", "-q", "--quiet")
@@ -452,6 +453,13 @@ def train(
     type=click.IntRange(min=1),
     help="Evaluate N images spread evenly over the split (default all).",
 )
+@click.option(
+    "--readout",
+    type=click.Choice(list(READOUTS)),
+    help="How a class is read from the spike counts (default: the run's own, its config's "
+    "'readout'): vote (Diehl & Cook), proportion (BindsNET's proportion weighting), soft "
+    "(every neuron votes for every class with its share of each).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option(
     "-o",
@@ -464,7 +472,7 @@ def train(
     "--overwrite", is_flag=True, help="Replace eval-SPLIT.json/.png (default: write eval-SPLIT-2, -3, ...)."
 )
 @click.pass_context
-def evaluate_cmd(ctx, rundir, data, split, batch, images, as_json, outdir, overwrite):
+def evaluate_cmd(ctx, rundir, data, split, batch, images, readout, as_json, outdir, overwrite):
     """Evaluate a trained RUNDIR (frozen, batched); writes eval-SPLIT.json and .png (never replacing
     an earlier evaluation unless --overwrite). Under mpiexec -n R the ranks split the images (the
     same result as one process)."""
@@ -476,6 +484,7 @@ def evaluate_cmd(ctx, rundir, data, split, batch, images, as_json, outdir, overw
         split=split,
         batch=batch,
         images=images,
+        readout=readout,
         progress=not ctx.obj["quiet"] and not as_json,
         overwrite=overwrite,
         outdir=outdir,

@@ -75,8 +75,9 @@ def curve_point(sim, extra: dict, tmp: Path, label_images, label_labels, test_im
     (the frozen protocol of ``neuro evaluate``)."""
     from neuro.io.checkpoint import save_checkpoint
     from neuro.learning.homeostasis import normalize_weights
-    from neuro.models.diehl_cook_protocol import assign_labels, config_from, predict
+    from neuro.models.diehl_cook_protocol import config_from
     from neuro.models.frozen_responses import responses
+    from neuro.models.readout import READOUTS, Labelling
 
     ckpt = tmp / "curve.h5"
     # as training's end does: the snapshot's weights normalized (on a copy: training goes on)
@@ -88,8 +89,9 @@ def curve_point(sim, extra: dict, tmp: Path, label_images, label_labels, test_im
     sim.net.weight[:] = weight
     sim.host_ops.clear()
     sim.host_ops.update(host_ops)
-    assignments = assign_labels(responses(ckpt, label_images, split="train"), label_labels)
-    return float((predict(responses(ckpt, test_images), assignments) == test_labels).mean())
+    labelling = Labelling.measure(responses(ckpt, label_images, split="train"), label_labels)
+    pred = READOUTS[cfg.readout].predict(responses(ckpt, test_images), labelling)
+    return float((pred == test_labels).mean())
 
 
 def one_run(args, n: int, arith: str, seed: int, split: str) -> tuple[float, dict, list, list]:

@@ -1,7 +1,7 @@
 """Kept training runs relabelled and tested with settings that only the frozen network reads.
 
-``frozen_theta_floor`` and ``w_inh_exc_eval`` change nothing in training: a run trained with
-other values of them has learned the same weights and thresholds. This script copies each kept
+``frozen_theta_floor``, ``w_inh_exc_eval`` and ``readout`` change nothing in training: a run
+trained with other values of them has learned the same weights and thresholds. This script copies each kept
 run's checkpoint with those fields replaced (``--set NAME=VALUE``), labels the neurons on every
 training image of the run's split and tests on its test images, exactly as ``neuro train`` and
 ``neuro evaluate`` do at the end of a fresh run (every image's Poisson spikes come from its own
@@ -10,12 +10,12 @@ not matter when all of them are used). The last column counts the neurons whose 
 from the run's own: without ``--set``, 0 for a run trained by the same code (the figure is then
 the run's own); runs labelled before the per-image streams differ by readout noise.
 
-    python bench/reevaluate.py RUNDIR [RUNDIR ...] [--set frozen_theta_floor=0.4]
+    python bench/reevaluate.py RUNDIR [RUNDIR ...] [--set frozen_theta_floor=0.4] [--set readout=soft]
 
 Run directories are those of ``bench/accuracy.py --keep DIR`` (``N-ARITHMETIC-SEED-SPLIT``).
 After the runs, one line per (neurons, arithmetic, split): the mean and the worst accuracy. A
-directory that is not a finished run, or a ``--set`` that is not a number, is refused before any
-work (one line, exit status 2).
+directory that is not a finished run, or a ``--set`` that is not a number (a readout's name for
+``readout``), is refused before any work (one line, exit status 2).
 """
 
 from __future__ import annotations
@@ -29,10 +29,11 @@ from pathlib import Path
 import numpy as np
 
 from neuro.errors import NeuroError
+from neuro.models.readout import READOUTS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-FROZEN_ONLY = {"frozen_theta_floor", "w_inh_exc_eval"}  # read by the frozen network alone
+FROZEN_ONLY = {"frozen_theta_floor", "w_inh_exc_eval", "readout"}  # read by the frozen network alone
 
 
 def check_rundir(rundir: Path) -> tuple[str, str, int, str]:
@@ -54,8 +55,9 @@ def reevaluate(rundir: Path, seed: int, split: str, overrides: dict, tmp: Path) 
 
     from neuro.datasets import load_dataset
     from neuro.io.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
-    from neuro.models.diehl_cook_protocol import assign_labels, predict
+    from neuro.models.diehl_cook_protocol import config_from
     from neuro.models.frozen_responses import responses
+    from neuro.models.readout import Labelling
 
     data = "embedded"
     if split == "validation":
@@ -71,10 +73,10 @@ def reevaluate(rundir: Path, seed: int, split: str, overrides: dict, tmp: Path) 
     sim, _ = load_checkpoint(src)
     save_checkpoint(sim, ckpt, extra)
     keys = np.arange(len(tr))
-    assignments = assign_labels(responses(ckpt, tr.images, keys=keys, split="train"), tr.labels)
-    changed = int((assignments != np.asarray(extra["assignments"])).sum())
-    acc = float(np.mean(predict(responses(ckpt, te.images), assignments) == te.labels))
-    return acc, int((assignments >= 0).sum()), changed
+    labelling = Labelling.measure(responses(ckpt, tr.images, keys=keys, split="train"), tr.labels)
+    changed = int((labelling.labels != np.asarray(extra["assignments"])).sum())
+    pred = READOUTS[config_from(extra["config"]).readout].predict(responses(ckpt, te.images), labelling)
+    return float(np.mean(pred == te.labels)), int((labelling.labels >= 0).sum()), changed
 
 
 def main() -> None:
@@ -87,6 +89,11 @@ def main() -> None:
         name, _, value = kv.partition("=")
         if name not in FROZEN_ONLY:
             ap.error(f"--set {name}: only {', '.join(sorted(FROZEN_ONLY))} (the frozen network's alone)")
+        if name == "readout":
+            if value not in READOUTS:
+                ap.error(f"--set readout: {value!r} is not one of {', '.join(READOUTS)}")
+            overrides[name] = value
+            continue
         try:
             overrides[name] = None if value == "None" else float(value)
         except ValueError:

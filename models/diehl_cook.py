@@ -80,6 +80,7 @@ from neuro.chips import LOIHI_REGISTER_RANGES
 from neuro.errors import NeuroError
 from neuro.fields import number
 from neuro.learning.tables import REWARD_FRAC_BITS
+from neuro.models.readout import READOUTS
 from neuro.spec import Network
 
 N_INPUT = 784
@@ -133,6 +134,7 @@ class DiehlCookConfig:
     vth_mant: int | None = None  # Loihi: exc threshold mantissa, the register scale (None: 4096)
     r_start: float = 1.0  # learning-rate factor (reward register) at the first training image
     r_end: float = 1.0  # ... and at the last; both 1: no schedule (Diehl & Cook's rule without r)
+    readout: str = "vote"  # label readout of the frozen counts (neuro.models.readout.READOUTS)
 
     def __post_init__(self):
         if self.theta_decay_images < 0:
@@ -145,6 +147,8 @@ class DiehlCookConfig:
             r = getattr(self, key)
             if not 1 <= round(r * REWARD_UNITS) <= REWARD_UNITS:
                 raise NeuroError(f"must be in [1/128, 1] (the 8-bit reward register), got {r}", field=key)
+        if self.readout not in READOUTS:
+            raise NeuroError(f"must be one of {', '.join(READOUTS)}, got {self.readout!r}", field="readout")
         if not 0.0 <= self.frozen_theta_floor < 1.0:
             raise NeuroError(
                 f"must be in [0, 1) (0: off), got {self.frozen_theta_floor}", field="frozen_theta_floor"

@@ -26,6 +26,7 @@ from neuro.io.checkpoint import load_checkpoint, read_checkpoint_meta
 from neuro.io.runstate import check_train_state
 from neuro.learning.homeostasis import normalize_weights
 from neuro.models.diehl_cook import REWARD_UNITS, DiehlCookConfig, reward_int
+from neuro.models.readout import Labelling, by_label
 from neuro.network import compile_network
 
 MODEL = "diehl-cook"
@@ -152,24 +153,13 @@ def assign_labels(counts: np.ndarray, labels: np.ndarray, n_classes: int = 10) -
 
     Neurons that never fired get label -1 and take no part in predictions.
     """
-    rates = np.zeros((n_classes, counts.shape[1]))
-    for c in range(n_classes):
-        sel = labels == c
-        if sel.any():
-            rates[c] = counts[sel].mean(axis=0)
-    out = rates.argmax(axis=0)
-    out[rates.max(axis=0) == 0] = -1
-    return out
+    return Labelling.measure(counts, labels, n_classes).labels
 
 
 def predict(counts: np.ndarray, assignments: np.ndarray, n_classes: int = 10) -> np.ndarray:
-    """Class whose assigned neurons have the highest mean spike count (Diehl & Cook)."""
-    scores = np.full((counts.shape[0], n_classes), -1.0)
-    for c in range(n_classes):
-        sel = assignments == c
-        if sel.any():
-            scores[:, c] = counts[:, sel].mean(axis=1)
-    return scores.argmax(axis=1)
+    """Class whose assigned neurons have the highest mean spike count (Diehl & Cook's vote,
+    :func:`neuro.models.readout.vote` from the labels alone)."""
+    return by_label(counts, np.asarray(assignments), n_classes=n_classes)
 
 
 def _models() -> dict:
@@ -195,6 +185,9 @@ def make_config(n_neurons: int, overrides: dict, preset: str, model: str = MODEL
                 f"unknown model parameter {key!r} (known: {', '.join(k for k in kinds if k != 'n_neurons')})",
                 field="set",
             )
+        if kinds[key] in ("str", str):  # a name, checked by the config itself
+            kw[key] = str(val)
+            continue
         try:
             kw[key] = int(val) if kinds[key] in ("int", int, "int | None") else float(val)
         except (TypeError, ValueError):

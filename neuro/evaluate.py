@@ -8,8 +8,9 @@ the next round while the other copies move on to new images (continuous batching
 image's Poisson spikes come from its own stream (the run's seed, the split and the image's
 index in it), so the result does not depend on the batch size or the number of MPI ranks
 (:mod:`neuro.models.frozen_responses`). Under ``mpiexec -n R`` the ranks split the images
-and rank 0 writes the result. The prediction is the class whose assigned neurons fired most
-on average.
+and rank 0 writes the result. The prediction is the run's readout (its config's ``readout``, or
+``readout=``): by default Diehl & Cook's vote, the class whose labelled neurons fired most on
+average (:mod:`neuro.models.readout`).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ import numpy as np
 from neuro.datasets import load_dataset
 from neuro.errors import NeuroError
 from neuro.io.outdir import check_output_dir, fresh_name, write_text_atomic
-from neuro.models.diehl_cook_protocol import frozen_simulator, predict, read_run  # noqa: F401
+from neuro.models.diehl_cook_protocol import MODEL, config_from, frozen_simulator, predict, read_run  # noqa: F401
 from neuro.models.frozen_responses import presentations, responses  # noqa: F401  (public here too)
+from neuro.models.readout import READOUTS, bind
 from neuro.parallel import world
 
 
@@ -33,6 +35,7 @@ def evaluate(
     split: str = "test",
     batch: int = 100,
     images: int | None = None,
+    readout: str | None = None,
     progress: bool = True,
     write: bool = True,
     overwrite: bool = False,
@@ -43,10 +46,17 @@ def evaluate(
     Writes ``eval-SPLIT.json`` and ``.png`` into ``outdir`` (default ``rundir``); when they
     exist already (an earlier evaluation), the next free name ``eval-SPLIT-2``, ``-3``, ...
     unless ``overwrite``. Under ``mpiexec`` the ranks split the images, rank 0 alone writes,
-    and every rank returns the result with its ``rank``.
+    and every rank returns the result with its ``rank``. ``readout`` (a name of
+    :data:`~neuro.models.readout.READOUTS`) replaces the run's own.
     """
     rundir = Path(rundir)
     ckpt, meta = read_run(rundir)
+    extra = meta["extra"]
+    if readout is None:
+        readout = config_from(extra["config"], extra.get("model", MODEL)).readout
+    elif readout not in READOUTS:
+        raise NeuroError(f"must be one of {', '.join(READOUTS)}, got {readout!r}", field="readout")
+    classify = bind(readout, extra, ckpt)  # before the evaluation, not after
     if write and outdir is not None:
         check_output_dir(Path(outdir), overwrite=True)  # before the evaluation, not after
     if batch < 1:
@@ -62,7 +72,9 @@ def evaluate(
     comm = world()
 
     def result_and_files() -> dict:
-        return _result(counts, ds, split, idx, stats, meta, write, rundir, outdir, overwrite)
+        return _result(
+            counts, classify, readout, ds, split, idx, stats, meta, write, rundir, outdir, overwrite
+        )
 
     if comm is None:
         return result_and_files()
@@ -71,11 +83,10 @@ def evaluate(
     return dict(on_rank0(comm, result_and_files), rank=comm.Get_rank())  # rank 0 writes
 
 
-def _result(counts, ds, split, idx, stats, meta, write, rundir, outdir, overwrite) -> dict:
+def _result(counts, classify, readout, ds, split, idx, stats, meta, write, rundir, outdir, overwrite) -> dict:
     """The evaluation's result (and its files when ``write``) from the counts."""
     n = len(idx)
-    assignments = np.asarray(meta["extra"]["assignments"])
-    pred = predict(counts, assignments)
+    pred = classify(counts)
     truth = ds.labels[idx]
     confusion = np.zeros((10, 10), dtype=np.int64)
     np.add.at(confusion, (truth, pred), 1)
@@ -84,6 +95,7 @@ def _result(counts, ds, split, idx, stats, meta, write, rundir, outdir, overwrit
         "split": split,
         "images": int(n),
         "accuracy": float((pred == truth).mean()),
+        "readout": readout,
         "confusion": confusion.tolist(),
         "images_per_second": round(n / stats["seconds"], 1),
         "batch": stats["batch"],
@@ -91,7 +103,7 @@ def _result(counts, ds, split, idx, stats, meta, write, rundir, outdir, overwrit
         "presentations": stats["presentations"],
         "rounds": stats["rounds"],
         "ranks": stats["ranks"],
-        "neurons": len(assignments),
+        "neurons": counts.shape[1],
         "arithmetic": meta["arithmetic"],
     }
     if write:

@@ -44,6 +44,7 @@ from neuro.models.diehl_cook_protocol import (  # noqa: F401  (assign_labels, pr
     read_run,
 )
 from neuro.models.frozen_responses import responses
+from neuro.models.readout import Labelling
 from neuro.models.registry import MODELS, model_kind
 from neuro.network import compile_network
 from neuro.progress import Progress, compile_notice
@@ -242,9 +243,10 @@ def _train(
     counts = responses(
         ckpt, dataset.images[lab_idx], progress=progress, what="labelling", keys=lab_idx, split="train"
     )
-    assignments = assign_labels(counts, dataset.labels[lab_idx])
+    labelling = Labelling.measure(counts, dataset.labels[lab_idx])  # every readout's
+    assignments = labelling.labels
     extra = extra_state(True)
-    extra["assignments"] = assignments.tolist()
+    extra.update(labelling.to_extra())
     extra["label_counts"] = np.bincount(assignments[assignments >= 0], minlength=10).tolist()
     extra["label_images"] = n_label
     save_checkpoint(sim, ckpt, extra)

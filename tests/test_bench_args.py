@@ -45,7 +45,12 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
         (
             "reevaluate.py",
             ["x", "--set", "nu_pre=0.1"],
-            "only frozen_theta_floor, w_inh_exc_eval (the frozen network's alone)",
+            "only frozen_theta_floor, readout, w_inh_exc_eval (the frozen network's alone)",
+        ),
+        (
+            "reevaluate.py",
+            ["x", "--set", "readout=best"],
+            "--set readout: 'best' is not one of vote, proportion, soft",
         ),
     ],
 )
@@ -85,8 +90,9 @@ def test_diagnose_roughness_and_smoothing_by_hand():
 def test_accuracy_prints_the_roughness_during_training(tmp_path):
     """``bench/accuracy.py --roughness-every K``: one roughness per K training images, from the
     weights as they stand; the initial uniform draws are rough (well above a learned prototype's).
-    Its kept run re-evaluated by ``bench/reevaluate.py`` gives the same figure and labels, and a
-    frozen-only ``--set`` is taken."""
+    Its kept run re-evaluated by ``bench/reevaluate.py`` gives the same figure and labels, a
+    frozen-only ``--set`` is taken, and ``--set readout=soft`` gives ``neuro evaluate``'s figure
+    with that readout."""
     proc = subprocess.run(
         [sys.executable, str(BENCH / "accuracy.py"), "--neurons", "10", "--arithmetic", "float"]
         + ["--images", "20", "--epochs", "1", "--roughness-every", "10", "--keep", "kept"],
@@ -120,3 +126,10 @@ def test_accuracy_prints_the_roughness_during_training(tmp_path):
     weaker = reevaluate("--set", "w_inh_exc_eval=0", "--set", "frozen_theta_floor=0")
     assert weaker[0] == 'overrides: {"w_inh_exc_eval": 0.0, "frozen_theta_floor": 0.0}'
     assert weaker[2].split()[0] == "10-float-0-test"
+    # another readout: the figure neuro evaluate gives with it on the same run
+    from neuro.evaluate import evaluate
+
+    soft = reevaluate("--set", "readout=soft")
+    assert soft[0] == 'overrides: {"readout": "soft"}'
+    expected = evaluate(tmp_path / "kept" / "10-float-0-test", readout="soft", progress=False, write=False)
+    assert soft[2].split()[1] == f"{100 * expected['accuracy']:.1f}%"

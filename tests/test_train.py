@@ -300,3 +300,41 @@ def test_frozen_network_floors_thresholds(tmp_path, arithmetic):
     want = np.maximum(learned[exc], np.floor(floor) if arithmetic == "loihi" else floor)
     assert np.array_equal(frozen.state["theta"][0][exc], want)
     assert np.array_equal(frozen.state["theta"][1][exc], want)
+
+
+def test_evaluate_with_each_readout(tmp_path):
+    # the run keeps its labelling responses; evaluate() predicts with the readout of its config
+    # (or the one asked for), the same classes as the readout applied to the frozen counts
+    from neuro.datasets import load_dataset
+    from neuro.models.frozen_responses import responses
+    from neuro.models.readout import READOUTS, Labelling
+
+    run = tmp_path / "run"
+    train(run, overrides={"readout": "soft"}, **TINY)
+    ckpt = run / "checkpoint.h5"
+    extra = read_checkpoint_meta(ckpt)["extra"]
+    labelling = Labelling.from_extra(extra, ckpt, responses=True)
+    assert labelling.labels.tolist() == extra["assignments"]
+    assert sum(extra["class_images"]) == TINY["label_images"]
+    ds = load_dataset("embedded", "test")
+    idx = np.linspace(0, len(ds) - 1, 30).round().astype(np.int64)
+    counts = responses(ckpt, ds.images[idx], keys=idx, split="test")
+    for name, readout in READOUTS.items():
+        r = evaluate(run, images=30, batch=8, readout=name, progress=False, write=False)
+        confusion = np.zeros((10, 10), dtype=np.int64)
+        np.add.at(confusion, (ds.labels[idx], readout.predict(counts, labelling)), 1)
+        assert r["readout"] == name and r["confusion"] == confusion.tolist()
+    assert evaluate(run, images=30, batch=8, progress=False, write=False)["readout"] == "soft"
+    # a run labelled before the responses were kept: the vote only
+    with h5py.File(ckpt, "r+") as f:
+        old = json.loads(f.attrs["extra"])
+        del old["class_spikes"], old["class_images"]
+        f.attrs["extra"] = json.dumps(old)
+    seal(ckpt)
+    assert evaluate(run, images=10, batch=8, readout="vote", progress=False, write=False)["readout"] == "vote"
+    res = CliRunner().invoke(main, ["-q", "evaluate", str(run), "--images", "10"])  # its own: soft
+    assert res.exit_code == 2 and res.output.count("\n") == 1
+    assert "keeps no labelling responses" in res.output and "checkpoint.h5" in res.output
+    res = CliRunner().invoke(main, ["-q", "evaluate", str(run), "--readout", "best"])
+    assert res.exit_code == 2 and res.output.count("\n") == 1
+    assert not list(run.glob("eval-*"))

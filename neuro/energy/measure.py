@@ -70,8 +70,9 @@ def measure_rundir(
     from neuro.chips import get_profile
     from neuro.datasets import load_dataset
     from neuro.mapping import place
-    from neuro.models.diehl_cook_protocol import Presenter, config_from, frozen_simulator, predict
+    from neuro.models.diehl_cook_protocol import Presenter, config_from, frozen_simulator
     from neuro.models.frozen_responses import presentations
+    from neuro.models.readout import bind
 
     rundir = Path(rundir)
     meta = check_rundir(rundir)
@@ -89,6 +90,7 @@ def measure_rundir(
     net = sim.net
     placement = place(net, get_profile(net.spec.simulation.chip), net.spec.simulation.chips)
     cfg = config_from(extra["config"])
+    classify = bind(cfg.readout, extra, rundir / CHECKPOINT)  # the run's readout, as evaluate's
     pres = Presenter(sim, cfg)
     spikes = np.zeros(net.n_sources, dtype=np.int64)
     active = np.zeros(net.n_neurons, dtype=np.int64)
@@ -116,7 +118,7 @@ def measure_rundir(
             sys.stderr.flush()
     if progress:
         sys.stderr.write("\n")
-    pred = predict(exc, np.asarray(extra["assignments"]))
+    pred = classify(exc)
     ledger = build_ledger(net, placement, spikes, rounds, active, inferences=n)
     ledger.attrs.update(
         presentations=presentations_shown, steps_per_presentation=cfg.present_steps, dt_ms=cfg.dt

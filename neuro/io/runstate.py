@@ -36,7 +36,8 @@ def _kind_ok(value, kind) -> bool:
 
 
 def check_config(config: dict, path, model: str = "diehl-cook") -> None:
-    """Every stored model parameter is a known name with a finite number (or ``None`` where allowed)."""
+    """Every stored model parameter is a known name with a finite number (or ``None`` where
+    allowed, a string for a name such as ``readout``)."""
     from neuro.models.registry import MODELS
 
     if model not in MODELS:
@@ -47,10 +48,18 @@ def check_config(config: dict, path, model: str = "diehl-cook") -> None:
             raise NeuroError(f"checkpoint config has unknown parameter {key!r}", str(path))
         if val is None and "None" in str(known[key].type):
             continue
+        if str(known[key].type) == "str":  # a name: the config's own check says which
+            if not isinstance(val, str):
+                raise NeuroError(f"checkpoint config {key} must be a name, got {val!r:.60}", str(path))
+            continue
         if isinstance(val, bool) or not isinstance(val, int | float) or not math.isfinite(val):
             raise NeuroError(f"checkpoint config {key} must be a finite number, got {val!r}", str(path))
     n = config.get("n_neurons", 1)
     integer(n, "checkpoint config n_neurons", path, low=1, high=1 << 24)
+    try:  # the config's own checks (a readout's name, a range, ...)
+        MODELS[model].config_cls(**config)
+    except NeuroError as exc:
+        raise exc.at(str(path), "config") from None
 
 
 def check_train_state(extra: dict, path, n_data: int | None = None, finished: bool = False) -> None:
