@@ -56,7 +56,7 @@ def evaluate(
         readout = config_from(extra["config"], extra.get("model", MODEL)).readout
     elif readout not in READOUTS:
         raise NeuroError(f"must be one of {', '.join(READOUTS)}, got {readout!r}", field="readout")
-    classify = bind(readout, extra, ckpt)  # before the evaluation, not after
+    classify = bind(readout, extra, ckpt)  # a run that cannot be read so: refused before any work
     if write and outdir is not None:
         check_output_dir(Path(outdir), overwrite=True)  # before the evaluation, not after
     if batch < 1:
