@@ -163,6 +163,7 @@ def test_cli_train_evaluate_plot(tmp_path):
         ["train", "--set", "vth_mant=4096.5", "-o", str(tmp_path / "y")],
         ["train", "--set", "r_end=0", "-o", str(tmp_path / "y")],
         ["train", "--set", "r_start=1.5", "-o", str(tmp_path / "y")],
+        ["train", "--set", "readout=best", "-o", str(tmp_path / "y")],
         ["evaluate", str(tmp_path)],
         ["evaluate", run, "--data", "imagenet"],
         ["plot-weights", str(tmp_path), "-o", "a.png"],
