@@ -54,7 +54,7 @@ class Labelling(NamedTuple):
         spikes = np.zeros((n_classes, counts.shape[1]), dtype=np.int64)
         np.add.at(spikes, labels, counts)
         images = np.bincount(labels, minlength=n_classes).astype(np.int64)
-        rates = spikes / np.maximum(images, 1)[:, None]
+        rates = _rates(spikes, images)
         out = rates.argmax(axis=0)
         out[rates.max(axis=0) == 0] = -1
         return cls(out, spikes, images)
@@ -62,7 +62,7 @@ class Labelling(NamedTuple):
     @property
     def shares(self) -> np.ndarray:
         """p_cn, each neuron's mean responses split over the classes (0 for a silent neuron)."""
-        rates = self.class_spikes / np.maximum(self.class_images, 1)[:, None]
+        rates = _rates(self.class_spikes, self.class_images)
         total = rates.sum(axis=0)
         return np.divide(rates, total, out=np.zeros_like(rates), where=total > 0)
 
@@ -103,6 +103,11 @@ class Labelling(NamedTuple):
                 str(path),
             )
         return cls(labels, spikes, images)
+
+
+def _rates(class_spikes: np.ndarray, class_images: np.ndarray) -> np.ndarray:
+    """r_cn = S_cn / |L_c| (0 for a class without labelling images)."""
+    return class_spikes / np.maximum(class_images, 1)[:, None]
 
 
 def vote(counts: np.ndarray, labelling: Labelling) -> np.ndarray:
@@ -147,6 +152,8 @@ READOUTS = {
 
 def bind(name: str, extra: dict, path) -> Callable[[np.ndarray], np.ndarray]:
     """The readout ``name`` with the labelling kept in a run's ``extra``: counts -> classes."""
+    if name not in READOUTS:
+        raise NeuroError(f"must be one of {', '.join(READOUTS)}, got {name!r}", field="readout")
     readout = READOUTS[name]
     labelling = Labelling.from_extra(extra, path, readout.responses)
     return lambda counts: readout.predict(counts, labelling)

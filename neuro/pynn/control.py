@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import shutil
 
 from pyNN import common
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
@@ -83,18 +82,11 @@ def end(compatible_output=True):
     for population, variables, filename in state.write_on_end:
         population.write_data(get_io(filename), variables)
     state.write_on_end = []
-    _remove_workdir(state)
+    state.remove_workdir()
     state.session_count = 0
 
 
-def _remove_workdir(state) -> None:
-    """Remove the session files of ``state`` (made by the first run, see ``State.workdir_for``)."""
-    if state.workdir is not None:
-        shutil.rmtree(state.workdir, ignore_errors=True)
-        state.workdir = None
-
-
-atexit.register(lambda: _remove_workdir(simulator.state))  # a script that never calls end()
+atexit.register(lambda: simulator.state.remove_workdir())  # a script that never calls end()
 
 
 run, run_until = common.build_run(simulator)

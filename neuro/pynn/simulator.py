@@ -11,6 +11,7 @@ restart from zero. ``reset()`` drops the session: the next run starts from the i
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -63,6 +64,12 @@ class State(common.control.BaseState):
         path = self.workdir / f"session{session}"
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def remove_workdir(self) -> None:
+        """Remove the runs' files (``end()``, a new ``setup()``, the interpreter's exit)."""
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
 
     def changed(self):
         """Something the spec depends on changed; the next run rebuilds it."""
