@@ -52,9 +52,16 @@ shorter than the paper's 180,000 presentations (measurements in ``docs/training.
   its own reset (13 mV + theta below threshold) to fire the second spike that Diehl & Cook's
   potentiation needs (it reads post2 *before* the spike's own update); with the plain
   translation most neurons fire single spikes, are only depressed and never learn;
-* evaluation (and labelling) with the paper's inhibition (``w_inh_exc_eval = -680`` mV): the
-  frozen network then lets the best-matching few neurons fire together and vote, instead of
-  the single first one;
+* evaluation (and labelling) with two thirds of the training inhibition (``w_inh_exc_eval =
+  -1360`` mV, twice the paper's): the frozen network then lets the best-matching few neurons
+  fire together, instead of the single first one (-2040 mV) or a broad crowd (-680 mV, the
+  earlier preset); chosen on the validation split over -680, -1360 and -2040 mV
+  with every readout (``docs/training.md``, "The readout and the inhibition together");
+* the class read from the frozen counts by the soft vote (``readout = "soft"``,
+  :mod:`neuro.models.readout`): every neuron votes for every class with its share of its
+  labelling responses to each, instead of for its label alone; chosen on the validation
+  split over Diehl & Cook's vote and BindsNET's proportion weighting. A host computation on
+  the counts; nothing on the chip changes;
 * thresholds decayed by the host every 100 training images (``theta_decay_images = 100``),
   by :math:`e^{-k\\,dt/\\tau_\\theta}` for the ``k`` steps simulated since the previous decay,
   instead of by the neuron register every step: Loihi's register decay is a 12-bit fraction
@@ -183,9 +190,10 @@ PRESETS = {
         "theta_plus": 0.2,
         "w_exc_inh": 10.4 * 100.0,
         "w_inh_exc": -17.0 * 120.0,
-        "w_inh_exc_eval": -17.0 * 40.0,
+        "w_inh_exc_eval": -17.0 * 80.0,
         "theta_decay_images": 100,
         "frozen_theta_floor": 0.4,
+        "readout": "soft",
     },
 }
 PRESET_EPOCHS = {"paper": 1, "embedded": 3}  # passes over the data ``neuro train`` makes by default

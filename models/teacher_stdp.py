@@ -118,7 +118,14 @@ PRESETS = {
     # theta decays as a neuron register (per step; on Loihi it rounds to none), as measured in
     # docs/models.md: the frozen network replaces the learned thresholds by theta_eval, so they
     # only balance the neurons of one class during training. D&C's host decay is untried here.
-    "embedded": {**DC_PRESETS["embedded"], "theta_decay_images": 0},
+    # The frozen network keeps the inhibition and the vote this model was measured with (the
+    # Diehl & Cook preset's -1360 mV and soft readout were chosen for that model only).
+    "embedded": {
+        **DC_PRESETS["embedded"],
+        "theta_decay_images": 0,
+        "w_inh_exc_eval": -17.0 * 40.0,
+        "readout": "vote",
+    },
 }
 PRESET_EPOCHS = {"embedded": 3}
 

@@ -9,8 +9,9 @@ image's Poisson spikes come from its own stream (the run's seed, the split and t
 index in it), so the result does not depend on the batch size or the number of MPI ranks
 (:mod:`neuro.models.frozen_responses`). Under ``mpiexec -n R`` the ranks split the images
 and rank 0 writes the result. The prediction is the run's readout (its config's ``readout``, or
-``readout=``): by default Diehl & Cook's vote, the class whose labelled neurons fired most on
-average (:mod:`neuro.models.readout`).
+``readout=``): with the ``embedded`` preset the soft vote (each neuron's spikes shared out over
+the classes in proportion to its labelling responses), with ``paper`` Diehl & Cook's vote, the
+class whose labelled neurons fired most on average (:mod:`neuro.models.readout`).
 """
 
 from __future__ import annotations

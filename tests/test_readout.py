@@ -95,8 +95,9 @@ def test_damaged_responses_are_refused(spikes, images):
 
 
 def test_the_config_names_a_readout():
-    assert make_config(100, {}, "embedded").readout == "vote"
-    assert make_config(100, {"readout": "soft"}, "embedded").readout == "soft"
+    assert make_config(100, {}, "embedded").readout == "soft"  # the preset's
+    assert make_config(100, {}, "paper").readout == "vote"  # Diehl & Cook's
+    assert make_config(100, {"readout": "proportion"}, "embedded").readout == "proportion"
     with pytest.raises(NeuroError, match="must be one of vote, proportion, soft, got 'best'"):
         make_config(100, {"readout": "best"}, "embedded")
 

@@ -240,3 +240,12 @@ def test_reward_register_and_frozen_thresholds_in_the_arithmetics_units(arithmet
         assert v_scale != 1.0 and theta[exc][0] != cfg.theta_eval
     else:  # float: r = r_int / 128, theta in mV
         assert reward == 32 / REWARD_UNITS == 0.25 and np.all(theta[exc] == cfg.theta_eval)
+
+
+def test_frozen_network_keeps_the_measured_inhibition_and_vote():
+    """The teacher model's figures (docs/models.md) were measured with the vote and -680 mV;
+    the Diehl & Cook preset's soft readout and -1360 mV are not inherited."""
+    cfg = make_config(400, {}, "embedded", MODEL)
+    assert (cfg.eval_inhibition, cfg.readout, cfg.w_inh_exc) == (-680.0, "vote", -2040.0)
+    dc = make_config(400, {}, "embedded")
+    assert (dc.eval_inhibition, dc.readout) == (-1360.0, "soft")

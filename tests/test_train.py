@@ -200,8 +200,8 @@ def test_presets_and_their_default_epochs(tmp_path):
     assert paper == DiehlCookConfig(n_neurons=10)  # the paper preset is the class defaults
     emb = make_config(10, {"nu_post": "0.05"}, "embedded")
     assert (emb.nu_pre, emb.nu_post, emb.theta_plus) == (1e-3, 0.05, 0.2)  # preset, then --set
-    assert (emb.w_inh_exc, emb.eval_inhibition) == (-2040.0, -680.0)
-    assert paper.eval_inhibition == paper.w_inh_exc == -680.0
+    assert (emb.w_inh_exc, emb.eval_inhibition, emb.readout) == (-2040.0, -1360.0, "soft")
+    assert paper.eval_inhibition == paper.w_inh_exc == -680.0 and paper.readout == "vote"
     assert set(PRESETS) == {"paper", "embedded"}
     with pytest.raises(NeuroError, match="unknown preset 'fast'"):
         make_config(10, {}, "fast")
@@ -218,7 +218,7 @@ def test_frozen_network_uses_the_evaluation_inhibition(tmp_path, arithmetic):
     from neuro.network import compile_network
     from neuro.train import make_config
 
-    train(tmp_path / "run", arithmetic=arithmetic, **TINY)  # embedded preset: -2040 mV, -680 mV frozen
+    train(tmp_path / "run", arithmetic=arithmetic, **TINY)  # embedded preset: -2040 mV, -1360 mV frozen
     trained, _ = load_checkpoint(tmp_path / "run" / "checkpoint.h5", learning=False)
     frozen, _ = frozen_simulator(tmp_path / "run" / "checkpoint.h5", batch=2)
     net = frozen.net
@@ -228,10 +228,10 @@ def test_frozen_network_uses_the_evaluation_inhibition(tmp_path, arithmetic):
     expect = compile_network(build_network(cfg, arithmetic, trained.net.seed, frozen=True)).weight[pos]
     np.testing.assert_array_equal(net.weight[pos], expect)
     if arithmetic == "float":
-        assert np.all(net.weight[pos] == -680.0) and np.all(trained.net.weight[pos] == -2040.0)
-    else:  # a third of the trained inhibition, to the register's rounding
+        assert np.all(net.weight[pos] == -1360.0) and np.all(trained.net.weight[pos] == -2040.0)
+    else:  # two thirds of the trained inhibition, to the register's rounding
         ratio = net.weight[pos].astype(float) / trained.net.weight[pos]
-        assert np.allclose(ratio, 1 / 3, rtol=0.02)
+        assert np.allclose(ratio, 2 / 3, rtol=0.02)
     # everything else is the trained state: learned weights, and thresholds (with the preset's
     # floor on the excitatory ones, test_frozen_network_floors_thresholds)
     other = np.setdiff1d(np.arange(net.weight.size), pos)
