@@ -87,7 +87,7 @@ from neuro.chips import LOIHI_REGISTER_RANGES
 from neuro.errors import NeuroError
 from neuro.fields import number
 from neuro.learning.tables import REWARD_FRAC_BITS
-from neuro.models.readout import READOUTS
+from neuro.models.readout import check_name as check_readout
 from neuro.spec import Network
 
 N_INPUT = 784
@@ -154,8 +154,7 @@ class DiehlCookConfig:
             r = getattr(self, key)
             if not 1 <= round(r * REWARD_UNITS) <= REWARD_UNITS:
                 raise NeuroError(f"must be in [1/128, 1] (the 8-bit reward register), got {r}", field=key)
-        if self.readout not in READOUTS:
-            raise NeuroError(f"must be one of {', '.join(READOUTS)}, got {self.readout!r}", field="readout")
+        check_readout(self.readout)
         if not 0.0 <= self.frozen_theta_floor < 1.0:
             raise NeuroError(
                 f"must be in [0, 1) (0: off), got {self.frozen_theta_floor}", field="frozen_theta_floor"

@@ -150,10 +150,15 @@ READOUTS = {
 }
 
 
-def bind(name: str, extra: dict, path) -> Callable[[np.ndarray], np.ndarray]:
-    """The readout ``name`` with the labelling kept in a run's ``extra``: counts -> classes."""
+def check_name(name: str) -> str:
+    """``name`` if it names a readout of :data:`READOUTS`; else a located one-line error."""
     if name not in READOUTS:
         raise NeuroError(f"must be one of {', '.join(READOUTS)}, got {name!r}", field="readout")
-    readout = READOUTS[name]
+    return name
+
+
+def bind(name: str, extra: dict, path) -> Callable[[np.ndarray], np.ndarray]:
+    """The readout ``name`` with the labelling kept in a run's ``extra``: counts -> classes."""
+    readout = READOUTS[check_name(name)]
     labelling = Labelling.from_extra(extra, path, readout.responses)
     return lambda counts: readout.predict(counts, labelling)
