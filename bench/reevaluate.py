@@ -11,6 +11,11 @@ from the run's own: without ``--set``, 0 for a run trained by the same code (the
 the run's own); runs labelled before the per-image streams differ by readout noise.
 
     python bench/reevaluate.py RUNDIR [RUNDIR ...] [--set frozen_theta_floor=0.4] [--set readout=soft]
+                               [--embedded-test]
+
+``--embedded-test`` tests a validation run on the 1,000 embedded test images instead of its
+held-out training images (labelled on its own 3,200, as trained): the same images as a test
+run's, from a run trained on fewer images.
 
 Run directories are those of ``bench/accuracy.py --keep DIR`` (``N-ARITHMETIC-SEED-SPLIT``).
 After the runs, one line per (neurons, arithmetic, split): the mean and the worst accuracy. A
@@ -48,9 +53,12 @@ def check_rundir(rundir: Path) -> tuple[str, str, int, str]:
     return parts[0], parts[1], int(parts[2]), parts[3]
 
 
-def reevaluate(rundir: Path, seed: int, split: str, overrides: dict, tmp: Path) -> tuple[float, int, int]:
+def reevaluate(
+    rundir: Path, seed: int, split: str, overrides: dict, tmp: Path, embedded_test: bool = False
+) -> tuple[float, int, int]:
     """(accuracy, labelled neurons, neurons whose label changed) of ``rundir`` (its ``seed`` and
-    ``split`` from :func:`check_rundir`) with ``overrides``."""
+    ``split`` from :func:`check_rundir`) with ``overrides``; ``embedded_test``: tested on the
+    embedded test images whatever the run's split (labelled on its own training images)."""
     from accuracy import write_validation_split
 
     from neuro.datasets import load_dataset
@@ -63,7 +71,7 @@ def reevaluate(rundir: Path, seed: int, split: str, overrides: dict, tmp: Path) 
     if split == "validation":
         write_validation_split(tmp, seed)
         data = f"mnist:{tmp}"
-    tr, te = load_dataset(data, "train"), load_dataset(data, "test")
+    tr, te = load_dataset(data, "train"), load_dataset("embedded" if embedded_test else data, "test")
     src = rundir / "checkpoint.h5"
     extra = read_checkpoint_meta(src)["extra"]
     if extra["data"].split(":")[0] != data.split(":")[0] or extra["label_images"] != len(tr):
@@ -83,6 +91,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("rundirs", nargs="+", type=Path)
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    ap.add_argument(
+        "--embedded-test",
+        action="store_true",
+        help="test on the embedded test images (a validation run: labelled on its own 3,200)",
+    )
     args = ap.parse_args()
     overrides = {}
     for kv in args.set:
@@ -107,10 +120,11 @@ def main() -> None:
     accs: dict[tuple, list[float]] = {}
     for rd, (n, arith, seed, split) in zip(args.rundirs, groups, strict=True):
         with tempfile.TemporaryDirectory() as tmp:
-            acc, labelled, changed = reevaluate(rd, seed, split, overrides, Path(tmp))
+            acc, labelled, changed = reevaluate(rd, seed, split, overrides, Path(tmp), args.embedded_test)
         print(f"{rd.name:28s}{100 * acc:9.1f}%{labelled:10d}{changed:12d}", flush=True)
         accs.setdefault((n, arith, split), []).append(100 * acc)
     for (n, arith, split), vals in accs.items():
+        split = f"{split}, tested on the embedded test split" if args.embedded_test else split
         print(
             f"{n} {arith} {split}: mean {np.mean(vals):.1f} / worst {min(vals):.1f} % over {len(vals)} runs"
         )

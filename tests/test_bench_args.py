@@ -133,3 +133,40 @@ def test_accuracy_prints_the_roughness_during_training(tmp_path):
     assert soft[0] == 'overrides: {"readout": "soft"}'
     expected = evaluate(tmp_path / "kept" / "10-float-0-test", readout="soft", progress=False, write=False)
     assert soft[2].split()[1] == f"{100 * expected['accuracy']:.1f}%"
+
+
+def test_reevaluate_tests_a_validation_run_on_the_embedded_test_images(tmp_path):
+    """``--embedded-test``: a validation run, labelled on its own training images as trained,
+    tested on the embedded test split — ``neuro evaluate``'s figure on that split; without it,
+    the run's own validation figure."""
+    from neuro.evaluate import evaluate
+
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "accuracy.py"), "--neurons", "10", "--arithmetic", "float"]
+        + ["--images", "20", "--epochs", "1", "--only-validation", "--keep", "kept"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    own = next(s for s in proc.stdout.splitlines() if s.split()[:3] == ["10", "float", "0"]).split()[3]
+
+    def reevaluate(*flags):
+        out = subprocess.run(
+            [sys.executable, str(BENCH / "reevaluate.py"), "kept/10-float-0-validation", *flags],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=600,
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout.splitlines()
+
+    _, acc, _, relabelled = reevaluate()[2].split()
+    assert (acc, relabelled) == (own, "0")  # its validation figure, labels unchanged
+    lines = reevaluate("--embedded-test")
+    expected = evaluate(tmp_path / "kept" / "10-float-0-validation", progress=False, write=False)
+    assert f"{100 * expected['accuracy']:.1f}%" != own  # the two splits tell the flag apart here
+    assert lines[2].split()[1] == f"{100 * expected['accuracy']:.1f}%" and lines[2].split()[3] == "0"
+    assert lines[3].startswith("10 float validation, tested on the embedded test split: mean ")
