@@ -319,8 +319,9 @@ _RESOURCES = ("compartments", "input_axons", "output_axons", "synapse_memory_bit
 )
 @click.option(
     "--epochs",
-    type=click.IntRange(min=1),
-    help="Passes over the data (default: the preset's, 3 for embedded, 1 for paper).",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Passes over the data; a fraction ends with part of a pass (2.4: two passes and 40 % of a "
+    "third). Default: the preset's: embedded 3, at most 96 images per excitatory neuron; paper 1.",
 )
 @click.option(
     "--images", type=click.IntRange(min=1), help="Train on N images per epoch, drawn at random (default all)."

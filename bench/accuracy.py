@@ -157,7 +157,7 @@ def main() -> None:
     ap.add_argument("--images", type=int, help="training images (default: all 4,000)")
     ap.add_argument("--model", default="diehl-cook", help="diehl-cook or teacher-stdp")
     ap.add_argument("--preset", default="embedded")
-    ap.add_argument("--epochs", type=int, help="passes (default: the preset's)")
+    ap.add_argument("--epochs", type=float, help="passes, a fraction allowed (default: the preset's)")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="model parameter")
     ap.add_argument(
         "--validation", action="store_true", help="also run on a held-out part of the training split"

@@ -88,6 +88,7 @@ from neuro.errors import NeuroError
 from neuro.fields import number
 from neuro.learning.tables import REWARD_FRAC_BITS
 from neuro.models.readout import check_name as check_readout
+from neuro.models.training_length import TrainingLength
 from neuro.spec import Network
 
 N_INPUT = 784
@@ -195,7 +196,13 @@ PRESETS = {
         "readout": "soft",
     },
 }
-PRESET_EPOCHS = {"paper": 1, "embedded": 3}  # passes over the data ``neuro train`` makes by default
+#: how long ``neuro train`` trains by default (:mod:`neuro.models.training_length`): the paper's
+#: one pass; the embedded preset's three, at most 96 images per excitatory neuron (9,600 at 100
+#: neurons: the length the validation split chose, docs/training.md "Training length")
+PRESET_LENGTHS = {
+    "paper": TrainingLength(1),
+    "embedded": TrainingLength(3, images_per_neuron=96),
+}
 
 
 def frozen_theta(cfg: DiehlCookConfig, net, theta: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ class ModelKind:
     name: str
     config_cls: type
     presets: dict
-    preset_epochs: dict
+    preset_lengths: dict  # preset -> TrainingLength (neuro.models.training_length)
     build_network: object
     presenter: str  # "module:Class", imported when needed (the protocols import this module)
     default_neurons: int = 100  # excitatory neurons when ``neuro train`` is not told
@@ -37,7 +37,7 @@ MODELS = {
         "diehl-cook",
         diehl_cook.DiehlCookConfig,
         diehl_cook.PRESETS,
-        diehl_cook.PRESET_EPOCHS,
+        diehl_cook.PRESET_LENGTHS,
         diehl_cook.build_network,
         "diehl_cook_protocol:Presenter",
         frozen_theta=diehl_cook.frozen_theta,
@@ -46,7 +46,7 @@ MODELS = {
         "teacher-stdp",
         teacher_stdp.TeacherConfig,
         teacher_stdp.PRESETS,
-        teacher_stdp.PRESET_EPOCHS,
+        teacher_stdp.PRESET_LENGTHS,
         teacher_stdp.build_network,
         "teacher_stdp_protocol:TeacherPresenter",
         default_neurons=400,

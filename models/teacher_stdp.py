@@ -83,6 +83,7 @@ from neuro.models.diehl_cook import PRESETS as DC_PRESETS
 from neuro.models.diehl_cook import REWARD_UNITS, DiehlCookConfig, reward_int  # noqa: F401 (re-exported)
 from neuro.models.diehl_cook import _plasticity as diehl_cook_rule
 from neuro.models.diehl_cook import build_network as build_diehl_cook
+from neuro.models.training_length import TrainingLength
 from neuro.spec import Network
 
 N_CLASSES = 10
@@ -127,7 +128,7 @@ PRESETS = {
         "readout": "vote",
     },
 }
-PRESET_EPOCHS = {"embedded": 3}
+PRESET_LENGTHS = {"embedded": TrainingLength(3)}
 
 
 def classes(n_neurons: int) -> np.ndarray:

@@ -46,6 +46,7 @@ from neuro.models.diehl_cook_protocol import (  # noqa: F401  (assign_labels, pr
 from neuro.models.frozen_responses import responses
 from neuro.models.readout import Labelling
 from neuro.models.registry import MODELS, model_kind
+from neuro.models.training_length import passes_for, total_images
 from neuro.network import compile_network
 from neuro.progress import Progress, compile_notice
 from neuro.stop_flag import StopFlag
@@ -126,6 +127,7 @@ def _train(
             extra["images"],
             extra["label_images"],
         )
+        total = extra.get("train_images")  # absent before fractional passes: whole passes
         preset = extra.get("preset", "paper")
         inputs = ScheduledInputs()
         sim, _ = load_checkpoint(ckpt, inputs=inputs)
@@ -144,8 +146,13 @@ def _train(
         if n_neurons < 1:
             raise NeuroError("must be >= 1", field="neurons")
         cfg = make_config(n_neurons, overrides or {}, preset, kind.name)
-        epochs = kind.preset_epochs[preset] if epochs is None else epochs
         dataset = load_dataset(data, "train")  # fail on bad data before creating RUNDIR
+        n_per_epoch = len(dataset) if images is None else min(images, len(dataset))
+        if epochs is None:
+            total = kind.preset_lengths[preset].images(n_per_epoch, cfg.n_neurons)
+        else:
+            total = total_images(epochs, n_per_epoch)
+        epochs = passes_for(total, n_per_epoch)
         net = kind.build_network(cfg, arithmetic, seed)
         compiled = compile_network(net)
         inputs = ScheduledInputs()
@@ -160,15 +167,16 @@ def _train(
             rundir.mkdir(parents=True, exist_ok=True)
     dataset = load_dataset(data, "train")
     n_per_epoch = len(dataset) if images is None else min(images, len(dataset))
-    total = epochs * n_per_epoch
+    total = epochs * n_per_epoch if total is None else total
     presenter = kind.make_presenter(sim, cfg)
     log.info(
-        "training %d neurons, %s arithmetic, seed %d, %d images x %d epochs",
+        "training %d neurons, %s arithmetic, seed %d, %d images (%g passes over %d)",
         cfg.n_neurons,
         sim.net.arithmetic,
         sim.net.seed,
+        total,
+        total / n_per_epoch,
         n_per_epoch,
-        epochs,
     )
 
     def extra_state(done: bool) -> dict:
@@ -178,6 +186,7 @@ def _train(
             "config": cfg.to_dict(),
             "data": data,
             "epochs": epochs,
+            "train_images": total,
             "images": images,
             "label_images": label_images,
             "order": order.tolist(),
@@ -200,7 +209,7 @@ def _train(
         while epoch < epochs:
             if pos == 0 or order.size == 0:
                 order = sim.net.rng.permutation(len(dataset))[:n_per_epoch]
-            while pos < n_per_epoch:
+            while pos < min(n_per_epoch, total - epoch * n_per_epoch):  # the last pass may be partial
                 presenter.before_image(
                     int(dataset.labels[order[pos]]), epoch * n_per_epoch + pos, total
                 )  # the host's work before an image (a teacher model: label, reward register)

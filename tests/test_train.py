@@ -339,3 +339,75 @@ def test_evaluate_with_each_readout(tmp_path):
     res = CliRunner().invoke(main, ["-q", "evaluate", str(run), "--readout", "best"])
     assert res.exit_code == 2 and res.output.count("\n") == 1
     assert not list(run.glob("eval-*"))
+
+
+def test_training_length_of_the_presets():
+    from neuro.models.diehl_cook import PRESET_LENGTHS
+    from neuro.models.training_length import TrainingLength, passes_for, total_images
+
+    emb = PRESET_LENGTHS["embedded"]
+    assert emb.images(4000, 100) == 9600  # capped at 96 per neuron: 2.4 passes
+    assert emb.images(3200, 100) == 9600  # the validation split: exactly three passes
+    assert emb.images(4000, 400) == 12000 and emb.images(500, 100) == 1500  # three passes
+    assert PRESET_LENGTHS["paper"].images(4000, 100) == 4000
+    assert TrainingLength(2.4).images(4000, 10**6) == 9600 and total_images(0.001, 10) == 1
+    assert [passes_for(t, 4000) for t in (1, 4000, 4001, 9600, 12000)] == [1, 1, 2, 3, 3]
+    for bad in (0, -1.0, float("nan"), float("inf"), "2"):
+        with pytest.raises(NeuroError, match="epochs"):
+            total_images(bad, 10)
+
+
+def _record_shown(monkeypatch, shown, stop_at=None):
+    real = train_mod.Presenter.train_image
+
+    def record(self, image):
+        shown.append(np.asarray(image).tobytes())
+        out = real(self, image)
+        if stop_at is not None and len(shown) == stop_at:
+            os.kill(os.getpid(), signal.SIGINT)  # like Ctrl-C: stop after the image in flight
+        return out
+
+    monkeypatch.setattr(train_mod.Presenter, "train_image", record)
+    return real
+
+
+@pytest.mark.parametrize("arithmetic", ["float", "loihi"])
+def test_a_fractional_pass_shows_the_start_of_its_order_and_resumes_exactly(
+    tmp_path, monkeypatch, arithmetic
+):
+    cfg = dict(TINY, arithmetic=arithmetic, epochs=1.5)  # 6 images a pass: 9 images
+    whole, part, cut = [], [], []
+    _record_shown(monkeypatch, whole)
+    train(tmp_path / "two", **dict(cfg, epochs=2))
+    _record_shown(monkeypatch, part)
+    s = train(tmp_path / "part", **cfg)
+    assert s["images"] == 9 and len(part) == 9 and part == whole[:9]  # same orders, cut short
+    extra = read_checkpoint_meta(tmp_path / "part" / "checkpoint.h5")["extra"]
+    assert (extra["epochs"], extra["train_images"], extra["epoch"]) == (2, 9, 2)
+    real = _record_shown(monkeypatch, cut, stop_at=8)  # stopped inside the partial pass
+    s = train(tmp_path / "cut", **cfg)
+    assert s["stopped"] and (s["epoch"], s["position"]) == (1, 2)
+    monkeypatch.setattr(train_mod.Presenter, "train_image", real)
+    assert train(tmp_path / "cut", resume=True, progress=False)["images"] == 9
+    w1 = read_weights(tmp_path / "part").projections
+    w2 = read_weights(tmp_path / "cut").projections
+    assert all(np.array_equal(w1[k].weight, w2[k].weight) for k in w1)
+
+
+def test_the_preset_caps_images_per_neuron(tmp_path, monkeypatch):
+    from neuro.models import diehl_cook
+    from neuro.models.training_length import TrainingLength
+
+    monkeypatch.setitem(diehl_cook.PRESET_LENGTHS, "embedded", TrainingLength(3, images_per_neuron=2))
+    kw = {k: v for k, v in TINY.items() if k != "epochs"}  # 4 neurons, 6 images a pass
+    assert train(tmp_path / "capped", **kw)["images"] == 8  # 2 per neuron: a pass and a third
+    assert train(tmp_path / "told", epochs=3, **kw)["images"] == 18  # --epochs overrides the cap
+
+
+def test_cli_epochs_takes_a_fraction_and_refuses_zero(tmp_path):
+    res = CliRunner().invoke(main, ["train", "--epochs", "0", "-o", str(tmp_path / "r")])
+    assert res.exit_code == 2 and "--epochs" in res.output and not (tmp_path / "r").exists()
+    args = ["-q", "train", "--neurons", "4", "--images", "4", "--epochs", "1.25", "--label-images", "8"]
+    res = CliRunner().invoke(main, [*args, "--no-test", "-o", str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "r" / "train.json").read_text())["images"] == 5

@@ -19,7 +19,8 @@ TRAIN_KEYS = {
     "model": (str, True),
     "config": (dict, True),
     "data": (str, True),
-    "epochs": (int, True),
+    "epochs": (int, True),  # passes begun, the last possibly partial
+    "train_images": (int, False),  # images the run shows (absent: epochs whole passes)
     "images": (int, False),  # None: the whole split
     "label_images": (int, True),
     "order": (list, True),
@@ -99,6 +100,14 @@ def check_train_state(extra: dict, path, n_data: int | None = None, finished: bo
     if n_data is not None:
         per_epoch = n_data if extra.get("images") is None else min(extra["images"], n_data)
         integer(extra["position"], "checkpoint position", path, low=0, high=per_epoch)
+        if extra.get("train_images") is not None:
+            integer(
+                extra["train_images"],
+                "checkpoint train_images",
+                path,
+                low=(epochs - 1) * per_epoch + 1,
+                high=epochs * per_epoch,
+            )
         if order and (len(order) != per_epoch or max(order) >= n_data):
             raise NeuroError(
                 f"checkpoint order holds {len(order)} indices up to {max(order)}, "
@@ -107,6 +116,8 @@ def check_train_state(extra: dict, path, n_data: int | None = None, finished: bo
             )
     else:
         integer(extra["position"], "checkpoint position", path, low=0)
+        if extra.get("train_images") is not None:
+            integer(extra["train_images"], "checkpoint train_images", path, low=1)
     for key in ("presentations", "exc_spikes", "train_seconds"):
         val = extra["stats"].get(key)
         if isinstance(val, bool) or not isinstance(val, int | float) or not math.isfinite(val) or val < 0:
