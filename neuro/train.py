@@ -78,7 +78,7 @@ def train(rundir, *args, resume: bool = False, **kw) -> dict:
 def _train(
     rundir,
     n_neurons: int | None = None,
-    epochs: int | None = None,
+    epochs: float | None = None,
     images: int | None = None,
     arithmetic: str = "float",
     seed: int | None = None,
@@ -96,7 +96,9 @@ def _train(
     """Train (or resume) a Diehl & Cook network in ``rundir``; returns a summary dict.
 
     ``preset`` picks the parameter set (:data:`~neuro.models.diehl_cook.PRESETS`: ``embedded``
-    or ``paper``) and, when ``epochs`` is None, the number of passes; ``overrides`` replaces
+    or ``paper``) and, when ``epochs`` is None, the training length
+    (:class:`~neuro.models.training_length.TrainingLength`; ``epochs`` may be a fraction, the
+    last pass then partial); ``overrides`` replaces
     fields of :class:`~neuro.models.diehl_cook.DiehlCookConfig` (e.g. ``{"nu_post": 0.02}``);
     unknown names or bad values are refused. ``callback(done, sim, extra)``, when given, is
     called after every training image with the number of images done, the simulator and a
