@@ -13,6 +13,15 @@ import pytest
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
+def _bench_lines(cwd, script, *args) -> list[str]:
+    """Run ``bench/SCRIPT ARGS`` in ``cwd``; its stdout lines (it must succeed)."""
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / script), *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.splitlines()
+
+
 @pytest.mark.parametrize(
     ("script", "args", "message"),
     [
@@ -93,31 +102,20 @@ def test_accuracy_prints_the_roughness_during_training(tmp_path):
     Its kept run re-evaluated by ``bench/reevaluate.py`` gives the same figure and labels, a
     frozen-only ``--set`` is taken, and ``--set readout=soft`` gives ``neuro evaluate``'s figure
     with that readout."""
-    proc = subprocess.run(
-        [sys.executable, str(BENCH / "accuracy.py"), "--neurons", "10", "--arithmetic", "float"]
-        + ["--images", "20", "--epochs", "1", "--roughness-every", "10", "--keep", "kept"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=600,
+    out = _bench_lines(
+        tmp_path,
+        "accuracy.py",
+        *["--neurons", "10", "--arithmetic", "float", "--images", "20", "--epochs", "1"],
+        *["--roughness-every", "10", "--keep", "kept"],
     )
-    assert proc.returncode == 0, proc.stderr
-    line = next(s for s in proc.stdout.splitlines() if "roughness (images, value)" in s)
+    line = next(s for s in out if "roughness (images, value)" in s)
     points = [p.split() for p in line.split(":", 1)[1].split(",")]
     assert [int(d) for d, _ in points] == [10, 20]
     assert all(1.0 < float(v) < 4.0 for _, v in points), line
-    trained = next(s for s in proc.stdout.splitlines() if s.split()[:3] == ["10", "float", "0"]).split()[3]
+    trained = next(s for s in out if s.split()[:3] == ["10", "float", "0"]).split()[3]
 
     def reevaluate(*sets):
-        out = subprocess.run(
-            [sys.executable, str(BENCH / "reevaluate.py"), "kept/10-float-0-test", *sets],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            timeout=600,
-        )
-        assert out.returncode == 0, out.stderr
-        return out.stdout.splitlines()
+        return _bench_lines(tmp_path, "reevaluate.py", "kept/10-float-0-test", *sets)
 
     lines = reevaluate()
     name, acc, _, relabelled = lines[2].split()
@@ -141,27 +139,16 @@ def test_reevaluate_tests_a_validation_run_on_the_embedded_test_images(tmp_path)
     the run's own validation figure."""
     from neuro.evaluate import evaluate
 
-    proc = subprocess.run(
-        [sys.executable, str(BENCH / "accuracy.py"), "--neurons", "10", "--arithmetic", "float"]
-        + ["--images", "20", "--epochs", "1", "--only-validation", "--keep", "kept"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=600,
+    out = _bench_lines(
+        tmp_path,
+        "accuracy.py",
+        *["--neurons", "10", "--arithmetic", "float", "--images", "20", "--epochs", "1"],
+        *["--only-validation", "--keep", "kept"],
     )
-    assert proc.returncode == 0, proc.stderr
-    own = next(s for s in proc.stdout.splitlines() if s.split()[:3] == ["10", "float", "0"]).split()[3]
+    own = next(s for s in out if s.split()[:3] == ["10", "float", "0"]).split()[3]
 
     def reevaluate(*flags):
-        out = subprocess.run(
-            [sys.executable, str(BENCH / "reevaluate.py"), "kept/10-float-0-validation", *flags],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            timeout=600,
-        )
-        assert out.returncode == 0, out.stderr
-        return out.stdout.splitlines()
+        return _bench_lines(tmp_path, "reevaluate.py", "kept/10-float-0-validation", *flags)
 
     _, acc, _, relabelled = reevaluate()[2].split()
     assert (acc, relabelled) == (own, "0")  # its validation figure, labels unchanged
