@@ -176,6 +176,8 @@ def main() -> None:
     for name in ("curve_every", "roughness_every"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.epochs is not None and not 0 < args.epochs < float("inf"):
+        ap.error("--epochs must be a number > 0")
     print(f"model {args.model}, preset {args.preset}, seeds {args.seeds}, overrides {args.set}")
     print(
         f"{'neurons':>8} {'arithmetic':>10} {'seed':>5} {'accuracy':>9} {'train images/s':>15} {'minutes':>8}"

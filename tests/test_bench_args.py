@@ -40,6 +40,8 @@ def _bench_lines(cwd, script, *args) -> list[str]:
         ("diagnose_run.py", ["nope", "--smooth", "0", "1.5"], "--smooth: each A must be in [0, 1]"),
         ("accuracy.py", ["--roughness-every", "0"], "--roughness-every must be at least 1"),
         ("accuracy.py", ["--curve-every", "-5"], "--curve-every must be at least 1"),
+        ("accuracy.py", ["--epochs", "0"], "--epochs must be a number > 0"),
+        ("accuracy.py", ["--epochs", "nan"], "--epochs must be a number > 0"),
         ("reevaluate.py", ["nope"], "nope: not named N-ARITHMETIC-SEED-SPLIT (bench/accuracy.py --keep)"),
         (
             "reevaluate.py",

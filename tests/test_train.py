@@ -405,8 +405,10 @@ def test_the_preset_caps_images_per_neuron(tmp_path, monkeypatch):
 
 
 def test_cli_epochs_takes_a_fraction_and_refuses_zero(tmp_path):
-    res = CliRunner().invoke(main, ["train", "--epochs", "0", "-o", str(tmp_path / "r")])
-    assert res.exit_code == 2 and "--epochs" in res.output and not (tmp_path / "r").exists()
+    for bad in ("0", "-1", "nan", "inf"):  # refused in one line before RUNDIR exists
+        res = CliRunner().invoke(main, ["train", "--epochs", bad, "-o", str(tmp_path / "r")])
+        assert res.exit_code == 2 and "epochs" in res.output and res.output.count("\n") == 1, res.output
+        assert not (tmp_path / "r").exists()
     args = ["-q", "train", "--neurons", "4", "--images", "4", "--epochs", "1.25", "--label-images", "8"]
     res = CliRunner().invoke(main, [*args, "--no-test", "-o", str(tmp_path / "r")])
     assert res.exit_code == 0, res.output
